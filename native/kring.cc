@@ -1,0 +1,419 @@
+// kring native core: syscalls and the mapping.
+//
+// Arguments are validated and normalised in TypeScript (src/native.ts is the only caller); the
+// checks here only keep a misuse of the raw binding from crashing the process.
+#include "kring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <unordered_map>
+#include <thread>
+#include <vector>
+
+namespace kring {
+
+struct Mapping {
+  void* addr;
+  size_t length;
+  bool unmapped;
+};
+
+static AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+// Live mappings by base address, process-wide (addresses are unique in the process, and a
+// finalizer may run on any environment's thread while another is mid-call). Allocated once and
+// never freed, so a finalizer that runs during exit still finds it.
+static std::mutex& MappingsLock() {
+  static std::mutex* m = new std::mutex();
+  return *m;
+}
+static std::unordered_map<void*, Mapping*>& Mappings() {
+  static auto* m = new std::unordered_map<void*, Mapping*>();
+  return *m;
+}
+
+void ThrowRingError(Napi::Env env, int err, const char* syscall, const std::string& op) {
+  AddonData* data = Data(env);
+  Napi::Value e;
+  if (data != nullptr && !data->ringError.IsEmpty()) {
+    e = data->ringError.New({Napi::Number::New(env, err), Napi::String::New(env, syscall),
+                             Napi::String::New(env, op), Napi::String::New(env, strerror(err))});
+  } else {
+    e = Napi::Error::New(env, std::string(syscall) + "(" + op + "): " + strerror(err)).Value();
+  }
+  if (!env.IsExceptionPending()) napi_throw(env, e);
+}
+
+static bool ThrowType(Napi::Env env, const char* msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+// Argument readers: return false (with a TypeError pending) when the argument is not of the form.
+static bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+  if (!info[i].IsNumber()) return ThrowType(info.Env(), "kring native: expected a number argument");
+  *out = info[i].As<Napi::Number>().Int64Value();
+  return true;
+}
+
+static bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!info[i].IsString()) return ThrowType(info.Env(), "kring native: expected a string argument");
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+static bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
+  if (!info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    return ThrowType(info.Env(), "kring native: expected a Uint8Array argument");
+  Napi::Uint8Array a = info[i].As<Napi::Uint8Array>();
+  *data = a.Data();
+  *len = a.ByteLength();
+  return true;
+}
+
+// krInit({ RingError }): receives the error class once, at load.
+static Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) return ThrowType(env, "krInit: expected an object"), env.Undefined();
+  Napi::Value ctor = info[0].As<Napi::Object>().Get("RingError");
+  if (!ctor.IsFunction()) return ThrowType(env, "krInit: RingError must be a class"), env.Undefined();
+  Data(env)->ringError = Napi::Persistent(ctor.As<Napi::Function>());
+  return env.Undefined();
+}
+
+static Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(sysconf(_SC_PAGESIZE)));
+}
+
+// Creates the socket on a short-lived helper thread that has joined the target network
+// namespace: setns(CLONE_NEWNET) changes only the calling thread, so the JavaScript thread's
+// namespace is never touched, and a socket keeps the namespace it was created in for its life.
+static int SocketIn(const std::string& netnsPath, int domain, int type, int protocol,
+                    int* err, const char** syscall) {
+  int fd = -1;
+  std::thread t([&] {
+    int ns = open(netnsPath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+      *err = errno;
+      *syscall = "open";
+      return;
+    }
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      *err = errno;
+      *syscall = "setns";
+      close(ns);
+      return;
+    }
+    close(ns);
+    fd = socket(domain, type, protocol);
+    if (fd < 0) {
+      *err = errno;
+      *syscall = "socket";
+    }
+  });
+  t.join();
+  return fd;
+}
+
+// krSocket(domain, type, protocol, netnsPath | null, op) -> fd. Always close-on-exec and
+// non-blocking: kring waits with poll, never in a blocking syscall.
+static Napi::Value Socket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t domain, type, protocol;
+  std::string op;
+  if (!Int(info, 0, &domain) || !Int(info, 1, &type) || !Int(info, 2, &protocol) ||
+      !Str(info, 4, &op))
+    return env.Undefined();
+  int flags = static_cast<int>(type) | SOCK_CLOEXEC | SOCK_NONBLOCK;
+  int fd;
+  if (info[3].IsString()) {
+    int err = 0;
+    const char* syscall = "socket";
+    fd = SocketIn(info[3].As<Napi::String>().Utf8Value(), static_cast<int>(domain), flags,
+                  static_cast<int>(protocol), &err, &syscall);
+    if (fd < 0) return ThrowRingError(env, err, syscall, op), env.Undefined();
+  } else {
+    fd = socket(static_cast<int>(domain), flags, static_cast<int>(protocol));
+    if (fd < 0) return ThrowRingError(env, errno, "socket", op), env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// krBind(fd, sockaddr bytes, op). The sockaddr is built in TypeScript.
+static Napi::Value Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  uint8_t* addr;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Bytes(info, 1, &addr, &len) || !Str(info, 2, &op))
+    return env.Undefined();
+  if (bind(static_cast<int>(fd), reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(len)) != 0)
+    ThrowRingError(env, errno, "bind", op);
+  return env.Undefined();
+}
+
+// krSetsockopt(fd, level, name, value bytes, op)
+static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, level, name;
+  uint8_t* val;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
+      !Bytes(info, 3, &val, &len) || !Str(info, 4, &op))
+    return env.Undefined();
+  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), val,
+                 static_cast<socklen_t>(len)) != 0)
+    ThrowRingError(env, errno, "setsockopt", op);
+  return env.Undefined();
+}
+
+// krSetsockoptInt(fd, level, name, value, op)
+static Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, level, name, value;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
+      !Int(info, 3, &value) || !Str(info, 4, &op))
+    return env.Undefined();
+  int v = static_cast<int>(value);
+  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), &v,
+                 sizeof(v)) != 0)
+    ThrowRingError(env, errno, "setsockopt", op);
+  return env.Undefined();
+}
+
+// krGetsockopt(fd, level, name, out bytes, op) -> length the kernel wrote
+static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, level, name;
+  uint8_t* out;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
+      !Bytes(info, 3, &out, &len) || !Str(info, 4, &op))
+    return env.Undefined();
+  socklen_t sl = static_cast<socklen_t>(len);
+  if (getsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), out, &sl) != 0)
+    return ThrowRingError(env, errno, "getsockopt", op), env.Undefined();
+  return Napi::Number::New(env, sl);
+}
+
+// krIfIndex(fd, name) -> ifindex. Asked through the socket, so it answers for the socket's own
+// network namespace (if_nametoindex would open a socket in the caller's).
+static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  std::string name;
+  if (!Int(info, 0, &fd) || !Str(info, 1, &name)) return env.Undefined();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  if (name.size() >= IFNAMSIZ) return ThrowRingError(env, ENODEV, "ioctl", "SIOCGIFINDEX"), env.Undefined();
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(static_cast<int>(fd), SIOCGIFINDEX, &ifr) != 0)
+    return ThrowRingError(env, errno, "ioctl", "SIOCGIFINDEX"), env.Undefined();
+  return Napi::Number::New(env, ifr.ifr_ifindex);
+}
+
+// krIfMtu(fd, name) -> MTU, asked through the socket like krIfIndex.
+static Napi::Value IfMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  std::string name;
+  if (!Int(info, 0, &fd) || !Str(info, 1, &name)) return env.Undefined();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  if (name.size() >= IFNAMSIZ) return ThrowRingError(env, ENODEV, "ioctl", "SIOCGIFMTU"), env.Undefined();
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(static_cast<int>(fd), SIOCGIFMTU, &ifr) != 0)
+    return ThrowRingError(env, errno, "ioctl", "SIOCGIFMTU"), env.Undefined();
+  return Napi::Number::New(env, ifr.ifr_mtu);
+}
+
+// krAttachFilter(fd, instructions, op): SO_ATTACH_FILTER with a classic BPF program given as
+// packed struct sock_filter entries (8 bytes each). Native only because sock_fprog holds a pointer.
+static Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  uint8_t* insns;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Bytes(info, 1, &insns, &len) || !Str(info, 2, &op)) return env.Undefined();
+  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS)
+    return ThrowType(env, "krAttachFilter: instructions must be 1..4096 packed sock_filter entries"), env.Undefined();
+  // Copy: the bytes may sit at any alignment inside their ArrayBuffer.
+  std::vector<sock_filter> prog(len / sizeof(sock_filter));
+  memcpy(prog.data(), insns, len);
+  sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(prog.size());
+  fprog.filter = prog.data();
+  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0)
+    ThrowRingError(env, errno, "setsockopt", op);
+  return env.Undefined();
+}
+
+// The ArrayBuffer's finalizer: the safety net for a mapping nobody unmapped. Runs on the JS thread.
+static void FinalizeMapping(Napi::Env env, void* addr, Mapping* m) {
+  {
+    std::lock_guard<std::mutex> lock(MappingsLock());
+    auto it = Mappings().find(m->addr);
+    if (it != Mappings().end() && it->second == m) Mappings().erase(it);
+  }
+  if (!m->unmapped) munmap(m->addr, m->length);
+  delete m;
+}
+
+// krMmap(fd, length, op) -> ArrayBuffer: one external ArrayBuffer per mapping, shared read/write.
+static Napi::Value Mmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, length;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 1, &length) || !Str(info, 2, &op)) return env.Undefined();
+  if (length <= 0) return ThrowRingError(env, EINVAL, "mmap", op), env.Undefined();
+  void* addr = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, MAP_SHARED,
+                    static_cast<int>(fd), 0);
+  if (addr == MAP_FAILED) return ThrowRingError(env, errno, "mmap", op), env.Undefined();
+  Mapping* m = new Mapping{addr, static_cast<size_t>(length), false};
+  {
+    std::lock_guard<std::mutex> lock(MappingsLock());
+    Mappings()[addr] = m;
+  }
+  return Napi::ArrayBuffer::New(env, addr, static_cast<size_t>(length), FinalizeMapping, m);
+}
+
+// krMunmap(ArrayBuffer): detach first, so every view over the mapping becomes unusable (reads
+// give undefined, methods throw TypeError) before the pages go away; then munmap. Idempotent.
+static Napi::Value Munmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) return ThrowType(env, "krMunmap: expected an ArrayBuffer"), env.Undefined();
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  if (ab.IsDetached()) return env.Undefined();
+  void* addr;
+  size_t length;
+  {
+    std::lock_guard<std::mutex> lock(MappingsLock());
+    auto it = Mappings().find(ab.Data());
+    if (it == Mappings().end() || it->second->unmapped)
+      return ThrowType(env, "krMunmap: not a kring mapping"), env.Undefined();
+    Mapping* m = it->second;
+    addr = m->addr;
+    length = m->length;
+    // Mark first: detaching may release the backing store, and its finalizer must not unmap again.
+    m->unmapped = true;
+    Mappings().erase(it);
+  }
+  ab.Detach();
+  if (munmap(addr, length) != 0) ThrowRingError(env, errno, "munmap", "ring");
+  return env.Undefined();
+}
+
+// krRecv(fd, buf, flags, op) -> bytes (with MSG_TRUNC: the datagram's full length), or -1 when
+// nothing is queued (EAGAIN).
+static Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, flags;
+  uint8_t* buf;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Bytes(info, 1, &buf, &len) || !Int(info, 2, &flags) || !Str(info, 3, &op))
+    return env.Undefined();
+  ssize_t n;
+  do {
+    n = recv(static_cast<int>(fd), buf, len, static_cast<int>(flags) | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    return ThrowRingError(env, errno, "recv", op), env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// krSendmmsg(fd, buf, lengths, count, op) -> datagrams sent. The datagrams lie back to back in
+// buf; lengths[i] is the i-th one's size. A failure after the first datagram returns the count
+// sent so far (the kernel's own sendmmsg contract); a failure on the first throws, except EAGAIN,
+// which returns 0.
+static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, count;
+  uint8_t* buf;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Bytes(info, 1, &buf, &len) || !Int(info, 3, &count) || !Str(info, 4, &op))
+    return env.Undefined();
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    return ThrowType(env, "krSendmmsg: lengths must be a Uint32Array"), env.Undefined();
+  Napi::Uint32Array lengths = info[2].As<Napi::Uint32Array>();
+  if (count < 0 || static_cast<size_t>(count) > lengths.ElementLength())
+    return ThrowType(env, "krSendmmsg: count exceeds lengths"), env.Undefined();
+  std::vector<mmsghdr> msgs(static_cast<size_t>(count));
+  std::vector<iovec> iov(static_cast<size_t>(count));
+  size_t off = 0;
+  for (size_t i = 0; i < static_cast<size_t>(count); i++) {
+    size_t l = lengths[i];
+    if (off + l > len) return ThrowType(env, "krSendmmsg: lengths exceed the buffer"), env.Undefined();
+    iov[i] = {buf + off, l};
+    memset(&msgs[i], 0, sizeof(mmsghdr));
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    off += l;
+  }
+  size_t sent = 0;
+  while (sent < static_cast<size_t>(count)) {
+    int n = sendmmsg(static_cast<int>(fd), msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (sent > 0 || errno == EAGAIN || errno == ENOBUFS) break;
+      return ThrowRingError(env, errno, "sendmmsg", op), env.Undefined();
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
+// krClose(fd). EINTR is not retried: on Linux the descriptor is gone either way.
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!Int(info, 0, &fd)) return env.Undefined();
+  if (close(static_cast<int>(fd)) != 0 && errno != EINTR) ThrowRingError(env, errno, "close", "socket");
+  return env.Undefined();
+}
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("krInit", Napi::Function::New(env, Init, "krInit"));
+  exports.Set("krPageSize", Napi::Function::New(env, PageSize, "krPageSize"));
+  exports.Set("krSocket", Napi::Function::New(env, Socket, "krSocket"));
+  exports.Set("krBind", Napi::Function::New(env, Bind, "krBind"));
+  exports.Set("krSetsockopt", Napi::Function::New(env, Setsockopt, "krSetsockopt"));
+  exports.Set("krSetsockoptInt", Napi::Function::New(env, SetsockoptInt, "krSetsockoptInt"));
+  exports.Set("krGetsockopt", Napi::Function::New(env, Getsockopt, "krGetsockopt"));
+  exports.Set("krIfIndex", Napi::Function::New(env, IfIndex, "krIfIndex"));
+  exports.Set("krIfMtu", Napi::Function::New(env, IfMtu, "krIfMtu"));
+  exports.Set("krAttachFilter", Napi::Function::New(env, AttachFilter, "krAttachFilter"));
+  exports.Set("krMmap", Napi::Function::New(env, Mmap, "krMmap"));
+  exports.Set("krMunmap", Napi::Function::New(env, Munmap, "krMunmap"));
+  exports.Set("krRecv", Napi::Function::New(env, Recv, "krRecv"));
+  exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
+  exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
+  InitPoller(env, exports);
+  return exports;
+}
+
+}  // namespace kring
+
+static Napi::Object KringInit(Napi::Env env, Napi::Object exports) { return kring::InitModule(env, exports); }
+
+NODE_API_MODULE(kring, KringInit)

@@ -1,0 +1,130 @@
+/**
+ * Kernel uapi constants, named as in the kernel headers. This is the only place kring spells a
+ * kernel number; everything else imports from here.
+ *
+ * Sources (Linux 6.x uapi): `include/uapi/linux/if_packet.h`, `include/uapi/linux/if_ether.h`,
+ * `include/linux/socket.h`, `include/uapi/asm-generic/socket.h`, `include/uapi/linux/filter.h`.
+ * @packageDocumentation
+ */
+
+// --- sockets -----------------------------------------------------------------------------------
+export const AF_PACKET = 17;
+export const SOCK_RAW = 3;
+export const SOCK_DGRAM = 2;
+export const SOL_SOCKET = 1;
+export const SOL_PACKET = 263;
+export const SO_RCVBUF = 8;
+export const SO_ATTACH_FILTER = 26;
+export const MSG_TRUNC = 0x20;
+
+// --- if_ether.h --------------------------------------------------------------------------------
+export const ETH_P_ALL = 0x0003;
+export const ETH_P_IP = 0x0800;
+export const ETH_P_8021Q = 0x8100;
+export const ETH_P_8021AD = 0x88a8;
+export const ETH_HLEN = 14;
+
+// --- if_packet.h: socket options (level SOL_PACKET) --------------------------------------------
+export const PACKET_ADD_MEMBERSHIP = 1;
+export const PACKET_DROP_MEMBERSHIP = 2;
+export const PACKET_RX_RING = 5;
+export const PACKET_STATISTICS = 6;
+export const PACKET_COPY_THRESH = 7;
+export const PACKET_VERSION = 10;
+export const PACKET_HDRLEN = 11;
+export const PACKET_RESERVE = 12;
+export const PACKET_TX_RING = 13;
+export const PACKET_LOSS = 14;
+export const PACKET_TIMESTAMP = 17;
+export const PACKET_FANOUT = 18;
+export const PACKET_QDISC_BYPASS = 20;
+export const PACKET_IGNORE_OUTGOING = 23;
+
+/** `packet_mreq.mr_type` */
+export const PACKET_MR_PROMISC = 1;
+
+/** `sockaddr_ll.sll_pkttype` */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+export const PACKET_OUTGOING = 4;
+export const PACKET_LOOPBACK = 5;
+
+/** `enum tpacket_versions` */
+export const TPACKET_V1 = 0;
+export const TPACKET_V2 = 1;
+export const TPACKET_V3 = 2;
+
+// --- if_packet.h: RX status bits (tp_status / block_status) ------------------------------------
+export const TP_STATUS_KERNEL = 0;
+export const TP_STATUS_USER = 1 << 0;
+export const TP_STATUS_COPY = 1 << 1;
+export const TP_STATUS_LOSING = 1 << 2;
+export const TP_STATUS_CSUMNOTREADY = 1 << 3;
+export const TP_STATUS_VLAN_VALID = 1 << 4;
+export const TP_STATUS_BLK_TMO = 1 << 5;
+export const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+export const TP_STATUS_CSUM_VALID = 1 << 7;
+export const TP_STATUS_GSO_TCP = 1 << 8;
+// Timestamp source bits, shared by RX and TX.
+export const TP_STATUS_TS_SOFTWARE = 1 << 29;
+export const TP_STATUS_TS_SYS_HARDWARE = 1 << 30;
+export const TP_STATUS_TS_RAW_HARDWARE = 1 << 31;
+
+// --- if_packet.h: TX status values -------------------------------------------------------------
+export const TP_STATUS_AVAILABLE = 0;
+export const TP_STATUS_SEND_REQUEST = 1 << 0;
+export const TP_STATUS_SENDING = 1 << 1;
+export const TP_STATUS_WRONG_FORMAT = 1 << 2;
+
+// --- if_packet.h: sizes ------------------------------------------------------------------------
+/** Frames and headers in a ring are aligned to this many bytes. */
+export const TPACKET_ALIGNMENT = 16;
+/** `TPACKET_ALIGN(x)`: round up to {@link TPACKET_ALIGNMENT}. */
+export function TPACKET_ALIGN(x: number): number {
+  return (x + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
+}
+/** `sizeof(struct sockaddr_ll)` */
+export const SOCKADDR_LL_SIZE = 20;
+/** `sizeof(struct tpacket_hdr)` on 64-bit: `tp_status` is an `unsigned long`. */
+export const TPACKET_HDR_SIZE = 32;
+/** `sizeof(struct tpacket2_hdr)` */
+export const TPACKET2_HDR_SIZE = 32;
+/** `sizeof(struct tpacket3_hdr)` */
+export const TPACKET3_HDR_SIZE = 48;
+/** `TPACKET_HDRLEN`: header plus the sockaddr_ll that follows it. */
+export const TPACKET_HDRLEN = TPACKET_ALIGN(TPACKET_HDR_SIZE) + SOCKADDR_LL_SIZE;
+/** `TPACKET2_HDRLEN` */
+export const TPACKET2_HDRLEN = TPACKET_ALIGN(TPACKET2_HDR_SIZE) + SOCKADDR_LL_SIZE;
+/** `TPACKET3_HDRLEN` */
+export const TPACKET3_HDRLEN = TPACKET_ALIGN(TPACKET3_HDR_SIZE) + SOCKADDR_LL_SIZE;
+/** `sizeof(struct tpacket_block_desc)` */
+export const TPACKET_BLOCK_DESC_SIZE = 48;
+/** `BLK_HDR_LEN` (net/packet/af_packet.c): the block descriptor rounded up to 8 bytes. */
+export const BLK_HDR_LEN = (TPACKET_BLOCK_DESC_SIZE + 7) & ~7;
+/** `BLK_PLUS_PRIV(sz)` (net/packet/af_packet.c): where the first frame of a V3 block may start. */
+export function BLK_PLUS_PRIV(sizeofPriv: number): number {
+  return BLK_HDR_LEN + ((sizeofPriv + 7) & ~7);
+}
+/** `TPACKET_V3`'s `tp_feature_req_word` bit asking for `tp_rxhash`. */
+export const TP_FT_REQ_FILL_RXHASH = 1;
+/** `sizeof(struct tpacket_req)` */
+export const TPACKET_REQ_SIZE = 16;
+/** `sizeof(struct tpacket_req3)` */
+export const TPACKET_REQ3_SIZE = 28;
+/** `sizeof(struct tpacket_stats_v3)`; `struct tpacket_stats` is its first 8 bytes. */
+export const TPACKET_STATS_V3_SIZE = 12;
+/** `sizeof(struct packet_mreq)` */
+export const PACKET_MREQ_SIZE = 16;
+
+// --- filter.h: classic BPF ---------------------------------------------------------------------
+export const BPF_RET = 0x06;
+export const BPF_K = 0x00;
+/** `sizeof(struct sock_filter)` */
+export const SOCK_FILTER_SIZE = 8;
+
+/** The largest value the kernel reads from an `int` socket option (`tp_block_size` is checked as one). */
+export const INT_MAX = 0x7fffffff;
+/** `UINT_MAX` (`frames_per_block * tp_block_nr` must not overflow it). */
+export const UINT_MAX = 0xffffffff;

@@ -1,0 +1,38 @@
+/**
+ * kring: memory-mapped Linux kernel rings for Node.js.
+ * @packageDocumentation
+ */
+export * as constants from './constants';
+export { RingError, UnsupportedError, LeaseError } from './errors';
+export { Ring } from './ring/ring';
+export {
+  RingGeometry,
+  GeometryContext,
+  RingSizing,
+  validateGeometry,
+  frameOffset,
+  frameOffsets,
+  blockOffsets,
+  ringBytes,
+  frameBytes,
+  planRing,
+  tpacketHdrLen,
+} from './ring/geometry';
+export { SlotLayout, PacketFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
+export { tpacketV1, TPACKET_HDR } from './layouts/tpacket-v1';
+export { tpacketV2, TPACKET2_HDR } from './layouts/tpacket-v2';
+export {
+  tpacketV3,
+  tpacketV3Block,
+  TPACKET3_HDR,
+  TPACKET_BLOCK_DESC,
+  v3FirstFrame,
+  v3NextFrame,
+  v3NextOffset,
+  v3NumPackets,
+  v3SequenceNumber,
+} from './layouts/tpacket-v3';
+export { SOCKADDR_LL, encodeSockaddrLl } from './layouts/sockaddr-ll';
+export { PacketSocket, PacketStats, LossEvent, RingInfo } from './packet/socket';
+export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
+export { Frame, FrameBatch, FrameView } from './packet/batch';

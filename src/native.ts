@@ -1,0 +1,56 @@
+/**
+ * The typed interface of the native core (`native/`), and its one-time initialisation.
+ *
+ * Internal: only kring's own modules call these. Arguments are already validated by the callers;
+ * every kernel failure throws a {@link RingError}.
+ * @internal
+ * @packageDocumentation
+ */
+import { RingError } from './errors';
+
+/** A libuv poll handle on one socket. Its callback runs once per readiness event. */
+export interface NativePoller {
+  /** Start (or change) watching: 1 = readable, 2 = writable. Level-triggered. */
+  start(events: number): void;
+  /** Stop watching; start() may be called again. */
+  stop(): void;
+  /** Stop for good and drop the callback. Must run before the fd is closed. Idempotent. */
+  close(): void;
+}
+
+/** The native binding's exports, all prefixed `kr`. */
+export interface NativeBinding {
+  krInit(classes: { RingError: typeof RingError }): void;
+  krPageSize(): number;
+  /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK, inside `netnsPath` when given. */
+  krSocket(domain: number, type: number, protocol: number, netnsPath: string | null, op: string): number;
+  krBind(fd: number, sockaddr: Uint8Array, op: string): void;
+  krSetsockopt(fd: number, level: number, name: number, value: Uint8Array, op: string): void;
+  krSetsockoptInt(fd: number, level: number, name: number, value: number, op: string): void;
+  /** Returns the length the kernel wrote into `out`. */
+  krGetsockopt(fd: number, level: number, name: number, out: Uint8Array, op: string): number;
+  krIfIndex(fd: number, name: string): number;
+  krIfMtu(fd: number, name: string): number;
+  krAttachFilter(fd: number, instructions: Uint8Array, op: string): void;
+  /** One external ArrayBuffer over the whole mapping. */
+  krMmap(fd: number, length: number, op: string): ArrayBuffer;
+  /** Detaches the ArrayBuffer, then unmaps. Idempotent. */
+  krMunmap(mapping: ArrayBuffer): void;
+  /** Bytes received (the full datagram length with MSG_TRUNC), or -1 when nothing is queued. */
+  krRecv(fd: number, buf: Uint8Array, flags: number, op: string): number;
+  /** Datagrams sent from `buf`, laid back to back with the given lengths. */
+  krSendmmsg(fd: number, buf: Uint8Array, lengths: Uint32Array, count: number, op: string): number;
+  krClose(fd: number): void;
+  Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
+}
+
+/** libuv's UV_READABLE. */
+export const POLL_READABLE = 1;
+
+// The same relative path works from src/ (ts-jest) and dist/ (the published build).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binding = require('../build/Release/kring.node') as NativeBinding;
+binding.krInit({ RingError });
+
+/** The loaded, initialised native binding. */
+export const native: NativeBinding = binding;

@@ -1,0 +1,347 @@
+/**
+ * Received frames: {@link FrameBatch} (the primary RX shape: one per wake-up on V1/V2, one per
+ * block on V3), its zero-copy {@link FrameView} flyweight, and the copied {@link Frame}.
+ * @packageDocumentation
+ */
+import {
+  ETH_P_8021Q,
+  TP_STATUS_COPY,
+  TP_STATUS_CSUMNOTREADY,
+  TP_STATUS_CSUM_VALID,
+  TP_STATUS_LOSING,
+  TP_STATUS_VLAN_TPID_VALID,
+  TP_STATUS_VLAN_VALID,
+} from '../constants';
+import { LeaseError } from '../errors';
+import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
+import type { PacketFrameLayout } from '../layouts/types';
+
+/** A received frame, copied out of the ring: safe to keep for as long as you like. */
+export interface Frame {
+  /** The captured bytes (from the link-layer header in raw mode, the network header in dgram mode). */
+  data: Buffer;
+  /** Length of the packet on the wire (`tp_len`). */
+  len: number;
+  /** Bytes captured (`data.length`); less than `len` when truncated. */
+  caplen: number;
+  /** Kernel receive timestamp, nanoseconds since the epoch (V1 rings have microsecond resolution). */
+  timestamp: bigint;
+  /** Seconds part of the timestamp. */
+  sec: number;
+  /** Nanoseconds part of the timestamp (0–999,999,999). */
+  nsec: number;
+  /** Interface index the frame was received on. */
+  ifindex: number;
+  /** Link-layer protocol (ethertype), host order. */
+  protocol: number;
+  /** `PACKET_HOST`, `PACKET_BROADCAST`, `PACKET_MULTICAST`, `PACKET_OTHERHOST`, `PACKET_OUTGOING`. */
+  pkttype: number;
+  /** ARPHRD_* hardware type (1 = Ethernet). */
+  hatype: number;
+  /** The source link-layer address. */
+  address: Buffer;
+  /**
+   * The 802.1Q/802.1ad tag the kernel stripped from the packet (it is not in `data`), or null.
+   * Always null on V1, which has no field for it.
+   */
+  vlan: { tci: number; tpid: number } | null;
+  /** The raw `tp_status` flag bits. */
+  status: number;
+  /** TP_STATUS_COPY: the ring held a truncated copy; `data` is the whole packet, read with recv. */
+  copied: boolean;
+  /** TP_STATUS_LOSING: the kernel dropped packets since statistics were last read. */
+  losing: boolean;
+  /** TP_STATUS_CSUMNOTREADY: checksum to be completed by hardware (typical for outgoing frames). */
+  csumNotReady: boolean;
+  /** TP_STATUS_CSUM_VALID: checksum verified. */
+  csumValid: boolean;
+  /** `caplen < len`. */
+  truncated: boolean;
+  /** Flow hash (V3 with `rxhash: true`), else 0. */
+  rxhash: number;
+}
+
+/** How a batch gives its slots back; implemented by the socket's reader. @internal */
+export interface BatchOwner {
+  releaseBatch(batch: FrameBatch): void;
+}
+
+/**
+ * The frames of one wake-up (V1/V2) or one block (V3), viewed in place in the ring.
+ *
+ * Lease: the frames' memory belongs to the batch until {@link FrameBatch.release}. Inside an
+ * observer's `next` callback kring releases the batch when the callback returns, unless
+ * {@link FrameBatch.hold} was called, in which case the caller must release it. After release or
+ * socket close, every accessor throws {@link LeaseError}; Uint8Arrays obtained from
+ * {@link FrameView.data} must not be used after release either (after close they are detached).
+ * Holding a batch keeps its ring slots from the kernel: hold briefly, or copy.
+ */
+export class FrameBatch implements Iterable<FrameView> {
+  /** Number of frames. */
+  readonly length: number;
+  /** V3 block sequence number (`seq_num`), or -1 on V1/V2. */
+  readonly sequence: number;
+  /** Whether any frame (V1/V2) or the block (V3) carried TP_STATUS_LOSING. */
+  readonly losing: boolean;
+  /** @internal */ readonly _dv: DataView;
+  /** @internal */ readonly _buf: Uint8Array;
+  /** @internal */ readonly _layout: PacketFrameLayout;
+  /** @internal frame header offsets in the mapping */ readonly _offsets: Float64Array;
+  /** @internal tp_status of each frame, as loaded */ readonly _statuses: Uint32Array;
+  /** @internal whole packets for TP_STATUS_COPY frames */ readonly _copies: (Buffer | undefined)[] | null;
+  /** @internal ring slots to release */ readonly _slots: Uint32Array;
+  /** @internal queued by an async iterator, which releases it after its step */ _queued = false;
+  #owner: BatchOwner;
+  #released = false;
+  #held = false;
+  #view: FrameView | null = null;
+
+  /** @internal Created by the socket's reader. */
+  constructor(
+    owner: BatchOwner,
+    dv: DataView,
+    buf: Uint8Array,
+    layout: PacketFrameLayout,
+    offsets: Float64Array,
+    statuses: Uint32Array,
+    slots: Uint32Array,
+    copies: (Buffer | undefined)[] | null,
+    sequence: number,
+    losing: boolean,
+  ) {
+    this.#owner = owner;
+    this._dv = dv;
+    this._buf = buf;
+    this._layout = layout;
+    this._offsets = offsets;
+    this._statuses = statuses;
+    this._slots = slots;
+    this._copies = copies;
+    this.length = offsets.length;
+    this.sequence = sequence;
+    this.losing = losing;
+  }
+
+  /** Whether the lease has ended. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Whether {@link hold} was called (kring will not release it after the callback). */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Keeps the batch past the observer callback (or the iterator step). The caller must then call
+   * {@link release}; until then the kernel cannot reuse these slots, so later frames may be
+   * dropped if the ring fills.
+   * @throws LeaseError if already released
+   */
+  hold(): this {
+    this.#check();
+    this.#held = true;
+    return this;
+  }
+
+  /** Ends the lease and hands the slots back to the kernel. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#owner.releaseBatch(this);
+  }
+
+  /** @internal Ends the lease without touching the ring (socket closing). */
+  _expire(): void {
+    this.#released = true;
+  }
+
+  /**
+   * The frame at `index`, as a flyweight: the same object is repositioned on every call, so read
+   * what you need before asking for the next one, or {@link FrameView.copy} it.
+   * @throws LeaseError after release; RangeError for an index outside 0..length-1
+   */
+  frame(index: number): FrameView {
+    this.#check();
+    if (!(index >= 0 && index < this.length && Number.isInteger(index))) {
+      throw new RangeError(`frame index ${index} is outside 0..${this.length - 1}`);
+    }
+    const v = (this.#view ??= new FrameView(this));
+    v._i = index;
+    return v;
+  }
+
+  /** Iterates the frames through the flyweight (see {@link frame}). */
+  *[Symbol.iterator](): Iterator<FrameView> {
+    for (let i = 0; i < this.length; i++) yield this.frame(i);
+  }
+
+  /** Copies every frame out of the ring. */
+  copyAll(): Frame[] {
+    const out: Frame[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.frame(i).copy();
+    return out;
+  }
+
+  /** @internal */
+  _check(): void {
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#released) throw new LeaseError('a FrameBatch or FrameView');
+  }
+}
+
+/**
+ * One frame of a {@link FrameBatch}, read in place. Every getter checks the batch's lease and
+ * throws {@link LeaseError} after release. Getters that return numbers do not allocate.
+ */
+export class FrameView {
+  /** @internal */ _i = 0;
+  /** @internal */ readonly _b: FrameBatch;
+
+  /** @internal */
+  constructor(batch: FrameBatch) {
+    this._b = batch;
+  }
+
+  #at(): number {
+    this._b._check();
+    return this._b._offsets[this._i];
+  }
+
+  /** Index of this frame in its batch. */
+  get index(): number {
+    return this._i;
+  }
+  /** Raw `tp_status` bits. */
+  get status(): number {
+    this._b._check();
+    return this._b._statuses[this._i];
+  }
+  /** Wire length (`tp_len`). */
+  get len(): number {
+    return this._b._layout.len(this._b._dv, this.#at());
+  }
+  /** Captured length: `tp_snaplen`, or the whole packet's length for a TP_STATUS_COPY frame. */
+  get caplen(): number {
+    const at = this.#at();
+    const c = this._b._copies?.[this._i];
+    return c ? c.length : this._b._layout.snaplen(this._b._dv, at);
+  }
+  /** Whether `caplen < len`. */
+  get truncated(): boolean {
+    return this.caplen < this.len;
+  }
+  /** Timestamp seconds. */
+  get sec(): number {
+    return this._b._layout.sec(this._b._dv, this.#at());
+  }
+  /** Timestamp nanoseconds within the second. */
+  get nsec(): number {
+    return this._b._layout.nsec(this._b._dv, this.#at());
+  }
+  /** Timestamp in nanoseconds since the epoch (allocates a bigint). */
+  get timestamp(): bigint {
+    const at = this.#at();
+    const l = this._b._layout;
+    return BigInt(l.sec(this._b._dv, at)) * 1_000_000_000n + BigInt(l.nsec(this._b._dv, at));
+  }
+  /** Interface index (`sll_ifindex`). */
+  get ifindex(): number {
+    return this._b._dv.getInt32(this.#ll() + SOCKADDR_LL.sll_ifindex, true);
+  }
+  /** Ethertype, host order (`sll_protocol`). */
+  get protocol(): number {
+    return this._b._dv.getUint16(this.#ll() + SOCKADDR_LL.sll_protocol, false);
+  }
+  /** `sll_pkttype` */
+  get pkttype(): number {
+    return this._b._dv.getUint8(this.#ll() + SOCKADDR_LL.sll_pkttype);
+  }
+  /** `sll_hatype` */
+  get hatype(): number {
+    return this._b._dv.getUint16(this.#ll() + SOCKADDR_LL.sll_hatype, true);
+  }
+  /** Source link-layer address (a copy). */
+  get address(): Buffer {
+    const ll = this.#ll();
+    const halen = Math.min(8, this._b._dv.getUint8(ll + SOCKADDR_LL.sll_halen));
+    return Buffer.from(this._b._buf.subarray(ll + SOCKADDR_LL.sll_addr, ll + SOCKADDR_LL.sll_addr + halen));
+  }
+  /** VLAN TCI, or -1 when the packet had no tag (always -1 on V1). */
+  get vlanTci(): number {
+    const at = this.#at();
+    return this._b._statuses[this._i] & TP_STATUS_VLAN_VALID ? this._b._layout.vlanTci(this._b._dv, at) : -1;
+  }
+  /** VLAN TPID, or -1 when the packet had no tag. 0x8100 when the kernel did not report it. */
+  get vlanTpid(): number {
+    const at = this.#at();
+    const s = this._b._statuses[this._i];
+    if (!(s & TP_STATUS_VLAN_VALID)) return -1;
+    return s & TP_STATUS_VLAN_TPID_VALID ? this._b._layout.vlanTpid(this._b._dv, at) : ETH_P_8021Q;
+  }
+  /** Flow hash (V3 with rxhash), else 0. */
+  get rxhash(): number {
+    return this._b._layout.rxhash(this._b._dv, this.#at());
+  }
+  /**
+   * The captured bytes, zero-copy: a view into the ring valid until the batch is released (for a
+   * TP_STATUS_COPY frame, the whole packet read with recv). Allocates the view object only.
+   */
+  get data(): Uint8Array {
+    const at = this.#at();
+    const c = this._b._copies?.[this._i];
+    if (c) return c;
+    const l = this._b._layout;
+    const start = at + l.mac(this._b._dv, at);
+    return this._b._buf.subarray(start, start + l.snaplen(this._b._dv, at));
+  }
+
+  /** Copies the frame and its metadata out of the ring. */
+  copy(): Frame {
+    const at = this.#at();
+    const b = this._b;
+    const l = b._layout;
+    const dv = b._dv;
+    const status = b._statuses[this._i];
+    const len = l.len(dv, at);
+    const c = b._copies?.[this._i];
+    let data: Buffer;
+    if (c) {
+      data = c;
+    } else {
+      const start = at + l.mac(dv, at);
+      data = Buffer.from(b._buf.subarray(start, start + l.snaplen(dv, at)));
+    }
+    const sec = l.sec(dv, at);
+    const nsec = l.nsec(dv, at);
+    const vt = this.vlanTci;
+    return {
+      data,
+      len,
+      caplen: data.length,
+      timestamp: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
+      sec,
+      nsec,
+      ifindex: this.ifindex,
+      protocol: this.protocol,
+      pkttype: this.pkttype,
+      hatype: this.hatype,
+      address: this.address,
+      vlan: vt >= 0 ? { tci: vt, tpid: this.vlanTpid } : null,
+      status,
+      copied: (status & TP_STATUS_COPY) !== 0,
+      losing: (status & TP_STATUS_LOSING) !== 0,
+      csumNotReady: (status & TP_STATUS_CSUMNOTREADY) !== 0,
+      csumValid: (status & TP_STATUS_CSUM_VALID) !== 0,
+      truncated: data.length < len,
+      rxhash: l.rxhash(dv, at),
+    };
+  }
+
+  #ll(): number {
+    return this.#at() + this._b._layout.sockaddrOffset;
+  }
+}

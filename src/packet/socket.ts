@@ -1,0 +1,488 @@
+/**
+ * {@link PacketSocket}: an AF_PACKET socket with a PACKET_RX_RING (TPACKET_V1, V2 or V3), read as
+ * batches, frames or an async iterator.
+ * @packageDocumentation
+ */
+import { endianness } from 'node:os';
+import { Observable, Subject } from 'rxjs';
+import {
+  AF_PACKET,
+  BPF_K,
+  BPF_RET,
+  ETH_HLEN,
+  MSG_TRUNC,
+  PACKET_ADD_MEMBERSHIP,
+  PACKET_COPY_THRESH,
+  PACKET_IGNORE_OUTGOING,
+  PACKET_MREQ_SIZE,
+  PACKET_MR_PROMISC,
+  PACKET_RX_RING,
+  PACKET_STATISTICS,
+  PACKET_VERSION,
+  SOCK_DGRAM,
+  SOCK_FILTER_SIZE,
+  SOCK_RAW,
+  SOL_PACKET,
+  SOL_SOCKET,
+  SO_ATTACH_FILTER,
+  TPACKET_REQ3_SIZE,
+  TPACKET_REQ_SIZE,
+  TPACKET_STATS_V3_SIZE,
+  TPACKET_V1,
+  TPACKET_V3,
+  TP_FT_REQ_FILL_RXHASH,
+} from '../constants';
+import { RingError, UnsupportedError } from '../errors';
+import { encodeSockaddrLl } from '../layouts/sockaddr-ll';
+import { tpacketV1 } from '../layouts/tpacket-v1';
+import { tpacketV2 } from '../layouts/tpacket-v2';
+import { tpacketV3Block } from '../layouts/tpacket-v3';
+import { native, NativePoller, POLL_READABLE } from '../native';
+import { blockOffsets, frameOffsets, planRing, RingGeometry, ringBytes, validateGeometry } from '../ring/geometry';
+import { Ring } from '../ring/ring';
+import { Frame, FrameBatch } from './batch';
+import { MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, PacketSocketOptions } from './options';
+import { BlockReader, FrameSlotReader, ReaderHost, RxReader } from './reader';
+
+/** Cumulative PACKET_STATISTICS since the socket opened (the kernel resets them on every read). */
+export interface PacketStats {
+  /** Packets the socket saw, including dropped ones (`tp_packets`). */
+  packets: number;
+  /** Packets dropped because the ring was full (`tp_drops`). */
+  drops: number;
+  /** V3: times the kernel froze the block queue for lack of a free block (`tp_freeze_q_cnt`). */
+  freezeQueueCount: number;
+}
+
+/** A loss the socket observed. The stream goes on. */
+export interface LossEvent {
+  /** `'drops'`: the kernel dropped packets (from PACKET_STATISTICS, read when a LOSING flag showed or stats() was called). `'sequence-gap'`: V3 blocks were skipped. */
+  kind: 'drops' | 'sequence-gap';
+  /** Packets dropped, or blocks missing. */
+  count: number;
+  /** Cumulative drops so far. */
+  totalDrops: number;
+  /** When kring noticed, ms since the epoch. */
+  at: number;
+}
+
+/** The geometry and layout a socket ended up with. */
+export interface RingInfo {
+  version: 'v1' | 'v2' | 'v3';
+  geometry: RingGeometry;
+  /** Bytes mapped. */
+  bytes: number;
+  /** Ring slots: frames on V1/V2, blocks on V3. */
+  slots: number;
+}
+
+interface Consumer {
+  push(batch: FrameBatch): void;
+  error(err: unknown): void;
+  complete(): void;
+}
+
+const LP64 = new Set(['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el']);
+const VERSION_NAMES = ['v1', 'v2', 'v3'] as const;
+
+// Safety net only: a socket dropped without close() has its poll handle, mapping and fd released
+// when it is collected. close() unregisters.
+const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller | null; mapping: ArrayBuffer | null }>((held) => {
+  try {
+    held.poller?.close();
+    if (held.mapping) native.krMunmap(held.mapping);
+    native.krClose(held.fd);
+  } catch {
+    // Nothing to report to at collection time.
+  }
+});
+
+/**
+ * An AF_PACKET socket receiving through a memory-mapped ring.
+ *
+ * One consumer at a time reads it: a subscription to {@link batches} or {@link frames}, or an
+ * async iteration. Subscribing starts polling; unsubscribing stops it and ends the leases of
+ * batches still held. {@link close} completes the consumer and releases everything.
+ */
+export class PacketSocket implements Disposable {
+  /** The interface index captured on (0 for `'any'`). */
+  readonly ifindex: number;
+  /** The ring's layout and geometry. */
+  readonly ring: RingInfo;
+  #fd: number;
+  #mapping: ArrayBuffer | null;
+  #poller: NativePoller | null;
+  #reader: RxReader;
+  #closed = false;
+  #consumer: Consumer | null = null;
+  #outstanding = new Set<FrameBatch>();
+  #stalled = false;
+  #emptyWakeups = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #losses = new Subject<LossEvent>();
+  #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
+  #statsBuf = new Uint8Array(TPACKET_STATS_V3_SIZE);
+  #version: number;
+  #token = {};
+
+  private constructor(fd: number, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer) {
+    this.#fd = fd;
+    this.ifindex = ifindex;
+    this.#version = version;
+    this.#mapping = mapping;
+    const dv = new DataView(mapping);
+    const buf = new Uint8Array(mapping);
+    const host: ReaderHost = {
+      recvWhole: (size) => this.#recvWhole(size),
+      onLosing: () => this.stats(),
+      onSequenceGap: (missing) => this.#emitLoss('sequence-gap', missing),
+      onRelease: (batch) => this.#onRelease(batch),
+    };
+    if (version === TPACKET_V3) {
+      this.#reader = new BlockReader(new Ring(mapping, blockOffsets(geometry), tpacketV3Block), geometry.blockSize, dv, buf, host);
+    } else {
+      const layout = version === TPACKET_V1 ? tpacketV1 : tpacketV2;
+      this.#reader = new FrameSlotReader(new Ring(mapping, frameOffsets(geometry), layout), dv, buf, host);
+    }
+    this.ring = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: this.#reader.ring.size };
+    this.#poller = new native.Poller(fd, (status) => this.#onPoll(status));
+    finalizer.register(this, { fd, poller: this.#poller, mapping }, this.#token);
+  }
+
+  /**
+   * Opens an AF_PACKET socket with an RX ring and binds it to an interface.
+   *
+   * The socket is created with protocol 0 (it receives nothing), configured (version, options,
+   * filter, ring, mapping), and only then bound to the protocol and interface, so no frame arrives
+   * before the ring is ready. If any step fails, the steps already done are undone.
+   * @throws TypeError / RangeError for invalid options (before any native call)
+   * @throws RingError for kernel failures: `ENODEV` for a missing interface, `EPERM` without
+   *   CAP_NET_RAW (with a hint), `ENOENT` for a missing netns
+   * @throws UnsupportedError on a big-endian machine, or for V1 in a 32-bit process
+   */
+  static open(options: PacketSocketOptions): PacketSocket {
+    const o = normalizePacketOptions(options);
+    if (endianness() !== 'LE') throw new UnsupportedError('AF_PACKET rings on big-endian machines', 'kring decodes little-endian headers only');
+    if (o.version === TPACKET_V1 && !LP64.has(process.arch)) {
+      throw new UnsupportedError('TPACKET_V1 in a 32-bit process', 'tpacket_hdr.tp_status is an unsigned long; use version v2 or v3');
+    }
+    const pageSize = native.krPageSize();
+    // Validate an explicit geometry before touching the kernel.
+    if (o.geometry) validateGeometry(o.geometry, { version: o.version, pageSize });
+
+    const fd = native.krSocket(AF_PACKET, o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, 0, o.netnsPath, 'AF_PACKET');
+    let mapping: ArrayBuffer | null = null;
+    try {
+      const any = o.interface === 'any';
+      const ifindex = any ? 0 : native.krIfIndex(fd, o.interface);
+      const geometry = o.geometry ?? planRing(o.version, sizing(o, any ? MAX_SNAPLEN : native.krIfMtu(fd, o.interface) + ETH_HLEN), pageSize);
+      validateGeometry(geometry, { version: o.version, pageSize });
+      native.krSetsockoptInt(fd, SOL_PACKET, PACKET_VERSION, o.version, 'PACKET_VERSION');
+      if (o.copyThreshold) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
+      if (o.ignoreOutgoing) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
+      // snaplen: a one-instruction filter "ret #snaplen". tpacket_rcv() truncates to the filter's
+      // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
+      if (o.snaplen !== null) native.krAttachFilter(fd, retFilter(o.snaplen), 'SO_ATTACH_FILTER');
+      native.krSetsockopt(fd, SOL_PACKET, PACKET_RX_RING, encodeRingRequest(o, geometry), 'PACKET_RX_RING');
+      mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
+      native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
+      if (o.promiscuous && !any) native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodeMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
+      return new PacketSocket(fd, ifindex, o.version, geometry, mapping);
+    } catch (e) {
+      if (mapping) native.krMunmap(mapping);
+      native.krClose(fd);
+      throw e;
+    }
+  }
+
+  /** Whether {@link close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Batches of received frames: one emission per wake-up (V1/V2) or per block (V3). Cold: the
+   * subscription starts polling, unsubscribing stops it. Each batch is released when `next`
+   * returns unless the observer called `batch.hold()`. Errors are {@link RingError}s; `close()`
+   * completes the stream. Only one consumer at a time: a second errors with an Error whose code is
+   * `'ERR_KRING_BUSY'`. Multicast with `share()`.
+   */
+  batches(): Observable<FrameBatch> {
+    return new Observable<FrameBatch>((subscriber) => {
+      const consumer: Consumer = {
+        push: (b) => subscriber.next(b),
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      };
+      if (!this.#attach(consumer, subscriber)) return undefined;
+      return () => this.#detach(consumer);
+    });
+  }
+
+  /**
+   * Received frames, each copied out of the ring (safe to keep). Built on {@link batches}: one
+   * emission per frame costs several times the batch path, so prefer batches for high rates.
+   */
+  frames(): Observable<Frame> {
+    return new Observable<Frame>((subscriber) =>
+      this.batches().subscribe({
+        next: (batch) => {
+          for (let i = 0; i < batch.length && !subscriber.closed; i++) subscriber.next(batch.frame(i).copy());
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      }),
+    );
+  }
+
+  /**
+   * Iterates batches. A yielded batch stays valid until the next step (or longer with `hold()`);
+   * ending the loop (break, return, throw) stops polling; `close()` ends it.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<FrameBatch, void, undefined> {
+    const queue: FrameBatch[] = [];
+    let wake: (() => void) | null = null;
+    let failure: unknown = null;
+    let done = false;
+    const consumer: Consumer = {
+      push: (b) => {
+        b._queued = true; // the iterator owns it until the step after it is yielded
+        queue.push(b);
+        wake?.();
+      },
+      error: (e) => {
+        failure = e;
+        wake?.();
+      },
+      complete: () => {
+        done = true;
+        wake?.();
+      },
+    };
+    const fail = { error: (e: unknown) => { failure = e; } };
+    if (!this.#attach(consumer, fail)) throw failure;
+    try {
+      for (;;) {
+        const b = queue.shift();
+        if (b) {
+          try {
+            yield b;
+          } finally {
+            // The step is over: give the batch back unless the caller hold() it.
+            if (!b.held) b.release();
+          }
+          continue;
+        }
+        if (failure) throw failure;
+        if (done) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    } finally {
+      this.#detach(consumer);
+      for (const b of queue) b.release();
+    }
+  }
+
+  /**
+   * Losses as they happen: kernel drops (read from PACKET_STATISTICS when a frame or block carries
+   * TP_STATUS_LOSING, or when {@link stats} is called) and V3 block-sequence gaps. Hot: events
+   * before subscription are not replayed (the totals are in {@link stats}). Completes on close.
+   */
+  losses(): Observable<LossEvent> {
+    return this.#losses.asObservable();
+  }
+
+  /**
+   * Reads PACKET_STATISTICS and returns the running totals since open. The kernel resets its
+   * counters on every read (and clears TP_STATUS_LOSING with them), so kring accumulates; new drops
+   * are also emitted on {@link losses}. After close, returns the last totals.
+   * @throws RingError if getsockopt fails
+   */
+  stats(): PacketStats {
+    if (this.#closed) return { ...this.#stats };
+    this.#statsBuf.fill(0);
+    native.krGetsockopt(this.#fd, SOL_PACKET, PACKET_STATISTICS, this.#statsBuf, 'PACKET_STATISTICS');
+    const dv = new DataView(this.#statsBuf.buffer);
+    const packets = dv.getUint32(0, true);
+    const drops = dv.getUint32(4, true);
+    this.#stats.packets += packets;
+    this.#stats.drops += drops;
+    if (this.#version === TPACKET_V3) this.#stats.freezeQueueCount += dv.getUint32(8, true);
+    if (drops > 0) this.#emitLoss('drops', drops);
+    return { ...this.#stats };
+  }
+
+  /**
+   * Stops polling, completes the consumer and {@link losses}, ends every batch lease, detaches and
+   * unmaps the ring, and closes the socket, in that order. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.stats(); // keep the final totals readable after close
+    } catch {
+      // The socket is going away; totals stay as last read.
+    }
+    this.#closed = true;
+    finalizer.unregister(this.#token);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#poller?.close();
+    this.#poller = null;
+    const c = this.#consumer;
+    this.#consumer = null;
+    c?.complete();
+    this.#losses.complete();
+    for (const b of this.#outstanding) b._expire();
+    this.#outstanding.clear();
+    this.#reader.ring.dropHolds();
+    if (this.#mapping) native.krMunmap(this.#mapping);
+    this.#mapping = null;
+    native.krClose(this.#fd);
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #attach(consumer: Consumer, onRefuse: { error(e: unknown): void }): boolean {
+    if (this.#closed) {
+      consumer.complete();
+      return false;
+    }
+    if (this.#consumer) {
+      onRefuse.error(Object.assign(new Error('this PacketSocket already has a consumer; share() the observable to fan out'), { code: 'ERR_KRING_BUSY' }));
+      return false;
+    }
+    this.#consumer = consumer;
+    this.#stalled = false;
+    this.#emptyWakeups = 0;
+    this.#poller!.start(POLL_READABLE);
+    // Frames may already be waiting; level-triggered polling reports them on the next loop turn.
+    return true;
+  }
+
+  #detach(consumer: Consumer): void {
+    if (this.#consumer !== consumer) return;
+    this.#consumer = null;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#poller?.stop();
+    for (const b of [...this.#outstanding]) b.release();
+  }
+
+  // One JavaScript entry per readiness event: drain every batch the kernel has handed over.
+  #onPoll(status: number): void {
+    const consumer = this.#consumer;
+    if (!consumer || this.#closed) return;
+    if (status < 0) {
+      this.#consumer = null;
+      this.#poller?.stop();
+      consumer.error(new RingError(-status, 'epoll_wait', 'poll', 'poll failed'));
+      return;
+    }
+    let delivered = 0;
+    try {
+      for (;;) {
+        if (this.#consumer !== consumer) return;
+        const batch = this.#reader.next();
+        if (!batch) break;
+        delivered++;
+        this.#outstanding.add(batch);
+        consumer.push(batch);
+        if (!batch.held && !batch._queued) batch.release();
+      }
+    } catch (e) {
+      if (this.#consumer === consumer) {
+        this.#consumer = null;
+        this.#poller?.stop();
+        consumer.error(e);
+      }
+      return;
+    }
+    if (delivered > 0) {
+      this.#emptyWakeups = 0;
+      return;
+    }
+    if (this.#reader.ring.heldCount > 0) {
+      // Readable but nothing new: the kernel's "previous frame" test keeps reporting a slot the
+      // consumer still holds. Stop polling until a release, or the loop would spin.
+      this.#stalled = true;
+      this.#poller?.stop();
+    } else if (++this.#emptyWakeups > 2) {
+      // A wake-up with no frame ready (the kernel queues a COPY packet before it flips the frame's
+      // status): back off briefly instead of spinning.
+      this.#poller?.stop();
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        this.#emptyWakeups = 0;
+        if (this.#consumer && !this.#closed) this.#poller?.start(POLL_READABLE);
+      }, 1);
+    }
+  }
+
+  #onRelease(batch: FrameBatch): void {
+    this.#outstanding.delete(batch);
+    if (this.#stalled && this.#consumer && !this.#closed) {
+      this.#stalled = false;
+      this.#poller?.start(POLL_READABLE);
+    }
+  }
+
+  #recvWhole(size: number): Buffer {
+    const buf = Buffer.allocUnsafe(Math.max(size, 1));
+    const n = native.krRecv(this.#fd, buf, MSG_TRUNC, 'TP_STATUS_COPY');
+    if (n < 0) throw new RingError(11 /* EAGAIN */, 'recv', 'TP_STATUS_COPY', 'the whole packet for a TP_STATUS_COPY frame was not queued');
+    return buf.subarray(0, Math.min(n, buf.length));
+  }
+
+  #emitLoss(kind: LossEvent['kind'], count: number): void {
+    this.#losses.next({ kind, count, totalDrops: this.#stats.drops, at: Date.now() });
+  }
+}
+
+function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
+  const snaplen = o.snaplen ?? Math.min(defaultSnaplen, MAX_SNAPLEN);
+  if (o.lineRatePps !== null && o.milliseconds !== null) return { snaplen, lineRatePps: o.lineRatePps, milliseconds: o.milliseconds };
+  return { snaplen, bufferBytes: o.bufferBytes ?? (4 << 20) };
+}
+
+/** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3). */
+export function encodeRingRequest(o: Pick<NormalizedPacketOptions, 'version' | 'blockTimeoutMs' | 'rxhash'>, g: RingGeometry): Uint8Array {
+  const v3 = o.version === TPACKET_V3;
+  const b = new Uint8Array(v3 ? TPACKET_REQ3_SIZE : TPACKET_REQ_SIZE);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, g.blockSize, true);
+  dv.setUint32(4, g.blockCount, true);
+  dv.setUint32(8, g.frameSize, true);
+  dv.setUint32(12, g.frameCount, true);
+  if (v3) {
+    dv.setUint32(16, o.blockTimeoutMs, true); // tp_retire_blk_tov
+    dv.setUint32(20, 0, true); // tp_sizeof_priv
+    dv.setUint32(24, o.rxhash ? TP_FT_REQ_FILL_RXHASH : 0, true); // tp_feature_req_word
+  }
+  return b;
+}
+
+/** `struct packet_mreq` */
+function encodeMreq(ifindex: number, type: number): Uint8Array {
+  const b = new Uint8Array(PACKET_MREQ_SIZE);
+  const dv = new DataView(b.buffer);
+  dv.setInt32(0, ifindex, true);
+  dv.setUint16(4, type, true);
+  return b;
+}
+
+/** Classic BPF `ret #k`: accept every packet, keeping at most k bytes. */
+function retFilter(k: number): Uint8Array {
+  const b = new Uint8Array(SOCK_FILTER_SIZE);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, BPF_RET | BPF_K, true); // code
+  dv.setUint8(2, 0); // jt
+  dv.setUint8(3, 0); // jf
+  dv.setUint32(4, k, true); // k
+  return b;
+}

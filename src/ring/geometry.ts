@@ -1,0 +1,228 @@
+/**
+ * Ring geometry: the kernel's validation rules, frame addressing, and a sizing calculator.
+ *
+ * The rules are `packet_set_ring()`'s (net/packet/af_packet.c, Linux 6.x), checked in the same
+ * order, so a geometry kring accepts is one the kernel accepts, and a rejected one fails here with
+ * a sentence naming the rule instead of a bare EINVAL from setsockopt.
+ * @packageDocumentation
+ */
+import {
+  BLK_PLUS_PRIV,
+  ETH_HLEN,
+  INT_MAX,
+  TPACKET2_HDRLEN,
+  TPACKET3_HDRLEN,
+  TPACKET_ALIGN,
+  TPACKET_ALIGNMENT,
+  TPACKET_HDRLEN,
+  TPACKET_V1,
+  TPACKET_V2,
+  TPACKET_V3,
+  UINT_MAX,
+} from '../constants';
+
+/** `struct tpacket_req` / the common part of `struct tpacket_req3`. */
+export interface RingGeometry {
+  /** `tp_block_size`: bytes per block, a multiple of the page size. */
+  blockSize: number;
+  /** `tp_block_nr`: number of blocks. */
+  blockCount: number;
+  /** `tp_frame_size`: bytes per frame slot (V1/V2); V3 uses it only for validation. */
+  frameSize: number;
+  /** `tp_frame_nr`: must equal frames-per-block × blockCount. */
+  frameCount: number;
+}
+
+/** The inputs to validation beyond the geometry itself. */
+export interface GeometryContext {
+  /** `TPACKET_V1`, `TPACKET_V2` or `TPACKET_V3`. */
+  version: number;
+  /** The system page size. */
+  pageSize: number;
+  /** `PACKET_RESERVE` headroom, default 0. */
+  reserve?: number;
+  /** V3 `tp_sizeof_priv`, default 0. */
+  sizeofPriv?: number;
+}
+
+/** `tp_hdrlen` for a TPACKET version, as `packet_set_ring()` sets it. */
+export function tpacketHdrLen(version: number): number {
+  switch (version) {
+    case TPACKET_V1:
+      return TPACKET_HDRLEN;
+    case TPACKET_V2:
+      return TPACKET2_HDRLEN;
+    case TPACKET_V3:
+      return TPACKET3_HDRLEN;
+    default:
+      throw new RangeError(`unknown TPACKET version ${version}: expected TPACKET_V1 (0), TPACKET_V2 (1) or TPACKET_V3 (2)`);
+  }
+}
+
+function requireInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`${name} must be an integer, got ${typeof v === 'number' ? v : typeof v}`);
+  }
+  return v;
+}
+
+/**
+ * Checks a geometry against the kernel's rules, in the kernel's order.
+ * @returns frames per block (`tp_block_size / tp_frame_size`)
+ * @throws TypeError when a field is not an integer
+ * @throws RangeError naming the first rule broken and the numbers involved
+ */
+export function validateGeometry(g: RingGeometry, ctx: GeometryContext): number {
+  const blockSize = requireInteger('blockSize', g.blockSize);
+  const blockCount = requireInteger('blockCount', g.blockCount);
+  const frameSize = requireInteger('frameSize', g.frameSize);
+  const frameCount = requireInteger('frameCount', g.frameCount);
+  const reserve = ctx.reserve ?? 0;
+  const sizeofPriv = ctx.sizeofPriv ?? 0;
+  const hdrLen = tpacketHdrLen(ctx.version);
+
+  if (blockCount < 1 || blockCount > UINT_MAX) {
+    throw new RangeError(
+      `blockCount (tp_block_nr) is ${blockCount}: it must be at least 1 (0 asks the kernel to free the ring) and fit in 32 bits`,
+    );
+  }
+  if (blockSize <= 0 || blockSize > INT_MAX) {
+    throw new RangeError(`blockSize (tp_block_size) is ${blockSize}: the kernel requires it to be positive as a signed int (1..${INT_MAX})`);
+  }
+  if (blockSize % ctx.pageSize !== 0) {
+    throw new RangeError(`blockSize (tp_block_size) ${blockSize} must be a multiple of the page size (${ctx.pageSize})`);
+  }
+  const minFrame = hdrLen + reserve;
+  if (ctx.version >= TPACKET_V3 && blockSize < BLK_PLUS_PRIV(sizeofPriv) + minFrame) {
+    throw new RangeError(
+      `TPACKET_V3 blockSize ${blockSize} must hold the block header and private area (BLK_PLUS_PRIV(${sizeofPriv}) = ${BLK_PLUS_PRIV(sizeofPriv)}) plus one minimal frame (${minFrame})`,
+    );
+  }
+  if (frameSize < minFrame) {
+    throw new RangeError(
+      `frameSize (tp_frame_size) ${frameSize} must be at least the header length plus reserve (tp_hdrlen ${hdrLen} + ${reserve} = ${minFrame})`,
+    );
+  }
+  if (frameSize % TPACKET_ALIGNMENT !== 0) {
+    throw new RangeError(`frameSize (tp_frame_size) ${frameSize} must be a multiple of TPACKET_ALIGNMENT (${TPACKET_ALIGNMENT})`);
+  }
+  const framesPerBlock = Math.floor(blockSize / frameSize);
+  if (framesPerBlock === 0) {
+    throw new RangeError(`frameSize ${frameSize} is larger than blockSize ${blockSize}: a block must hold at least one frame`);
+  }
+  if (framesPerBlock > Math.floor(UINT_MAX / blockCount)) {
+    throw new RangeError(`${framesPerBlock} frames per block × ${blockCount} blocks overflows the kernel's 32-bit frame count`);
+  }
+  if (framesPerBlock * blockCount !== frameCount) {
+    throw new RangeError(
+      `frameCount (tp_frame_nr) ${frameCount} must equal frames per block (${blockSize} / ${frameSize} = ${framesPerBlock}) × blockCount (${blockCount}) = ${framesPerBlock * blockCount}`,
+    );
+  }
+  return framesPerBlock;
+}
+
+/** Total bytes the ring maps: blockSize × blockCount. */
+export function ringBytes(g: RingGeometry): number {
+  return g.blockSize * g.blockCount;
+}
+
+/**
+ * Byte offset of frame `index` in the mapping. Frames never straddle blocks: when the block size
+ * is not a multiple of the frame size, each block ends with a gap of
+ * `blockSize - framesPerBlock × frameSize` bytes that holds no frame.
+ */
+export function frameOffset(g: RingGeometry, index: number): number {
+  const framesPerBlock = Math.floor(g.blockSize / g.frameSize);
+  const block = Math.floor(index / framesPerBlock);
+  return block * g.blockSize + (index - block * framesPerBlock) * g.frameSize;
+}
+
+/** Byte offsets of every frame slot (V1/V2), in ring order. */
+export function frameOffsets(g: RingGeometry): Float64Array {
+  const out = new Float64Array(g.frameCount);
+  for (let i = 0; i < g.frameCount; i++) out[i] = frameOffset(g, i);
+  return out;
+}
+
+/** Byte offsets of every block (V3 slots), in ring order. */
+export function blockOffsets(g: RingGeometry): Float64Array {
+  const out = new Float64Array(g.blockCount);
+  for (let i = 0; i < g.blockCount; i++) out[i] = i * g.blockSize;
+  return out;
+}
+
+/**
+ * Bytes a frame of `caplen` captured bytes occupies in a ring (`SOCK_RAW`, up to
+ * `TPACKET_ALIGN`): the kernel puts the network header at `TPACKET_ALIGN(tp_hdrlen + 16)` plus
+ * reserve, and the link header just before it (tpacket_rcv's `netoff`/`macoff`).
+ */
+export function frameBytes(version: number, caplen: number, reserve = 0): number {
+  const netoff = TPACKET_ALIGN(tpacketHdrLen(version) + 16) + reserve;
+  return TPACKET_ALIGN(netoff - ETH_HLEN + caplen);
+}
+
+/** Sizing inputs: bytes, or milliseconds of traffic at a packet rate. */
+export type RingSizing =
+  | { snaplen: number; bufferBytes: number }
+  | { snaplen: number; lineRatePps: number; milliseconds: number; averageFrameBytes?: number };
+
+const MAX_V3_BLOCK = 1 << 20;
+
+/**
+ * Picks a geometry the kernel accepts. In the spirit of the buffer size calculators of capture
+ * tools, but sized in what matters: either bytes, or milliseconds of traffic at a packet rate
+ * (`lineRatePps × milliseconds` frames of `averageFrameBytes`, default `snaplen`).
+ *
+ * V1/V2: the frame slot holds one `snaplen` packet; blocks are the smallest page multiple that
+ * holds a whole number of slots without waste beyond a page. V3: frames are packed, so the buffer
+ * is what counts; blocks are at most 1 MiB (so a block timeout flushes little) and at least 8 per
+ * ring (so the kernel fills one while user space reads others).
+ * @throws TypeError / RangeError on non-positive or non-integer inputs
+ */
+export function planRing(version: number, sizing: RingSizing, pageSize: number): RingGeometry {
+  const snaplen = requireInteger('snaplen', sizing.snaplen);
+  if (snaplen < 1) throw new RangeError(`snaplen must be at least 1, got ${snaplen}`);
+  let bufferBytes: number;
+  if ('bufferBytes' in sizing) {
+    bufferBytes = requireInteger('bufferBytes', sizing.bufferBytes);
+  } else {
+    const pps = requireInteger('lineRatePps', sizing.lineRatePps);
+    const ms = requireInteger('milliseconds', sizing.milliseconds);
+    if (pps < 1 || ms < 1) throw new RangeError(`lineRatePps and milliseconds must be at least 1, got ${pps} and ${ms}`);
+    const avg = sizing.averageFrameBytes === undefined ? snaplen : requireInteger('averageFrameBytes', sizing.averageFrameBytes);
+    const perFrame = frameBytes(version, Math.min(avg, snaplen));
+    bufferBytes = Math.ceil((pps * ms) / 1000) * perFrame;
+  }
+  if (bufferBytes < 1) throw new RangeError(`bufferBytes must be at least 1, got ${bufferBytes}`);
+
+  const frameSize = frameBytes(version, snaplen);
+  if (version === TPACKET_V3) {
+    // A block must hold one snaplen frame after the block header.
+    const minBlock = roundUp(BLK_PLUS_PRIV(0) + frameSize, pageSize);
+    let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / 8), pageSize)));
+    blockSize = Math.max(blockSize, pageSize);
+    const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize));
+    const framesPerBlock = Math.floor(blockSize / frameSize);
+    return { blockSize, blockCount, frameSize, frameCount: framesPerBlock * blockCount };
+  }
+  // V1/V2: one page-multiple block per run of slots; pick the block (up to 16 pages) that wastes
+  // the fewest bytes per slot.
+  const minPages = Math.ceil(frameSize / pageSize);
+  let best = minPages * pageSize;
+  let bestWaste = (best % frameSize) / Math.floor(best / frameSize);
+  for (let pages = minPages + 1; pages <= Math.max(16, minPages); pages++) {
+    const size = pages * pageSize;
+    const waste = (size % frameSize) / Math.floor(size / frameSize);
+    if (waste < bestWaste) {
+      best = size;
+      bestWaste = waste;
+    }
+  }
+  const blockCount = Math.max(1, Math.ceil(bufferBytes / best));
+  const framesPerBlock = Math.floor(best / frameSize);
+  return { blockSize: best, blockCount, frameSize, frameCount: framesPerBlock * blockCount };
+}
+
+function roundUp(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}

@@ -1,0 +1,124 @@
+/**
+ * `Ring<Hdr>`: a ring of slots in one shared mapping, each slot headed by a status word that
+ * passes ownership between the kernel and user space.
+ *
+ * The ring knows slot addresses and the status protocol of its layout ({@link SlotLayout}) and
+ * nothing else: TPACKET_V1/V2 frames, TPACKET_V3 blocks and `nl_mmap_hdr` frames all run on this
+ * class without a branch on which one it is.
+ *
+ * Memory ordering. The kernel writes a slot's contents, then its status with release semantics
+ * (`__packet_set_status()`: `smp_wmb()` before the store, net/packet/af_packet.c, Linux 6.x).
+ * {@link Ring.status} is the matching acquire load: `Atomics.load` is sequentially consistent, so
+ * no read of the slot's contents can be reordered before it. Handing a slot back is
+ * {@link Ring.setStatus}, an `Atomics.store` (sequentially consistent, so at least release): every
+ * read of the slot finishes before the kernel can see it free, pairing with the kernel's
+ * `smp_rmb()` in `__packet_get_status()` before it reuses the slot. Never read or write a status
+ * word through a DataView.
+ * @packageDocumentation
+ */
+import type { SlotLayout } from '../layouts/types';
+
+/**
+ * A ring of slots over one mapping.
+ * @typeParam Hdr the slot header layout
+ */
+export class Ring<Hdr extends SlotLayout> {
+  /** The layout that gives the status word's place and meaning. */
+  readonly layout: Hdr;
+  /** Byte offset of each slot in the mapping, in ring order. */
+  readonly slotOffsets: Float64Array;
+  /** Number of slots. */
+  readonly size: number;
+  /** The mapping's status words, as 32-bit cells, for Atomics. */
+  #words: Int32Array;
+  /** Slot index the next RX read looks at. */
+  #head = 0;
+  /** 1 while user space holds a slot it took from the ring (delivered, not yet released). */
+  #held: Uint8Array;
+  #heldCount = 0;
+
+  /**
+   * @param mapping the ring's mapping (the ring keeps views over it; after the mapping is
+   *   detached every access throws)
+   * @param slotOffsets byte offset of each slot
+   * @param layout where the status word is and what it means
+   */
+  constructor(mapping: ArrayBuffer, slotOffsets: Float64Array, layout: Hdr) {
+    if (layout.statusOffset % 4 !== 0) throw new RangeError(`${layout.name}: status word offset must be a multiple of 4`);
+    this.layout = layout;
+    this.slotOffsets = slotOffsets;
+    this.size = slotOffsets.length;
+    this.#words = new Int32Array(mapping, 0, mapping.byteLength >>> 2);
+    this.#held = new Uint8Array(this.size);
+  }
+
+  /** Index of the slot the next {@link takeRx} looks at. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** How many slots user space holds. */
+  get heldCount(): number {
+    return this.#heldCount;
+  }
+
+  /**
+   * The status word of slot `i`, loaded with acquire semantics: pairs with the kernel's release
+   * store of the status after it filled the slot.
+   */
+  status(i: number): number {
+    return Atomics.load(this.#words, (this.slotOffsets[i] + this.layout.statusOffset) >>> 2);
+  }
+
+  /**
+   * Stores slot `i`'s status with release semantics: pairs with the kernel's acquire
+   * (`smp_rmb()` after reading the status) before it touches the slot again.
+   */
+  setStatus(i: number, value: number): void {
+    Atomics.store(this.#words, (this.slotOffsets[i] + this.layout.statusOffset) >>> 2, value);
+  }
+
+  /** RX: whether the slot at the head has been handed to user space and is not already held. */
+  rxReady(): boolean {
+    return this.#held[this.#head] === 0 && this.layout.rxUserReady(this.status(this.#head));
+  }
+
+  /**
+   * RX: takes up to `max` consecutive user-ready slots from the head, marks them held and writes
+   * their indices to `out` and their status words (as loaded) to `statuses`. Stops at the first
+   * slot the kernel still owns or user space still holds (out-of-order release lets a later slot
+   * come back before an earlier one, but the kernel fills in ring order, so the head waits).
+   * @returns the number of slots taken
+   */
+  takeRx(max: number, out: Uint32Array, statuses?: Uint32Array): number {
+    let n = 0;
+    const held = this.#held;
+    while (n < max) {
+      const i = this.#head;
+      if (held[i] !== 0) break;
+      const s = this.status(i);
+      if (!this.layout.rxUserReady(s)) break;
+      held[i] = 1;
+      out[n] = i;
+      if (statuses) statuses[n] = s;
+      n++;
+      this.#head = i + 1 === this.size ? 0 : i + 1;
+    }
+    this.#heldCount += n;
+    return n;
+  }
+
+  /** RX: hands held slot `i` back to the kernel. Releasing a slot that is not held does nothing. */
+  releaseRx(i: number): void {
+    if (this.#held[i] === 0) return;
+    this.#held[i] = 0;
+    this.#heldCount--;
+    this.setStatus(i, this.layout.rxKernelStatus);
+  }
+
+  /** Forgets every hold without touching the mapping (after it is unmapped). */
+  dropHolds(): void {
+    this.#held.fill(0);
+    this.#heldCount = 0;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Test topology: two network namespaces joined by a veth pair, created per suite with unique names
+ * (all start with "kring") and removed in afterAll, on SIGINT/SIGTERM and at process exit, even when
+ * a test fails. IPv6 is off and `lo` is up in both, so the only frames on the link are the test's.
+ */
+import { execFileSync } from 'node:child_process';
+
+export interface VethPair {
+  /** Namespace that captures. */
+  capNs: string;
+  /** Namespace that sends. */
+  genNs: string;
+  /** Interface in capNs. */
+  capIf: string;
+  /** Interface in genNs. */
+  genIf: string;
+  capIfindex: number;
+  genIfindex: number;
+  capMac: Buffer;
+  genMac: Buffer;
+  /** Removes both namespaces (idempotent). */
+  destroy(): void;
+}
+
+let counter = 0;
+const live = new Set<string>();
+
+function ip(args: string[], netns?: string): string {
+  const argv = netns ? ['-n', netns, ...args] : args;
+  return execFileSync('ip', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function cleanupAll(): void {
+  for (const ns of live) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+process.once('exit', cleanupAll);
+
+function link(netns: string, ifname: string): { ifindex: number; mac: Buffer } {
+  const j = JSON.parse(ip(['-j', 'link', 'show', 'dev', ifname], netns))[0];
+  return { ifindex: j.ifindex, mac: Buffer.from(j.address.split(':').map((h: string) => parseInt(h, 16))) };
+}
+
+function sysctl(netns: string, key: string, value: string): void {
+  execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', `${key}=${value}`], { stdio: 'ignore' });
+}
+
+/** Creates a fresh capture/generator namespace pair joined by veth. */
+export function createVethPair(opts: { mtu?: number } = {}): VethPair {
+  const tag = `${process.pid.toString(36)}${(counter++).toString(36)}`;
+  const capNs = `kring-${tag}-cap`;
+  const genNs = `kring-${tag}-gen`;
+  const capIf = `kc${tag}`.slice(0, 15);
+  const genIf = `kg${tag}`.slice(0, 15);
+  const destroy = () => {
+    for (const ns of [capNs, genNs]) {
+      if (!live.has(ns)) continue;
+      live.delete(ns);
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+  };
+  try {
+    for (const ns of [capNs, genNs]) {
+      ip(['netns', 'add', ns]);
+      live.add(ns);
+      sysctl(ns, 'net.ipv6.conf.all.disable_ipv6', '1');
+      sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
+      ip(['link', 'set', 'lo', 'up'], ns);
+    }
+    ip(['link', 'add', genIf, 'type', 'veth', 'peer', 'name', capIf, 'netns', capNs], genNs);
+    if (opts.mtu) {
+      ip(['link', 'set', genIf, 'mtu', String(opts.mtu)], genNs);
+      ip(['link', 'set', capIf, 'mtu', String(opts.mtu)], capNs);
+    }
+    ip(['link', 'set', genIf, 'up'], genNs);
+    ip(['link', 'set', capIf, 'up'], capNs);
+    const c = link(capNs, capIf);
+    const g = link(genNs, genIf);
+    return { capNs, genNs, capIf, genIf, capIfindex: c.ifindex, genIfindex: g.ifindex, capMac: c.mac, genMac: g.mac, destroy };
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+}
+
+/** rx_packets of an interface, from the kernel's counters. */
+export function rxPackets(netns: string, ifname: string): number {
+  const j = JSON.parse(ip(['-j', '-s', 'link', 'show', 'dev', ifname], netns))[0];
+  return j.stats64.rx.packets;
+}

@@ -1,0 +1,78 @@
+/**
+ * Test traffic: frames with a sequence number and a payload derived from it, sent from the
+ * generator namespace through an AF_PACKET socket with sendmmsg.
+ */
+import { AF_PACKET, ETH_P_8021Q, SOCK_RAW } from '../../src/constants';
+import { encodeSockaddrLl } from '../../src/layouts/sockaddr-ll';
+import { native } from '../../src/native';
+
+/** The test ethertype (IEEE local experimental), as the shared bench uses. */
+export const TEST_ETHERTYPE = 0x88b5;
+
+export interface TestFrameSpec {
+  seq: number;
+  /** Total frame length on the wire, without the VLAN tag (60–1514). */
+  size: number;
+  /** 802.1Q tag: the frame carries 4 more bytes on the wire, which the receiver's kernel strips. */
+  vlan?: { tci: number; tpid?: number };
+}
+
+/**
+ * Builds a frame: dst, src, [tpid, tci], TEST_ETHERTYPE, seq (u32 BE), then bytes (seq*7 + i) & 0xff.
+ * Returns the frame as sent and the frame as received once any tag is stripped.
+ */
+export function buildFrame(dst: Buffer, src: Buffer, spec: TestFrameSpec): { wire: Buffer; untagged: Buffer } {
+  const untagged = Buffer.alloc(spec.size);
+  dst.copy(untagged, 0);
+  src.copy(untagged, 6);
+  untagged.writeUInt16BE(TEST_ETHERTYPE, 12);
+  untagged.writeUInt32BE(spec.seq, 14);
+  for (let i = 18; i < spec.size; i++) untagged[i] = (spec.seq * 7 + i) & 0xff;
+  if (!spec.vlan) return { wire: untagged, untagged };
+  const wire = Buffer.alloc(spec.size + 4);
+  untagged.copy(wire, 0, 0, 12);
+  wire.writeUInt16BE(spec.vlan.tpid ?? ETH_P_8021Q, 12);
+  wire.writeUInt16BE(spec.vlan.tci, 14);
+  untagged.copy(wire, 16, 12);
+  return { wire, untagged };
+}
+
+/** A raw AF_PACKET sender bound to one interface in a namespace. */
+export class Sender {
+  #fd: number;
+  constructor(netns: string, ifname: string) {
+    this.#fd = native.krSocket(AF_PACKET, SOCK_RAW, 0, `/run/netns/${netns}`, 'AF_PACKET');
+    try {
+      const ifindex = native.krIfIndex(this.#fd, ifname);
+      native.krBind(this.#fd, encodeSockaddrLl(0, ifindex), 'AF_PACKET');
+    } catch (e) {
+      native.krClose(this.#fd);
+      throw e;
+    }
+  }
+
+  /** Sends every frame, in order, in sendmmsg batches of up to 64. Returns the count sent. */
+  send(frames: Buffer[]): number {
+    let sent = 0;
+    for (let i = 0; i < frames.length; i += 64) {
+      const chunk = frames.slice(i, i + 64);
+      const lens = Uint32Array.from(chunk.map((f) => f.length));
+      let done = 0;
+      while (done < chunk.length) {
+        const rest = Buffer.concat(chunk.slice(done));
+        const n = native.krSendmmsg(this.#fd, rest, lens.subarray(done), chunk.length - done, 'sendmmsg');
+        if (n === 0) continue; // EAGAIN/ENOBUFS: the qdisc is full for a moment
+        done += n;
+      }
+      sent += done;
+    }
+    return sent;
+  }
+
+  close(): void {
+    native.krClose(this.#fd);
+  }
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
