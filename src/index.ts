@@ -2,6 +2,7 @@
  * kring: memory-mapped Linux kernel rings for Node.js.
  * @packageDocumentation
  */
+import './dispose';
 export * as constants from './constants';
 export { RingError, UnsupportedError, LeaseError } from './errors';
 export { Ring } from './ring/ring';

@@ -3,6 +3,7 @@
  * batches, frames or an async iterator.
  * @packageDocumentation
  */
+import '../dispose';
 import { endianness } from 'node:os';
 import { Observable, Subject } from 'rxjs';
 import {
