@@ -117,9 +117,7 @@ export class PacketSocket implements Disposable {
   #closed = false;
   #consumer: Consumer | null = null;
   #outstanding = new Set<FrameBatch>();
-  #stalled = false;
-  #emptyWakeups = 0;
-  #retryTimer: NodeJS.Timeout | null = null;
+  #initialDrain: NodeJS.Immediate | null = null;
   #losses = new Subject<LossEvent>();
   #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
   #statsBuf = new Uint8Array(TPACKET_STATS_V3_SIZE);
@@ -329,7 +327,7 @@ export class PacketSocket implements Disposable {
     }
     this.#closed = true;
     finalizer.unregister(this.#token);
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#initialDrain) clearImmediate(this.#initialDrain);
     this.#poller?.close();
     this.#poller = null;
     const c = this.#consumer;
@@ -359,23 +357,28 @@ export class PacketSocket implements Disposable {
       return false;
     }
     this.#consumer = consumer;
-    this.#stalled = false;
-    this.#emptyWakeups = 0;
     this.#poller!.start(POLL_READABLE);
-    // Frames may already be waiting; level-triggered polling reports them on the next loop turn.
+    // Polling is edge-triggered: frames that arrived before the subscription raise no new event,
+    // so drain once on the next turn of the loop (not synchronously: the subscriber is not set up yet).
+    this.#initialDrain = setImmediate(() => {
+      this.#initialDrain = null;
+      this.#onPoll(0);
+    });
     return true;
   }
 
   #detach(consumer: Consumer): void {
     if (this.#consumer !== consumer) return;
     this.#consumer = null;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    if (this.#initialDrain) clearImmediate(this.#initialDrain);
+    this.#initialDrain = null;
     this.#poller?.stop();
     for (const b of [...this.#outstanding]) b.release();
   }
 
-  // One JavaScript entry per readiness event: drain every batch the kernel has handed over.
+  // One JavaScript entry per kernel wake-up: drain every batch the kernel has handed over. A
+  // wake-up that finds nothing new (the ring's head slot is still held) simply returns: the next
+  // frame the kernel writes raises a new edge.
   #onPoll(status: number): void {
     const consumer = this.#consumer;
     if (!consumer || this.#closed) return;
@@ -385,13 +388,11 @@ export class PacketSocket implements Disposable {
       consumer.error(new RingError(-status, 'epoll_wait', 'poll', 'poll failed'));
       return;
     }
-    let delivered = 0;
     try {
       for (;;) {
         if (this.#consumer !== consumer) return;
         const batch = this.#reader.next();
-        if (!batch) break;
-        delivered++;
+        if (!batch) return;
         this.#outstanding.add(batch);
         consumer.push(batch);
         if (!batch.held && !batch._queued) batch.release();
@@ -402,35 +403,11 @@ export class PacketSocket implements Disposable {
         this.#poller?.stop();
         consumer.error(e);
       }
-      return;
-    }
-    if (delivered > 0) {
-      this.#emptyWakeups = 0;
-      return;
-    }
-    if (this.#reader.ring.heldCount > 0) {
-      // Readable but nothing new: the kernel's "previous frame" test keeps reporting a slot the
-      // consumer still holds. Stop polling until a release, or the loop would spin.
-      this.#stalled = true;
-      this.#poller?.stop();
-    } else if (++this.#emptyWakeups > 2) {
-      // A wake-up with no frame ready (the kernel queues a COPY packet before it flips the frame's
-      // status): back off briefly instead of spinning.
-      this.#poller?.stop();
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = null;
-        this.#emptyWakeups = 0;
-        if (this.#consumer && !this.#closed) this.#poller?.start(POLL_READABLE);
-      }, 1);
     }
   }
 
   #onRelease(batch: FrameBatch): void {
     this.#outstanding.delete(batch);
-    if (this.#stalled && this.#consumer && !this.#closed) {
-      this.#stalled = false;
-      this.#poller?.start(POLL_READABLE);
-    }
   }
 
   #recvWhole(size: number): Buffer {

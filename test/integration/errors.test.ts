@@ -1,0 +1,61 @@
+// Kernel failures surface as RingError with code, errno, syscall, op and (for privileges) a hint.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PacketSocket, RingError } from '../../src';
+import { createVethPair, VethPair } from '../helpers/netns';
+import { describePrivileged } from '../helpers/privileged';
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+
+function openError(opts: Parameters<typeof PacketSocket.open>[0]): RingError {
+  try {
+    PacketSocket.open(opts).close();
+  } catch (e) {
+    return e as RingError;
+  }
+  throw new Error('open() succeeded');
+}
+
+describePrivileged('kernel errors', () => {
+  let t: VethPair;
+  beforeAll(() => {
+    t = createVethPair();
+  });
+  afterAll(() => t?.destroy());
+
+  it('a missing interface is ENODEV from SIOCGIFINDEX, and the failed open leaks nothing', () => {
+    const before = fdCount();
+    const e = openError({ interface: 'kring-nope0', netns: t.capNs });
+    expect(e).toBeInstanceOf(RingError);
+    expect(e).toMatchObject({ code: 'ENODEV', errno: 19, syscall: 'ioctl', op: 'SIOCGIFINDEX', hint: undefined });
+    expect(e.message).toBe('ioctl(SIOCGIFINDEX): ENODEV, No such device');
+    expect(fdCount()).toBe(before);
+  });
+
+  it('an interface that exists only in another namespace is ENODEV here', () => {
+    const e = openError({ interface: t.genIf, netns: t.capNs });
+    expect(e.code).toBe('ENODEV');
+  });
+
+  it('a missing namespace is ENOENT from open', () => {
+    const e = openError({ interface: 'lo', netns: 'kring-no-such-netns' });
+    expect(e).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'open', op: 'AF_PACKET' });
+  });
+
+  it('without CAP_NET_RAW, socket(AF_PACKET) is EPERM with the capability hint', () => {
+    // setpriv drops CAP_NET_RAW from the bounding set, so the child (still uid 0) cannot have it.
+    const out = execFileSync('setpriv', ['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, join(__dirname, '..', 'fixtures', 'open-packet.js'), 'lo'], {
+      encoding: 'utf8',
+    });
+    const e = JSON.parse(out);
+    expect(e).toMatchObject({ name: 'RingError', code: 'EPERM', errno: 1, syscall: 'socket', op: 'AF_PACKET' });
+    expect(e.hint).toMatch(/CAP_NET_RAW/);
+    expect(e.message).toMatch(/^socket\(AF_PACKET\): EPERM, Operation not permitted \(AF_PACKET sockets need CAP_NET_RAW/);
+  });
+
+  it('the same child with CAP_NET_RAW opens the socket (the EPERM above is the capability)', () => {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'open-packet.js'), 'lo'], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ opened: true });
+  });
+});

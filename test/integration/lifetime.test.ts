@@ -1,0 +1,148 @@
+// Lifetime: leases, close(), unsubscribe, and resource counts on the real kernel.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Frame, FrameBatch, LeaseError, PacketSocket, TpacketVersionName } from '../../src';
+import { collect } from '../helpers/collect';
+import { createVethPair, VethPair } from '../helpers/netns';
+import { describePrivileged } from '../helpers/privileged';
+import { buildFrame, Sender, sleep } from '../helpers/traffic';
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+// Packet ring mappings show up as the socket's file in /proc/self/maps.
+const socketMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:[')).length;
+
+describePrivileged('lifetime', () => {
+  let t: VethPair;
+  let sender: Sender;
+  beforeAll(() => {
+    t = createVethPair();
+    sender = new Sender(t.genNs, t.genIf);
+  });
+  afterAll(() => {
+    sender?.close();
+    t?.destroy();
+  });
+  const frames = (n: number, from = 0) => Array.from({ length: n }, (_, i) => buildFrame(t.capMac, t.genMac, { seq: from + i, size: 100 }).wire);
+  const open = (version: TpacketVersionName = 'v3') => PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, bufferBytes: 1 << 16 });
+
+  it('a FrameView kept past its batch throws LeaseError', async () => {
+    using sock = open();
+    let kept: FrameBatch | null = null;
+    const got = await collect(sock.batches(), 1, () => sender.send(frames(1)));
+    kept = got[0];
+    expect(kept.released).toBe(true);
+    expect(() => kept!.frame(0)).toThrow(LeaseError);
+  });
+
+  it.each(['v2', 'v3'] as TpacketVersionName[])('%s: views kept past release or close throw in a child process, never a segfault', (version) => {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'stale-view.js'), t.capNs, t.capIf, t.genNs, t.genIf, version], {
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    const r = JSON.parse(out);
+    expect(r.beforeRelease).toEqual({ ok: true, value: 60 });
+    expect(r.afterRelease).toEqual({ ok: false, name: 'LeaseError', code: 'ERR_KRING_LEASE_ENDED', lease: true });
+    expect(r.batchAfterRelease).toEqual({ ok: false, name: 'LeaseError', code: 'ERR_KRING_LEASE_ENDED', lease: true });
+    expect(r.viewAfterClose).toEqual({ ok: false, name: 'LeaseError', code: 'ERR_KRING_LEASE_ENDED', lease: true });
+    // The mapping is detached before munmap: the raw view is empty, reads give undefined, and
+    // methods throw TypeError instead of touching unmapped memory.
+    expect(r.dataLengthAfterClose).toBe(0);
+    expect(r.dataIndexAfterClose).toEqual({ ok: true });
+    expect(r.dataSliceAfterClose).toMatchObject({ ok: false, name: 'TypeError' });
+    expect(r.dataViewAfterClose).toMatchObject({ ok: false, name: 'TypeError' });
+    expect(r.statsAfterClose).toEqual({ ok: true, value: 2 });
+  });
+
+  it('close() completes a live subscription, the losses stream and a pending async iteration', async () => {
+    const sock = open();
+    const events: string[] = [];
+    sock.batches().subscribe({ complete: () => events.push('batches complete'), error: () => events.push('error') });
+    sock.losses().subscribe({ complete: () => events.push('losses complete') });
+    sock.close();
+    expect(events).toEqual(['batches complete', 'losses complete']);
+    sock.close(); // idempotent
+    expect(sock.closed).toBe(true);
+
+    const sock2 = open();
+    const it = sock2[Symbol.asyncIterator]();
+    const pending = it.next();
+    await sleep(10);
+    sock2.close();
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
+
+    // Subscribing after close completes at once.
+    let completed = false;
+    sock.frames().subscribe({ complete: () => (completed = true) });
+    expect(completed).toBe(true);
+  });
+
+  it('unsubscribing stops polling: frames sent afterwards wait in the ring for the next subscriber', async () => {
+    using sock = open('v2');
+    const first = await collect(sock.frames(), 3, () => sender.send(frames(3)));
+    expect(first.length).toBe(3);
+    sender.send(frames(4, 100)); // nobody polls now
+    await sleep(50);
+    const second: Frame[] = [];
+    const sub = sock.frames().subscribe((f) => second.push(f));
+    await sleep(50);
+    sub.unsubscribe();
+    expect(second.map((f) => f.data.readUInt32BE(14))).toEqual([100, 101, 102, 103]);
+  });
+
+  it('one consumer at a time: a second gets ERR_KRING_BUSY', () => {
+    using sock = open();
+    const sub = sock.batches().subscribe();
+    let err: { code?: string } | null = null;
+    sock.frames().subscribe({ error: (e) => (err = e) });
+    expect(err).toMatchObject({ code: 'ERR_KRING_BUSY' });
+    sub.unsubscribe();
+    const sub2 = sock.frames().subscribe({ error: (e) => (err = e) });
+    expect(sub2.closed).toBe(false);
+    sub2.unsubscribe();
+  });
+
+  it('a held batch keeps its slots from the kernel until released', async () => {
+    // 8 slots. Hold a batch of 3; 8 more frames then find only 5 free slots.
+    using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version: 'v2', geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 } });
+    const seen: number[] = [];
+    let held: FrameBatch | null = null;
+    const sub = sock.batches().subscribe((b) => {
+      for (const v of b) seen.push(Buffer.from(v.data).readUInt32BE(14));
+      if (!held) held = b.hold();
+    });
+    sender.send(frames(3));
+    await sleep(30);
+    sender.send(frames(8, 10));
+    await sleep(30);
+    expect(seen).toEqual([0, 1, 2, 10, 11, 12, 13, 14]);
+    expect(held!.released).toBe(false);
+    expect(held!.frame(2).len).toBe(100); // still readable while held
+    held!.release();
+    sender.send(frames(2, 20));
+    await sleep(30);
+    sub.unsubscribe();
+    expect(seen.slice(8)).toEqual([20, 21]);
+    expect(sock.stats().drops).toBe(3);
+  });
+
+  it('1,000 open/close cycles leave the fd count and ring mappings unchanged', async () => {
+    // warm up lazily created fds (libuv, the netns helper)
+    for (let i = 0; i < 5; i++) open().close();
+    const fds = fdCount();
+    const maps = socketMappings();
+    const versions: TpacketVersionName[] = ['v1', 'v2', 'v3'];
+    for (let i = 0; i < 1000; i++) {
+      const s = open(versions[i % 3]);
+      if (i % 10 === 0) {
+        const sub = s.batches().subscribe();
+        if (i % 20 === 0) sub.unsubscribe();
+      }
+      s.close();
+    }
+    await sleep(10);
+    expect(fdCount()).toBe(fds);
+    expect(socketMappings()).toBe(maps);
+    expect(maps).toBe(0);
+  });
+});
