@@ -1,0 +1,167 @@
+/**
+ * The `kring` command line.
+ *
+ *   kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
+ *                 [--netns NAME] [--promisc] [--json] [--quiet]
+ *
+ * `--quiet` follows the contract of the shared AF_PACKET bench harness: print `ready` once
+ * capturing, and on SIGINT a last line `captured=N kpkts=N kdrops=N`.
+ * @packageDocumentation
+ */
+import { parseArgs } from 'node:util';
+import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from './constants';
+import { FrameView } from './packet/batch';
+import { TpacketVersionName } from './packet/options';
+import { PacketSocket } from './packet/socket';
+
+const USAGE = `usage:
+  kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
+                [--netns NAME] [--promisc] [--json] [--quiet]
+
+  -i, --interface IFACE  interface to capture on ('any' for all)
+  -c, --count N          stop after N frames
+      --ring V           ring header layout: v1, v2 or v3 (default v3)
+      --snaplen N        bytes kept per frame (default: whole frames)
+      --buffer-mb N      ring size in MiB (default 4)
+      --netns NAME       capture inside network namespace NAME
+      --promisc          promiscuous mode
+      --json             one JSON object per frame
+      --quiet            print "ready", count only; on SIGINT print captured=N kpkts=N kdrops=N
+`;
+
+const PKTTYPES: Record<number, string> = {
+  [PACKET_HOST]: 'host',
+  [PACKET_BROADCAST]: 'broadcast',
+  [PACKET_MULTICAST]: 'multicast',
+  [PACKET_OTHERHOST]: 'otherhost',
+  [PACKET_OUTGOING]: 'outgoing',
+  [PACKET_LOOPBACK]: 'loopback',
+};
+
+/** Bytes of each frame shown in hex. */
+const HEX_BYTES = 32;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function formatFrame(v: FrameView, json: boolean): string {
+  const ts = `${v.sec}.${String(v.nsec).padStart(9, '0')}`;
+  const data = v.data;
+  const hex = Buffer.from(data.buffer, data.byteOffset, Math.min(HEX_BYTES, data.length)).toString('hex');
+  const pkttype = PKTTYPES[v.pkttype] ?? String(v.pkttype);
+  const tci = v.vlanTci;
+  if (json) {
+    const vlan = tci >= 0 ? { tci, tpid: v.vlanTpid } : null;
+    return JSON.stringify({ ts, len: v.len, caplen: v.caplen, ifindex: v.ifindex, pkttype, protocol: v.protocol, vlan, hex });
+  }
+  const vlan = tci >= 0 ? ` vlan=${tci & 0xfff}` : '';
+  return `${ts} if=${v.ifindex} ${pkttype} proto=0x${v.protocol.toString(16).padStart(4, '0')}${vlan} len=${v.len} caplen=${v.caplen} ${hex}`;
+}
+
+async function capture(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      interface: { type: 'string', short: 'i' },
+      count: { type: 'string', short: 'c' },
+      ring: { type: 'string' },
+      snaplen: { type: 'string' },
+      'buffer-mb': { type: 'string' },
+      netns: { type: 'string' },
+      promisc: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.interface) throw new UsageError('capture needs -i IFACE');
+  const ring = (values.ring ?? 'v3') as TpacketVersionName;
+  if (!['v1', 'v2', 'v3'].includes(ring)) throw new UsageError(`--ring must be v1, v2 or v3, got ${JSON.stringify(values.ring)}`);
+  const limit = positiveInt('--count', values.count) ?? Infinity;
+  const bufferMb = positiveInt('--buffer-mb', values['buffer-mb']);
+  const sock = PacketSocket.open({
+    interface: values.interface,
+    netns: values.netns,
+    version: ring,
+    snaplen: positiveInt('--snaplen', values.snaplen),
+    bufferBytes: bufferMb === undefined ? undefined : bufferMb << 20,
+    promiscuous: values.promisc ?? false,
+  });
+  const quiet = values.quiet ?? false;
+  const json = values.json ?? false;
+  let captured = 0;
+  const out: string[] = [];
+
+  return new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      sub.unsubscribe();
+      const st = sock.stats();
+      sock.close();
+      if (quiet) process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops}\n`);
+      else process.stderr.write(`${captured} frames captured, ${st.drops} dropped by the kernel\n`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(code);
+    };
+    const onSignal = () => finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const sub = sock.batches().subscribe({
+      next: (batch) => {
+        if (quiet) {
+          // The bench path: count per batch, touch no frame.
+          captured += Math.min(batch.length, limit - captured);
+        } else {
+          for (let i = 0; i < batch.length && captured < limit; i++, captured++) out.push(formatFrame(batch.frame(i), json));
+          process.stdout.write(out.join('\n') + '\n');
+          out.length = 0;
+        }
+        if (captured >= limit) setImmediate(() => finish(0));
+      },
+      error: (e) => {
+        process.stderr.write(`kring: ${(e as Error).message}\n`);
+        finish(1);
+      },
+    });
+    if (quiet) process.stdout.write('ready\n');
+    else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring.version.toUpperCase()} ring of ${sock.ring.bytes} bytes\n`);
+  });
+}
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths); resolves to the exit code.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'capture':
+        return await capture(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`kring: ${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof TypeError || e instanceof RangeError) {
+      process.stderr.write(`kring: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kring: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
