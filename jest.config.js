@@ -7,4 +7,5 @@ module.exports = {
   // Privileged suites share the machine's network namespaces list and CPU: run files one at a time.
   maxWorkers: 1,
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

@@ -85,6 +85,11 @@ export const TPACKET_ALIGNMENT = 16;
 export function TPACKET_ALIGN(x: number): number {
   return (x + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
 }
+/**
+ * `V3_ALIGNMENT` (net/packet/internal.h): TPACKET_V3 frames inside a block are 8-byte aligned
+ * (`tp_next_offset` is rounded with `TOTAL_PKT_LEN_INCL_ALIGN`), not TPACKET_ALIGNMENT.
+ */
+export const V3_ALIGNMENT = 8;
 /** `sizeof(struct sockaddr_ll)` */
 export const SOCKADDR_LL_SIZE = 20;
 /** `sizeof(struct tpacket_hdr)` on 64-bit: `tp_status` is an `unsigned long`. */

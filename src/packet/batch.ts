@@ -16,16 +16,19 @@ import { LeaseError } from '../errors';
 import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
 import type { PacketFrameLayout } from '../layouts/types';
 
-/** A received frame, copied out of the ring: safe to keep for as long as you like. */
+/**
+ * A received frame, copied out of the ring: safe to keep for as long as you like. Fields marked
+ * "derived" are getters (computed on access, not enumerable).
+ */
 export interface Frame {
   /** The captured bytes (from the link-layer header in raw mode, the network header in dgram mode). */
   data: Buffer;
   /** Length of the packet on the wire (`tp_len`). */
   len: number;
-  /** Bytes captured (`data.length`); less than `len` when truncated. */
-  caplen: number;
-  /** Kernel receive timestamp, nanoseconds since the epoch (V1 rings have microsecond resolution). */
-  timestamp: bigint;
+  /** Bytes captured (`data.length`); less than `len` when truncated. Derived. */
+  readonly caplen: number;
+  /** Kernel receive timestamp, nanoseconds since the epoch (V1 rings have microsecond resolution). Derived. */
+  readonly timestamp: bigint;
   /** Seconds part of the timestamp. */
   sec: number;
   /** Nanoseconds part of the timestamp (0–999,999,999). */
@@ -38,8 +41,8 @@ export interface Frame {
   pkttype: number;
   /** ARPHRD_* hardware type (1 = Ethernet). */
   hatype: number;
-  /** The source link-layer address. */
-  address: Buffer;
+  /** The source link-layer address (a new Buffer on each access). Derived. */
+  readonly address: Buffer;
   /**
    * The 802.1Q/802.1ad tag the kernel stripped from the packet (it is not in `data`), or null.
    * Always null on V1, which has no field for it.
@@ -47,16 +50,16 @@ export interface Frame {
   vlan: { tci: number; tpid: number } | null;
   /** The raw `tp_status` flag bits. */
   status: number;
-  /** TP_STATUS_COPY: the ring held a truncated copy; `data` is the whole packet, read with recv. */
-  copied: boolean;
+  /** TP_STATUS_COPY: the ring held a truncated copy; `data` is the whole packet, read with recv. Derived. */
+  readonly copied: boolean;
   /** TP_STATUS_LOSING: the kernel dropped packets since statistics were last read. */
-  losing: boolean;
+  readonly losing: boolean;
   /** TP_STATUS_CSUMNOTREADY: checksum to be completed by hardware (typical for outgoing frames). */
-  csumNotReady: boolean;
+  readonly csumNotReady: boolean;
   /** TP_STATUS_CSUM_VALID: checksum verified. */
-  csumValid: boolean;
+  readonly csumValid: boolean;
   /** `caplen < len`. */
-  truncated: boolean;
+  readonly truncated: boolean;
   /** Flow hash (V3 with `rxhash: true`), else 0. */
   rxhash: number;
 }
@@ -299,49 +302,96 @@ export class FrameView {
     return this._b._buf.subarray(start, start + l.snaplen(this._b._dv, at));
   }
 
-  /** Copies the frame and its metadata out of the ring. */
+  /**
+   * Copies the frame out of the ring: one Buffer for the bytes and one object for the metadata
+   * (the timestamp bigint and the address Buffer are made on first access).
+   */
   copy(): Frame {
-    const at = this.#at();
     const b = this._b;
+    b._check();
+    const i = this._i;
+    const at = b._offsets[i];
     const l = b._layout;
     const dv = b._dv;
-    const status = b._statuses[this._i];
-    const len = l.len(dv, at);
-    const c = b._copies?.[this._i];
-    let data: Buffer;
-    if (c) {
-      data = c;
-    } else {
+    let data = b._copies?.[i];
+    if (!data) {
       const start = at + l.mac(dv, at);
-      data = Buffer.from(b._buf.subarray(start, start + l.snaplen(dv, at)));
+      const n = l.snaplen(dv, at);
+      data = Buffer.allocUnsafe(n);
+      data.set(b._buf.subarray(start, start + n));
     }
-    const sec = l.sec(dv, at);
-    const nsec = l.nsec(dv, at);
-    const vt = this.vlanTci;
-    return {
+    const status = b._statuses[i];
+    const ll = at + l.sockaddrOffset;
+    let vlan: Frame['vlan'] = null;
+    if (status & TP_STATUS_VLAN_VALID) {
+      vlan = { tci: l.vlanTci(dv, at), tpid: status & TP_STATUS_VLAN_TPID_VALID ? l.vlanTpid(dv, at) : ETH_P_8021Q };
+    }
+    return new CapturedFrame(
       data,
-      len,
-      caplen: data.length,
-      timestamp: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
-      sec,
-      nsec,
-      ifindex: this.ifindex,
-      protocol: this.protocol,
-      pkttype: this.pkttype,
-      hatype: this.hatype,
-      address: this.address,
-      vlan: vt >= 0 ? { tci: vt, tpid: this.vlanTpid } : null,
+      l.len(dv, at),
+      l.sec(dv, at),
+      l.nsec(dv, at),
+      dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),
+      dv.getUint16(ll + SOCKADDR_LL.sll_protocol, false),
+      dv.getUint8(ll + SOCKADDR_LL.sll_pkttype),
+      dv.getUint16(ll + SOCKADDR_LL.sll_hatype, true),
+      Math.min(8, dv.getUint8(ll + SOCKADDR_LL.sll_halen)),
+      dv.getUint32(ll + SOCKADDR_LL.sll_addr, false),
+      dv.getUint32(ll + SOCKADDR_LL.sll_addr + 4, false),
+      vlan,
       status,
-      copied: (status & TP_STATUS_COPY) !== 0,
-      losing: (status & TP_STATUS_LOSING) !== 0,
-      csumNotReady: (status & TP_STATUS_CSUMNOTREADY) !== 0,
-      csumValid: (status & TP_STATUS_CSUM_VALID) !== 0,
-      truncated: data.length < len,
-      rxhash: l.rxhash(dv, at),
-    };
+      l.rxhash(dv, at),
+    );
   }
 
   #ll(): number {
     return this.#at() + this._b._layout.sockaddrOffset;
+  }
+}
+
+/** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. */
+class CapturedFrame implements Frame {
+  constructor(
+    readonly data: Buffer,
+    readonly len: number,
+    readonly sec: number,
+    readonly nsec: number,
+    readonly ifindex: number,
+    readonly protocol: number,
+    readonly pkttype: number,
+    readonly hatype: number,
+    private readonly halen: number,
+    private readonly addrHi: number,
+    private readonly addrLo: number,
+    readonly vlan: { tci: number; tpid: number } | null,
+    readonly status: number,
+    readonly rxhash: number,
+  ) {}
+  get caplen(): number {
+    return this.data.length;
+  }
+  get timestamp(): bigint {
+    return BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec);
+  }
+  get address(): Buffer {
+    const b = Buffer.allocUnsafe(8);
+    b.writeUInt32BE(this.addrHi, 0);
+    b.writeUInt32BE(this.addrLo, 4);
+    return b.subarray(0, this.halen);
+  }
+  get copied(): boolean {
+    return (this.status & TP_STATUS_COPY) !== 0;
+  }
+  get losing(): boolean {
+    return (this.status & TP_STATUS_LOSING) !== 0;
+  }
+  get csumNotReady(): boolean {
+    return (this.status & TP_STATUS_CSUMNOTREADY) !== 0;
+  }
+  get csumValid(): boolean {
+    return (this.status & TP_STATUS_CSUM_VALID) !== 0;
+  }
+  get truncated(): boolean {
+    return this.data.length < this.len;
   }
 }

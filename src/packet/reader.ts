@@ -6,9 +6,11 @@
  * @internal
  * @packageDocumentation
  */
-import { TP_STATUS_COPY, TP_STATUS_LOSING } from '../constants';
-import { tpacketV3, v3FirstFrame, v3NextOffset, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { TPACKET_ALIGN, TP_STATUS_COPY, V3_ALIGNMENT, TP_STATUS_LOSING } from '../constants';
+import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
+
+const TP3_STATUS_WORD = TPACKET3_HDR.tp_status >>> 2;
 import { Ring } from '../ring/ring';
 import { BatchOwner, FrameBatch } from './batch';
 
@@ -38,8 +40,7 @@ export class FrameSlotReader implements RxReader {
   #buf: Uint8Array;
   #layout: PacketFrameLayout;
   #host: ReaderHost;
-  #idx: Uint32Array;
-  #st: Uint32Array;
+  #free: { slots: Uint32Array; statuses: Uint32Array; offsets: Float64Array }[] = [];
 
   constructor(ring: Ring<SlotLayout & PacketFrameLayout>, dv: DataView, buf: Uint8Array, host: ReaderHost) {
     this.ring = ring;
@@ -47,16 +48,20 @@ export class FrameSlotReader implements RxReader {
     this.#dv = dv;
     this.#buf = buf;
     this.#host = host;
-    this.#idx = new Uint32Array(ring.size);
-    this.#st = new Uint32Array(ring.size);
   }
 
   next(): FrameBatch | null {
-    const n = this.ring.takeRx(this.ring.size, this.#idx, this.#st);
-    if (n === 0) return null;
-    const slots = this.#idx.slice(0, n);
-    const statuses = this.#st.slice(0, n);
-    const offsets = new Float64Array(n);
+    // Scratch arrays come from a free list refilled by releases: in the steady state a batch
+    // allocates only views, never a backing store.
+    const scratch = this.#free.pop() ?? { slots: new Uint32Array(this.ring.size), statuses: new Uint32Array(this.ring.size), offsets: new Float64Array(this.ring.size) };
+    const n = this.ring.takeRx(this.ring.size, scratch.slots, scratch.statuses);
+    if (n === 0) {
+      this.#free.push(scratch);
+      return null;
+    }
+    const slots = scratch.slots.subarray(0, n);
+    const statuses = scratch.statuses.subarray(0, n);
+    const offsets = scratch.offsets.subarray(0, n);
     let copies: (Buffer | undefined)[] | null = null;
     let losing = false;
     for (let k = 0; k < n; k++) {
@@ -78,6 +83,9 @@ export class FrameSlotReader implements RxReader {
   releaseBatch(batch: FrameBatch): void {
     const slots = batch._slots;
     for (let k = 0; k < slots.length; k++) this.ring.releaseRx(slots[k]);
+    if (this.#free.length < 4) {
+      this.#free.push({ slots: new Uint32Array(slots.buffer), statuses: new Uint32Array(batch._statuses.buffer), offsets: new Float64Array(batch._offsets.buffer) });
+    }
     this.#host.onRelease(batch);
   }
 }
@@ -92,10 +100,16 @@ export class BlockReader implements RxReader {
   #st = new Uint32Array(1);
   #lastSeq = -1;
   #blockSize: number;
+  #u32: Uint32Array;
+  #maxFrames: number;
+  #free: { offsets: Float64Array; statuses: Uint32Array }[] = [];
 
   constructor(ring: Ring<SlotLayout>, blockSize: number, dv: DataView, buf: Uint8Array, host: ReaderHost) {
     this.ring = ring;
     this.#blockSize = blockSize;
+    this.#u32 = new Uint32Array(buf.buffer, 0, buf.byteLength >>> 2);
+    // The most frames a block can hold: each takes at least TPACKET_ALIGN(tp_hdrlen).
+    this.#maxFrames = Math.ceil(blockSize / TPACKET_ALIGN(tpacketV3.hdrLen));
     this.#dv = dv;
     this.#buf = buf;
     this.#host = host;
@@ -116,16 +130,23 @@ export class BlockReader implements RxReader {
         this.ring.releaseRx(slot);
         continue;
       }
-      const offsets = new Float64Array(n);
-      const statuses = new Uint32Array(n);
+      // Scratch arrays come from a free list refilled by releases: no backing store is allocated
+      // per block once the ring has turned over (the batch gets views of them).
+      const scratch = this.#free.pop() ?? { offsets: new Float64Array(this.#maxFrames), statuses: new Uint32Array(this.#maxFrames) };
+      const offsets = scratch.offsets.subarray(0, n);
+      const statuses = scratch.statuses.subarray(0, n);
+      // Frames are V3_ALIGNMENT (8-byte) aligned, so their 32-bit fields are read as aligned array
+      // elements (the fastest load V8 has); tp_next_offset is word 0, tp_status word 5.
+      const u32 = this.#u32;
       let at = v3FirstFrame(dv, block);
       const end = block + this.#blockSize;
       for (let k = 0; k < n; k++) {
         offsets[k] = at;
+        const w = at >>> 2;
         // Plain read: inside a block we own, tp_status carries flags, not ownership.
-        statuses[k] = tpacketV3.status(dv, at);
-        const next = v3NextOffset(dv, at);
-        if (k < n - 1 && (next === 0 || at + next >= end)) {
+        statuses[k] = u32[w + TP3_STATUS_WORD];
+        const next = u32[w];
+        if (k < n - 1 && (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || at + next >= end)) {
           // A malformed block never reads outside itself: keep the frames walked so far.
           return this.#batch(slot, offsets.subarray(0, k + 1), statuses.subarray(0, k + 1), seq);
         }
@@ -144,6 +165,11 @@ export class BlockReader implements RxReader {
 
   releaseBatch(batch: FrameBatch): void {
     this.ring.releaseRx(batch._slots[0]);
+    const offsets = batch._offsets;
+    const statuses = batch._statuses;
+    if (offsets.buffer.byteLength === this.#maxFrames * 8 && this.#free.length < this.ring.size) {
+      this.#free.push({ offsets: new Float64Array(offsets.buffer), statuses: new Uint32Array(statuses.buffer) });
+    }
     this.#host.onRelease(batch);
   }
 }

@@ -19,6 +19,7 @@ import {
   TPACKET_V2,
   TPACKET_V3,
   UINT_MAX,
+  V3_ALIGNMENT,
 } from '../constants';
 
 /** `struct tpacket_req` / the common part of `struct tpacket_req3`. */
@@ -152,13 +153,15 @@ export function blockOffsets(g: RingGeometry): Float64Array {
 }
 
 /**
- * Bytes a frame of `caplen` captured bytes occupies in a ring (`SOCK_RAW`, up to
- * `TPACKET_ALIGN`): the kernel puts the network header at `TPACKET_ALIGN(tp_hdrlen + 16)` plus
- * reserve, and the link header just before it (tpacket_rcv's `netoff`/`macoff`).
+ * Bytes a frame of `caplen` captured bytes occupies in a ring (`SOCK_RAW`): the kernel puts the
+ * network header at `TPACKET_ALIGN(tp_hdrlen + 16)` plus reserve and the link header just before
+ * it (tpacket_rcv's `netoff`/`macoff`). V1/V2 slots are TPACKET_ALIGNMENT multiples; V3 packs
+ * frames at V3_ALIGNMENT.
  */
 export function frameBytes(version: number, caplen: number, reserve = 0): number {
   const netoff = TPACKET_ALIGN(tpacketHdrLen(version) + 16) + reserve;
-  return TPACKET_ALIGN(netoff - ETH_HLEN + caplen);
+  const bytes = netoff - ETH_HLEN + caplen;
+  return version === TPACKET_V3 ? (bytes + V3_ALIGNMENT - 1) & ~(V3_ALIGNMENT - 1) : TPACKET_ALIGN(bytes);
 }
 
 /** Sizing inputs: bytes, or milliseconds of traffic at a packet rate. */
@@ -195,7 +198,8 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
   }
   if (bufferBytes < 1) throw new RangeError(`bufferBytes must be at least 1, got ${bufferBytes}`);
 
-  const frameSize = frameBytes(version, snaplen);
+  // tp_frame_size must be a TPACKET_ALIGNMENT multiple for every version.
+  const frameSize = TPACKET_ALIGN(frameBytes(version, snaplen));
   if (version === TPACKET_V3) {
     // A block must hold one snaplen frame after the block header.
     const minBlock = roundUp(BLK_PLUS_PRIV(0) + frameSize, pageSize);

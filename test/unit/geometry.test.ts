@@ -64,7 +64,7 @@ describe('planRing', () => {
   it('sizes frames from snaplen the way tpacket_rcv places them', () => {
     // V2 raw: netoff = TPACKET_ALIGN(52 + 16) = 80, macoff = 66, so 66 + 1514 rounded up to 16.
     expect(frameBytes(TPACKET_V2, 1514)).toBe(1584);
-    expect(frameBytes(TPACKET_V3, 64)).toBe(160); // netoff 96, macoff 82, 82 + 64 = 146 → 160
+    expect(frameBytes(TPACKET_V3, 64)).toBe(152); // netoff 96, macoff 82, 82 + 64 = 146 → 8-aligned 152 (V3_ALIGNMENT)
   });
   it.each([TPACKET_V1, TPACKET_V2, TPACKET_V3])('version %i: bytes → a geometry the kernel accepts, at least as large as asked', (v) => {
     for (const bufferBytes of [4096, 65536, 1 << 20, 8 << 20, 64 << 20]) {
@@ -72,15 +72,16 @@ describe('planRing', () => {
         const g = planRing(v, { snaplen, bufferBytes }, page);
         expect(() => validateGeometry(g, { version: v, pageSize: page })).not.toThrow();
         expect(g.frameSize).toBeGreaterThanOrEqual(frameBytes(v, snaplen));
+        expect(g.frameSize % 16).toBe(0);
         expect(g.blockSize * g.blockCount).toBeGreaterThanOrEqual(Math.min(bufferBytes, g.blockSize));
       }
     }
   });
   it('milliseconds of line rate: 100 kpps × 50 ms of 64-byte frames on V3', () => {
     const g = planRing(TPACKET_V3, { snaplen: 64, lineRatePps: 100_000, milliseconds: 50 }, page);
-    // 5000 frames × 160 bytes = 800,000 bytes
-    expect(g.blockSize * g.blockCount).toBeGreaterThanOrEqual(800_000);
-    expect(g.blockSize * g.blockCount).toBeLessThan(800_000 + 2 * g.blockSize);
+    // 5000 frames × 152 bytes = 760,000 bytes
+    expect(g.blockSize * g.blockCount).toBeGreaterThanOrEqual(760_000);
+    expect(g.blockSize * g.blockCount).toBeLessThan(760_000 + 2 * g.blockSize);
     expect(g.blockCount).toBeGreaterThanOrEqual(2);
   });
   it('milliseconds on V2 gives at least that many frame slots', () => {

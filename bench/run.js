@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// `npm run bench`: CPU per captured frame of kring's readers against the project's own C
+// TPACKET_V3 reader, measured in the same run on a veth pair between two namespaces.
+//
+//   npm run bench [-- --count 1000000 --warmup 300000 --sizes 64,1500 --reps 3 --ring-mb 8 --write]
+//
+// Layout (as in the shared harness): the C generator sends on CPU 0 in one namespace, the reader
+// under test runs on CPU 1 in the other. A reader's cost is the on-CPU time of all its threads
+// (sum of /proc/PID/task/*/schedstat, ns) between "ready" and the end of the drain, divided by the
+// frames it captured. --write replaces the table in docs/benchmarks.md. Needs root and gcc.
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const { values: opt } = parseArgs({
+  options: {
+    count: { type: 'string', default: '1000000' },
+    warmup: { type: 'string', default: '300000' },
+    sizes: { type: 'string', default: '64,1500' },
+    reps: { type: 'string', default: '3' },
+    'ring-mb': { type: 'string', default: '8' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const COUNT = Number(opt.count);
+const WARMUP = Number(opt.warmup);
+const SIZES = opt.sizes.split(',').map(Number);
+const REPS = Number(opt.reps);
+const RING_MB = Number(opt['ring-mb']);
+const HERE = __dirname;
+const WORK = path.join(HERE, '.work');
+const tag = process.pid.toString(36);
+const GEN_NS = `kring-bench-${tag}-gen`;
+const CAP_NS = `kring-bench-${tag}-cap`;
+const GEN_IF = `kbg${tag}`.slice(0, 15);
+const CAP_IF = `kbc${tag}`.slice(0, 15);
+
+const sh = (cmd, args, o = {}) => execFileSync(cmd, args, { encoding: 'utf8', ...o });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function build() {
+  fs.mkdirSync(WORK, { recursive: true });
+  for (const name of ['v3reader', 'afgen']) {
+    sh('gcc', ['-O2', '-Wall', '-o', path.join(WORK, name), path.join(HERE, 'c', `${name}.c`)]);
+  }
+}
+
+function topoUp() {
+  for (const ns of [GEN_NS, CAP_NS]) {
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  sh('ip', ['-n', GEN_NS, 'link', 'add', GEN_IF, 'type', 'veth', 'peer', 'name', CAP_IF, 'netns', CAP_NS]);
+  sh('ip', ['-n', GEN_NS, 'link', 'set', GEN_IF, 'up']);
+  sh('ip', ['-n', CAP_NS, 'link', 'set', CAP_IF, 'up']);
+}
+
+function topoDown() {
+  for (const ns of [GEN_NS, CAP_NS]) {
+    try {
+      sh('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function cpuNs(pid) {
+  let total = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // thread exited
+    }
+  }
+  return total;
+}
+
+const READERS = {
+  'C TPACKET_V3 reference': () => [path.join(WORK, 'v3reader'), CAP_IF, String(RING_MB)],
+  'kring batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', CAP_IF, String(RING_MB)],
+  'kring frames()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'frames', CAP_IF, String(RING_MB)],
+};
+
+async function runOnce(reader, size) {
+  // ip netns exec and taskset both exec, so the child's pid is the reader's.
+  const child = spawn('ip', ['netns', 'exec', CAP_NS, 'taskset', '-c', '1', ...READERS[reader]()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  const deadline = Date.now() + 10000;
+  while (!out.includes('ready')) {
+    if (Date.now() > deadline) throw new Error(`${reader} did not start`);
+    await sleep(10);
+  }
+  // Warm-up burst, not measured: every reader (the C one too) sees WARMUP frames first, so the
+  // figures are steady state rather than the JIT compiling the hot loop.
+  const genArgs = (n) => ['netns', 'exec', GEN_NS, 'taskset', '-c', '0', path.join(WORK, 'afgen'), GEN_IF, String(n), String(size)];
+  const warm = WARMUP > 0 ? Number(/sent=(\d+)/.exec(sh('ip', genArgs(WARMUP)))[1]) : 0;
+  await sleep(300);
+  const cpu0 = cpuNs(child.pid);
+  const t0 = process.hrtime.bigint();
+  const gen = sh('ip', genArgs(COUNT));
+  const wallSend = Number(process.hrtime.bigint() - t0) / 1e9;
+  await sleep(300); // drain: block timeout is 4 ms
+  const cpu1 = cpuNs(child.pid);
+  child.kill('SIGINT');
+  await exited;
+  const measured = Number(/sent=(\d+)/.exec(gen)[1]);
+  const sent = warm + measured;
+  const captured = Number(/captured=(\d+)/.exec(out)[1]);
+  const kdrops = Number(/kdrops=(\d+)/.exec(out)[1]);
+  // Frames lost in the measured phase are not charged CPU: divide by what was captured of it.
+  const capturedMeasured = Math.max(1, measured - (sent - captured));
+  return { cpuPerFrame: (cpu1 - cpu0) / capturedMeasured, sent, captured, kdrops, pps: measured / wallSend };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  if (process.getuid() !== 0) throw new Error('the benchmark needs root (network namespaces, AF_PACKET)');
+  build();
+  topoUp();
+  const rows = [];
+  try {
+    for (const size of SIZES) {
+      const results = {};
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const reader of Object.keys(READERS)) {
+          (results[reader] ??= []).push(await runOnce(reader, size));
+        }
+      }
+      const ref = median(results['C TPACKET_V3 reference'].map((r) => r.cpuPerFrame));
+      for (const [reader, rs] of Object.entries(results)) {
+        const cpu = median(rs.map((r) => r.cpuPerFrame));
+        const lost = rs.reduce((n, r) => n + (r.sent - r.captured), 0);
+        const sent = rs.reduce((n, r) => n + r.sent, 0);
+        rows.push({ size, reader, cpu, ratio: cpu / ref, lossPct: (100 * lost) / sent, kdrops: rs.reduce((n, r) => n + r.kdrops, 0), pps: median(rs.map((r) => r.pps)) });
+      }
+    }
+  } finally {
+    topoDown();
+  }
+  const table = [
+    `| frame | reader | CPU per frame | vs C | lost | sender rate |`,
+    `|---|---|---|---|---|---|`,
+    ...rows.map((r) => `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`),
+  ].join('\n');
+  const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
+  process.stdout.write(`${stamp}\n\n${table}\n`);
+  if (opt.write) {
+    const file = path.join(HERE, '..', 'docs', 'benchmarks.md');
+    const doc = fs.readFileSync(file, 'utf8');
+    const begin = '<!-- bench:begin -->';
+    const end = '<!-- bench:end -->';
+    const next = doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${stamp}\n\n${table}\n${end}`);
+    fs.writeFileSync(file, next);
+  }
+}
+
+process.on('SIGINT', () => {
+  topoDown();
+  process.exit(130);
+});
+main().catch((e) => {
+  topoDown();
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exit(1);
+});
