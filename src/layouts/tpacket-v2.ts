@@ -8,8 +8,11 @@ import {
   TPACKET2_HDRLEN,
   TPACKET_ALIGN,
   TPACKET_V2,
+  TP_STATUS_AVAILABLE,
   TP_STATUS_KERNEL,
+  TP_STATUS_SEND_REQUEST,
   TP_STATUS_USER,
+  TP_STATUS_WRONG_FORMAT,
 } from '../constants';
 import type { PacketFrameLayout, SlotLayout } from './types';
 
@@ -37,6 +40,10 @@ export const tpacketV2: SlotLayout & PacketFrameLayout = {
   statusOffset: F.tp_status,
   rxUserReady: (status) => (status & TP_STATUS_USER) !== 0,
   rxKernelStatus: TP_STATUS_KERNEL,
+  // TX: TP_STATUS_AVAILABLE is free; TP_STATUS_WRONG_FORMAT is free too (the kernel gave the
+  // frame back unsent; tpacket_snd() with PACKET_LOSS set), SEND_REQUEST and SENDING are the kernel's.
+  txUserReady: (status) => (status & ~TP_STATUS_WRONG_FORMAT) === TP_STATUS_AVAILABLE,
+  txKernelStatus: TP_STATUS_SEND_REQUEST,
   status: (dv, at) => dv.getUint32(at + F.tp_status, true),
   len: (dv, at) => dv.getUint32(at + F.tp_len, true),
   snaplen: (dv, at) => dv.getUint32(at + F.tp_snaplen, true),

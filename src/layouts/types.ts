@@ -18,6 +18,10 @@ export interface SlotLayout {
   rxUserReady(status: number): boolean;
   /** RX: the status value that hands a slot back to the kernel. */
   readonly rxKernelStatus: number;
+  /** TX: user space may fill this slot (the kernel is done with it). Absent for RX-only layouts. */
+  txUserReady?(status: number): boolean;
+  /** TX: the status value that hands a filled slot to the kernel for sending. */
+  readonly txKernelStatus?: number;
 }
 
 /**

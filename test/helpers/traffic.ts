@@ -5,6 +5,7 @@
 import { AF_PACKET, ETH_P_8021Q, SOCK_RAW } from '../../src/constants';
 import { encodeSockaddrLl } from '../../src/layouts/sockaddr-ll';
 import { native } from '../../src/native';
+import { createVethPair, VethPair } from './netns';
 
 /** The test ethertype (IEEE local experimental), as the shared bench uses. */
 export const TEST_ETHERTYPE = 0x88b5;
@@ -76,3 +77,20 @@ export class Sender {
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Registers beforeAll/afterAll that create a veth pair and a sender on its generator side and
+ * remove both. Read the fields inside tests (they are set in beforeAll).
+ */
+export function useVethPair(): { readonly t: VethPair; readonly sender: Sender } {
+  const env = {} as { t: VethPair; sender: Sender };
+  beforeAll(() => {
+    env.t = createVethPair();
+    env.sender = new Sender(env.t.genNs, env.t.genIf);
+  });
+  afterAll(() => {
+    env.sender?.close();
+    env.t?.destroy();
+  });
+  return env;
+}

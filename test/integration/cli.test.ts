@@ -1,9 +1,8 @@
 // The kring CLI, run as a user would, against frames sent over a veth pair.
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, Sender, TEST_ETHERTYPE } from '../helpers/traffic';
+import { buildFrame, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
 
 const KRING = join(__dirname, '..', '..', 'bin', 'kring.js');
 
@@ -38,29 +37,20 @@ describe('kring CLI usage errors', () => {
 });
 
 describePrivileged('kring capture', () => {
-  let t: VethPair;
-  let sender: Sender;
-  beforeAll(() => {
-    t = createVethPair();
-    sender = new Sender(t.genNs, t.genIf);
-  });
-  afterAll(() => {
-    sender?.close();
-    t?.destroy();
-  });
-  const frames = (n: number, size = 100) => Array.from({ length: n }, (_, seq) => buildFrame(t.capMac, t.genMac, { seq, size: size + seq }).untagged);
+  const env = useVethPair();
+  const frames = (n: number, size = 100) => Array.from({ length: n }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: size + seq }).untagged);
 
   it.each(['v1', 'v2', 'v3'])('--json -c 5 --ring %s prints one JSON line per frame and a summary', async (ring) => {
-    const p = run(['capture', '-i', t.capIf, '--netns', t.capNs, '--ring', ring, '-c', '5', '--json']);
+    const p = run(['capture', '-i', env.t.capIf, '--netns', env.t.capNs, '--ring', ring, '-c', '5', '--json']);
     await p.waitFor('stderr', 'listening on');
     const sent = frames(8);
-    sender.send(sent);
+    env.sender.send(sent);
     expect(await p.exited).toBe(0);
     const lines = p.out().trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.length).toBe(5);
     lines.forEach((j, i) => {
       expect(Object.keys(j)).toEqual(['ts', 'len', 'caplen', 'ifindex', 'pkttype', 'protocol', 'vlan', 'hex']);
-      expect(j).toMatchObject({ len: 100 + i, caplen: 100 + i, ifindex: t.capIfindex, pkttype: 'host', protocol: TEST_ETHERTYPE, vlan: null });
+      expect(j).toMatchObject({ len: 100 + i, caplen: 100 + i, ifindex: env.t.capIfindex, pkttype: 'host', protocol: TEST_ETHERTYPE, vlan: null });
       expect(j.hex).toBe(sent[i].subarray(0, 32).toString('hex'));
       expect(j.ts).toMatch(/^\d{10}\.\d{9}$/);
     });
@@ -68,9 +58,9 @@ describePrivileged('kring capture', () => {
   });
 
   it('--quiet prints ready, and on SIGINT captured=N kpkts=N kdrops=N (the bench contract)', async () => {
-    const p = run(['capture', '-i', t.capIf, '--netns', t.capNs, '--quiet', '--buffer-mb', '2']);
+    const p = run(['capture', '-i', env.t.capIf, '--netns', env.t.capNs, '--quiet', '--buffer-mb', '2']);
     await p.waitFor('stdout', 'ready\n');
-    expect(sender.send(frames(500, 60))).toBe(500);
+    expect(env.sender.send(frames(500, 60))).toBe(500);
     await new Promise((r) => setTimeout(r, 200));
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(0);
@@ -78,7 +68,7 @@ describePrivileged('kring capture', () => {
   });
 
   it('a missing interface exits 1 with the RingError message', () => {
-    const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'kring-nope0', '--netns', t.capNs], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'kring-nope0', '--netns', env.t.capNs], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('kring: ioctl(SIOCGIFINDEX): ENODEV, No such device\n');
   });

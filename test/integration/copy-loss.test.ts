@@ -1,31 +1,22 @@
 // TP_STATUS_COPY delivery and loss accounting on the real kernel.
 import { FrameBatch, LossEvent, PacketSocket, TpacketVersionName } from '../../src';
 import { collect } from '../helpers/collect';
-import { createVethPair, rxPackets, VethPair } from '../helpers/netns';
+import { rxPackets } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, Sender, sleep } from '../helpers/traffic';
+import { buildFrame, sleep, useVethPair } from '../helpers/traffic';
 
 describePrivileged('TP_STATUS_COPY and losses', () => {
-  let t: VethPair;
-  let sender: Sender;
-  beforeAll(() => {
-    t = createVethPair();
-    sender = new Sender(t.genNs, t.genIf);
-  });
-  afterAll(() => {
-    sender?.close();
-    t?.destroy();
-  });
-  const frame = (seq: number, size: number) => buildFrame(t.capMac, t.genMac, { seq, size }).untagged;
+  const env = useVethPair();
+  const frame = (seq: number, size: number) => buildFrame(env.t.capMac, env.t.genMac, { seq, size }).untagged;
 
   describe.each(['v1', 'v2'] as TpacketVersionName[])('TPACKET_%s', (version) => {
     it('copyThreshold: a frame larger than its slot arrives whole through recv', async () => {
       // 256-byte slots: the link header sits at 66, so 190 bytes fit; larger frames are COPY.
       const geometry = { blockSize: 4096, blockCount: 8, frameSize: 256, frameCount: 128 };
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, geometry, copyThreshold: true });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, geometry, copyThreshold: true });
       const sizes = [60, 190, 191, 600, 1514, 100, 1200];
       const sent = sizes.map((size, seq) => frame(seq, size));
-      const frames = await collect(sock.frames(), sizes.length, () => expect(sender.send(sent)).toBe(sizes.length));
+      const frames = await collect(sock.frames(), sizes.length, () => expect(env.sender.send(sent)).toBe(sizes.length));
       expect(frames.length).toBe(sizes.length);
       frames.forEach((f, i) => {
         expect(f.len).toBe(sizes[i]);
@@ -38,9 +29,9 @@ describePrivileged('TP_STATUS_COPY and losses', () => {
 
     it('without copyThreshold the same frames are truncated to the slot', async () => {
       const geometry = { blockSize: 4096, blockCount: 8, frameSize: 256, frameCount: 128 };
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, geometry });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, geometry });
       const sent = [frame(0, 1514)];
-      const frames = await collect(sock.frames(), 1, () => sender.send(sent));
+      const frames = await collect(sock.frames(), 1, () => env.sender.send(sent));
       expect(frames.length).toBe(1);
       expect([frames[0].len, frames[0].caplen, frames[0].copied, frames[0].truncated]).toEqual([1514, 190, false, true]);
       expect(Buffer.compare(frames[0].data, sent[0].subarray(0, 190))).toBe(0);
@@ -52,15 +43,15 @@ describePrivileged('TP_STATUS_COPY and losses', () => {
     ['v3', { blockSize: 4096, blockCount: 2, frameSize: 2048, frameCount: 4 }],
   ] as [TpacketVersionName, { blockSize: number; blockCount: number; frameSize: number; frameCount: number }][])('TPACKET_%s', (version, geometry) => {
     it('a tiny ring and a paused consumer: delivered + reported drops == sent, and the stream goes on', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, geometry });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, geometry });
       const losses: LossEvent[] = [];
       const lossSub = sock.losses().subscribe((e) => losses.push(e));
       const seqOf = (b: FrameBatch, i: number) => Buffer.from(b.frame(i).data).readUInt32BE(14);
-      const rx0 = rxPackets(t.capNs, t.capIf);
+      const rx0 = rxPackets(env.t.capNs, env.t.capIf);
 
       // Paused: nobody is subscribed while 200 frames arrive; the ring keeps the first ones.
-      expect(sender.send(Array.from({ length: 200 }, (_, seq) => frame(seq, 200)))).toBe(200);
-      expect(rxPackets(t.capNs, t.capIf) - rx0).toBe(200); // every frame reached the interface
+      expect(env.sender.send(Array.from({ length: 200 }, (_, seq) => frame(seq, 200)))).toBe(200);
+      expect(rxPackets(env.t.capNs, env.t.capIf) - rx0).toBe(200); // every frame reached the interface
       await sleep(50); // V3: let the block timer retire the last block
       const first: number[] = [];
       const sub1 = sock.batches().subscribe((b) => {
@@ -75,7 +66,7 @@ describePrivileged('TP_STATUS_COPY and losses', () => {
 
       // The stream goes on: frames after the loss are delivered and carry TP_STATUS_LOSING, which
       // makes kring read PACKET_STATISTICS and report the drops as they happen.
-      const frames = await collect(sock.frames(), 5, () => sender.send(Array.from({ length: 5 }, (_, i) => frame(1000 + i, 200))));
+      const frames = await collect(sock.frames(), 5, () => env.sender.send(Array.from({ length: 5 }, (_, i) => frame(1000 + i, 200))));
       expect(frames.map((f) => f.data.readUInt32BE(14))).toEqual([1000, 1001, 1002, 1003, 1004]);
       if (version === 'v2') expect(frames[0].losing).toBe(true);
       const reported = losses.filter((e) => e.kind === 'drops').reduce((n, e) => n + e.count, 0);

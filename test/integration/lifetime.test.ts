@@ -4,39 +4,29 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Frame, FrameBatch, LeaseError, PacketSocket, TpacketVersionName } from '../../src';
 import { collect } from '../helpers/collect';
-import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, Sender, sleep } from '../helpers/traffic';
+import { buildFrame, sleep, useVethPair } from '../helpers/traffic';
 
 const fdCount = () => readdirSync('/proc/self/fd').length;
 // Packet ring mappings show up as the socket's file in /proc/self/maps.
 const socketMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:[')).length;
 
 describePrivileged('lifetime', () => {
-  let t: VethPair;
-  let sender: Sender;
-  beforeAll(() => {
-    t = createVethPair();
-    sender = new Sender(t.genNs, t.genIf);
-  });
-  afterAll(() => {
-    sender?.close();
-    t?.destroy();
-  });
-  const frames = (n: number, from = 0) => Array.from({ length: n }, (_, i) => buildFrame(t.capMac, t.genMac, { seq: from + i, size: 100 }).wire);
-  const open = (version: TpacketVersionName = 'v3') => PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, bufferBytes: 1 << 16 });
+  const env = useVethPair();
+  const frames = (n: number, from = 0) => Array.from({ length: n }, (_, i) => buildFrame(env.t.capMac, env.t.genMac, { seq: from + i, size: 100 }).wire);
+  const open = (version: TpacketVersionName = 'v3') => PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, bufferBytes: 1 << 16 });
 
   it('a FrameView kept past its batch throws LeaseError', async () => {
     using sock = open();
     let kept: FrameBatch | null = null;
-    const got = await collect(sock.batches(), 1, () => sender.send(frames(1)));
+    const got = await collect(sock.batches(), 1, () => env.sender.send(frames(1)));
     kept = got[0];
     expect(kept.released).toBe(true);
     expect(() => kept!.frame(0)).toThrow(LeaseError);
   });
 
   it.each(['v2', 'v3'] as TpacketVersionName[])('%s: views kept past release or close throw in a child process, never a segfault', (version) => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'stale-view.js'), t.capNs, t.capIf, t.genNs, t.genIf, version], {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'stale-view.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf, version], {
       encoding: 'utf8',
       timeout: 20000,
     });
@@ -79,9 +69,9 @@ describePrivileged('lifetime', () => {
 
   it('unsubscribing stops polling: frames sent afterwards wait in the ring for the next subscriber', async () => {
     using sock = open('v2');
-    const first = await collect(sock.frames(), 3, () => sender.send(frames(3)));
+    const first = await collect(sock.frames(), 3, () => env.sender.send(frames(3)));
     expect(first.length).toBe(3);
-    sender.send(frames(4, 100)); // nobody polls now
+    env.sender.send(frames(4, 100)); // nobody polls now
     await sleep(50);
     const second: Frame[] = [];
     const sub = sock.frames().subscribe((f) => second.push(f));
@@ -104,22 +94,22 @@ describePrivileged('lifetime', () => {
 
   it('a held batch keeps its slots from the kernel until released', async () => {
     // 8 slots. Hold a batch of 3; 8 more frames then find only 5 free slots.
-    using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version: 'v2', geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 } });
+    using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v2', geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 } });
     const seen: number[] = [];
     let held: FrameBatch | null = null;
     const sub = sock.batches().subscribe((b) => {
       for (const v of b) seen.push(Buffer.from(v.data).readUInt32BE(14));
       if (!held) held = b.hold();
     });
-    sender.send(frames(3));
+    env.sender.send(frames(3));
     await sleep(30);
-    sender.send(frames(8, 10));
+    env.sender.send(frames(8, 10));
     await sleep(30);
     expect(seen).toEqual([0, 1, 2, 10, 11, 12, 13, 14]);
     expect(held!.released).toBe(false);
     expect(held!.frame(2).len).toBe(100); // still readable while held
     held!.release();
-    sender.send(frames(2, 20));
+    env.sender.send(frames(2, 20));
     await sleep(30);
     sub.unsubscribe();
     expect(seen.slice(8)).toEqual([20, 21]);

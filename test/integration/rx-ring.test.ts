@@ -4,29 +4,19 @@ import { map } from 'rxjs';
 import { Frame, FrameBatch, PacketSocket, TpacketVersionName } from '../../src';
 import { ETH_P_8021AD, ETH_P_8021Q, PACKET_HOST } from '../../src/constants';
 import { collect, nowNs } from '../helpers/collect';
-import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, Sender, TEST_ETHERTYPE, TestFrameSpec } from '../helpers/traffic';
+import { buildFrame, TEST_ETHERTYPE, TestFrameSpec, useVethPair } from '../helpers/traffic';
 
 const N = 300;
 // Sizes cover 60..1514, both ends included.
 const sizeOf = (seq: number) => (seq === 0 ? 60 : seq === N - 1 ? 1514 : 60 + ((seq * 97) % 1455));
 
 describePrivileged('AF_PACKET RX ring on a veth pair', () => {
-  let t: VethPair;
-  let sender: Sender;
-  beforeAll(() => {
-    t = createVethPair();
-    sender = new Sender(t.genNs, t.genIf);
-  });
-  afterAll(() => {
-    sender?.close();
-    t?.destroy();
-  });
+  const env = useVethPair();
 
   const specs = (n: number, extra: Partial<TestFrameSpec> = {}) => Array.from({ length: n }, (_, seq) => ({ seq, size: sizeOf(seq), ...extra }));
   const send = (list: TestFrameSpec[]) => () => {
-    expect(sender.send(list.map((s) => buildFrame(t.capMac, t.genMac, s).wire))).toBe(list.length);
+    expect(env.sender.send(list.map((s) => buildFrame(env.t.capMac, env.t.genMac, s).wire))).toBe(list.length);
   };
 
   // The invariants every captured frame must satisfy, whichever API delivered it.
@@ -35,18 +25,18 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
     let prev = 0n;
     frames.forEach((f, i) => {
       const spec = list[i];
-      const { untagged } = buildFrame(t.capMac, t.genMac, spec);
+      const { untagged } = buildFrame(env.t.capMac, env.t.genMac, spec);
       expect(f.data.readUInt32BE(14)).toBe(spec.seq); // in order, none missing or repeated
       const caplen = Math.min(spec.size, snaplen);
       expect(f.len).toBe(spec.size);
       expect(f.caplen).toBe(caplen);
       expect(f.truncated).toBe(caplen < spec.size);
       expect(Buffer.compare(f.data, untagged.subarray(0, caplen))).toBe(0);
-      expect(f.ifindex).toBe(t.capIfindex);
+      expect(f.ifindex).toBe(env.t.capIfindex);
       expect(f.protocol).toBe(TEST_ETHERTYPE);
       expect(f.pkttype).toBe(PACKET_HOST);
       expect(f.hatype).toBe(1); // ARPHRD_ETHER
-      expect(Buffer.compare(f.address, t.genMac)).toBe(0);
+      expect(Buffer.compare(f.address, env.t.genMac)).toBe(0);
       expect(f.copied).toBe(false);
       expect(f.timestamp).toBeGreaterThanOrEqual(t0);
       expect(f.timestamp).toBeLessThanOrEqual(t1);
@@ -59,8 +49,8 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
 
   describe.each(['v1', 'v2', 'v3'] as TpacketVersionName[])('TPACKET_%s', (version) => {
     it('frames(): every frame exactly once, byte-exact, with wire length, timestamp and ifindex', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version });
-      expect(sock.ifindex).toBe(t.capIfindex);
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version });
+      expect(sock.ifindex).toBe(env.t.capIfindex);
       const list = specs(N);
       const t0 = nowNs() - 1_000_000n;
       const frames = await collect(sock.frames(), N, send(list));
@@ -71,7 +61,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
     });
 
     it('batches(): the flyweight reads the same frames in place; batches partition the stream', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version });
       const list = specs(N);
       const t0 = nowNs() - 1_000_000n;
       const seqs: number[] = [];
@@ -107,7 +97,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
     });
 
     it('async iterator: yields batches until break, then stops', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version });
       const list = specs(N);
       const t0 = nowNs() - 1_000_000n;
       setTimeout(send(list), 10);
@@ -124,7 +114,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
     });
 
     it('snaplen truncates in the kernel: caplen = snaplen, len = wire length', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version, snaplen: 100 });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, snaplen: 100 });
       const list = specs(50);
       const t0 = nowNs() - 1_000_000n;
       const frames = await collect(sock.frames(), 50, send(list));
@@ -133,7 +123,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
     });
 
     it('802.1Q and 802.1ad tags: stripped from data, reported as tci/tpid (none on V1)', async () => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version });
       const list: TestFrameSpec[] = [
         ...specs(10).map((s) => ({ ...s, vlan: { tci: 0x2000 | (100 + s.seq) } })),
         ...specs(10).map((s) => ({ ...s, seq: s.seq + 10, vlan: { tci: 42 + s.seq, tpid: ETH_P_8021AD } })),
@@ -142,7 +132,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
       expect(frames.length).toBe(20);
       frames.forEach((f, i) => {
         const spec = list[i];
-        const { untagged } = buildFrame(t.capMac, t.genMac, spec);
+        const { untagged } = buildFrame(env.t.capMac, env.t.genMac, spec);
         expect(Buffer.compare(f.data, untagged)).toBe(0);
         expect(f.len).toBe(spec.size);
         if (version === 'v1') {
@@ -156,7 +146,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
 
   it('V3 rxhash: filled (one flow, one non-zero hash) only when asked', async () => {
     const hashes = async (rxhash: boolean) => {
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version: 'v3', rxhash });
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v3', rxhash });
       const frames = await collect(sock.frames(), 5, send(specs(5)));
       expect(frames.length).toBe(5);
       return frames.map((f) => f.rxhash);
@@ -168,7 +158,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
   });
 
   it('ring sizing in milliseconds of line rate opens a ring of at least that many frames', () => {
-    using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, version: 'v2', snaplen: 128, lineRatePps: 20_000, milliseconds: 50 });
+    using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v2', snaplen: 128, lineRatePps: 20_000, milliseconds: 50 });
     expect(sock.ring.geometry.frameCount).toBeGreaterThanOrEqual(1000);
     expect(sock.ring.slots).toBe(sock.ring.geometry.frameCount);
   });

@@ -139,3 +139,13 @@ describe('sockaddr_ll', () => {
     expect(SOCKADDR_LL.sll_addr).toBe(12);
   });
 });
+
+describe('TX readiness (V1/V2)', () => {
+  it.each([tpacketV1, tpacketV2])('$name: AVAILABLE and WRONG_FORMAT are free, SEND_REQUEST and SENDING are the kernel\'s', (l) => {
+    expect(l.txUserReady!(C.TP_STATUS_AVAILABLE)).toBe(true);
+    expect(l.txUserReady!(C.TP_STATUS_WRONG_FORMAT)).toBe(true);
+    expect(l.txUserReady!(C.TP_STATUS_SEND_REQUEST)).toBe(false);
+    expect(l.txUserReady!(C.TP_STATUS_SENDING)).toBe(false);
+    expect(l.txKernelStatus).toBe(C.TP_STATUS_SEND_REQUEST);
+  });
+});
