@@ -88,5 +88,7 @@ function privilegeHint(errno: number, syscall: string, op: string): string | und
   if (op === 'AF_PACKET' || op.startsWith('PACKET_')) {
     return 'AF_PACKET sockets need CAP_NET_RAW: run as root, or grant it with `setcap cap_net_raw+ep "$(command -v node)"`';
   }
-  return 'this needs privileges the process does not have (see capabilities(7))';
+  // Elsewhere EPERM need not be about privileges (epoll_ctl answers EPERM for an fd it cannot
+  // watch), so no hint rather than a wrong one.
+  return undefined;
 }

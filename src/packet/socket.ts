@@ -42,7 +42,7 @@ import { native, NativePoller, POLL_READABLE } from '../native';
 import { blockOffsets, frameOffsets, planRing, RingGeometry, ringBytes, validateGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
 import { Frame, FrameBatch } from './batch';
-import { MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, PacketSocketOptions } from './options';
+import { DEFAULT_BUFFER_BYTES, MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, PacketSocketOptions } from './options';
 import { BlockReader, FrameSlotReader, ReaderHost, RxReader } from './reader';
 
 /** Cumulative PACKET_STATISTICS since the socket opened (the kernel resets them on every read). */
@@ -144,8 +144,18 @@ export class PacketSocket implements Disposable {
       this.#reader = new FrameSlotReader(new Ring(mapping, frameOffsets(geometry), layout), dv, buf, host);
     }
     this.ring = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: this.#reader.ring.size };
-    this.#poller = new native.Poller(fd, (status) => this.#onPoll(status));
+    this.#poller = new native.Poller(fd, PacketSocket.#pollCallback(new WeakRef(this)));
     finalizer.register(this, { fd, poller: this.#poller, mapping }, this.#token);
+  }
+
+  // The native poller holds its callback strongly, so the callback reaches the socket through a
+  // WeakRef, made in a function of its own: closures made in the constructor share a context that
+  // holds `this`, which would pin an unclosed socket in memory and keep the finalizer from running.
+  static #pollCallback(ref: WeakRef<PacketSocket>): (status: number) => void {
+    return (status) => {
+      const socket = ref.deref();
+      if (socket) socket.#onPoll(status);
+    };
   }
 
   /**
@@ -425,7 +435,7 @@ export class PacketSocket implements Disposable {
 function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
   const snaplen = o.snaplen ?? Math.min(defaultSnaplen, MAX_SNAPLEN);
   if (o.lineRatePps !== null && o.milliseconds !== null) return { snaplen, lineRatePps: o.lineRatePps, milliseconds: o.milliseconds };
-  return { snaplen, bufferBytes: o.bufferBytes ?? (4 << 20) };
+  return { snaplen, bufferBytes: o.bufferBytes ?? DEFAULT_BUFFER_BYTES };
 }
 
 /** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3). */

@@ -44,6 +44,14 @@ describePrivileged('lifetime', () => {
     expect(r.statsAfterClose).toEqual({ ok: true, value: 2 });
   });
 
+  it('sockets dropped without close() are released by the finalizer safety net (child process, --expose-gc)', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'finalizer.js'), env.t.capNs, env.t.capIf], { encoding: 'utf8', timeout: 30000 });
+    const r = JSON.parse(out);
+    expect(r.during.fds - r.before.fds).toBe(40); // each socket holds its own fd and an epoll fd
+    expect(r.during.maps - r.before.maps).toBe(20);
+    expect(r.after).toEqual(r.before);
+  });
+
   it('close() completes a live subscription, the losses stream and a pending async iteration', async () => {
     const sock = open();
     const events: string[] = [];

@@ -12,6 +12,9 @@ describe('RingError', () => {
     expect(e.hint).toMatch(/CAP_NET_RAW/);
     expect(e.message).toBe(`setsockopt(PACKET_RX_RING): EPERM, Operation not permitted (${e.hint})`);
   });
+  it('gives no privilege hint for an EPERM that is not about privileges', () => {
+    expect(new RingError(1, 'epoll_ctl', 'poll', 'Operation not permitted').hint).toBeUndefined();
+  });
   it('has no hint when the fix is not a privilege', () => {
     const e = new RingError(19, 'ioctl', 'SIOCGIFINDEX', 'No such device');
     expect(e.code).toBe('ENODEV');
