@@ -80,8 +80,6 @@ export interface BatchOwner {
  * Holding a batch keeps its ring slots from the kernel: hold briefly, or copy.
  */
 export class FrameBatch implements Iterable<FrameView> {
-  /** Number of frames. */
-  readonly length: number;
   /** V3 block sequence number (`seq_num`), or -1 on V1/V2. */
   readonly sequence: number;
   /** Whether any frame (V1/V2) or the block (V3) carried TP_STATUS_LOSING. */
@@ -90,10 +88,13 @@ export class FrameBatch implements Iterable<FrameView> {
   /** @internal */ readonly _buf: Uint8Array;
   /** @internal */ readonly _layout: PacketFrameLayout;
   /** @internal frame header offsets in the mapping */ readonly _offsets: Float64Array;
-  /** @internal tp_status of each frame, as loaded */ readonly _statuses: Uint32Array;
+  /** @internal tp_status of each frame as the ring loaded it (V1/V2); null: read from the header (V3) */ readonly _statuses: Uint32Array | null;
   /** @internal whole packets for TP_STATUS_COPY frames */ readonly _copies: (Buffer | undefined)[] | null;
   /** @internal ring slots to release */ readonly _slots: Uint32Array;
   /** @internal queued by an async iterator, which releases it after its step */ _queued = false;
+  /** @internal how many leading entries of _offsets are known */ _walked: number;
+  /** @internal extends _offsets up to index `upto` (V3 walks lazily, so each header is read once) */ _walk: ((batch: FrameBatch, upto: number) => void) | null = null;
+  #length: number;
   #owner: BatchOwner;
   #released = false;
   #held = false;
@@ -106,7 +107,7 @@ export class FrameBatch implements Iterable<FrameView> {
     buf: Uint8Array,
     layout: PacketFrameLayout,
     offsets: Float64Array,
-    statuses: Uint32Array,
+    statuses: Uint32Array | null,
     slots: Uint32Array,
     copies: (Buffer | undefined)[] | null,
     sequence: number,
@@ -120,9 +121,25 @@ export class FrameBatch implements Iterable<FrameView> {
     this._statuses = statuses;
     this._slots = slots;
     this._copies = copies;
-    this.length = offsets.length;
+    this.#length = offsets.length;
+    this._walked = offsets.length;
     this.sequence = sequence;
     this.losing = losing;
+  }
+
+  /**
+   * Number of frames. For a V3 block it is the kernel's `num_pkts`; if the block turns out to be
+   * malformed while its frames are read (a `tp_next_offset` that leaves the block), it shrinks to
+   * the frames that were well-formed, so a `for (i < batch.length)` loop ends there.
+   */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** @internal A malformed block: keep the first n frames. */
+  _truncate(n: number): void {
+    this.#length = n;
+    this._walked = n;
   }
 
   /** Whether the lease has ended. */
@@ -166,8 +183,9 @@ export class FrameBatch implements Iterable<FrameView> {
    */
   frame(index: number): FrameView {
     this.#check();
-    if (!(index >= 0 && index < this.length && Number.isInteger(index))) {
-      throw new RangeError(`frame index ${index} is outside 0..${this.length - 1}`);
+    if (index + 1 >= this._walked && index < this.#length && this._walk) this._walk(this, index);
+    if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
+      throw new RangeError(`frame index ${index} is outside 0..${this.#length - 1}`);
     }
     const v = (this.#view ??= new FrameView(this));
     v._i = index;
@@ -220,8 +238,14 @@ export class FrameView {
   }
   /** Raw `tp_status` bits. */
   get status(): number {
-    this._b._check();
-    return this._b._statuses[this._i];
+    return this.#status(this.#at());
+  }
+
+  // V1/V2: the word the ring loaded with acquire semantics. V3: a plain read of the header's flags
+  // (inside a block user space owns, tp_status is not a synchronisation word).
+  #status(at: number): number {
+    const st = this._b._statuses;
+    return st ? st[this._i] : this._b._layout.status(this._b._dv, at);
   }
   /** Wire length (`tp_len`). */
   get len(): number {
@@ -276,12 +300,12 @@ export class FrameView {
   /** VLAN TCI, or -1 when the packet had no tag (always -1 on V1). */
   get vlanTci(): number {
     const at = this.#at();
-    return this._b._statuses[this._i] & TP_STATUS_VLAN_VALID ? this._b._layout.vlanTci(this._b._dv, at) : -1;
+    return this.#status(at) & TP_STATUS_VLAN_VALID ? this._b._layout.vlanTci(this._b._dv, at) : -1;
   }
   /** VLAN TPID, or -1 when the packet had no tag. 0x8100 when the kernel did not report it. */
   get vlanTpid(): number {
     const at = this.#at();
-    const s = this._b._statuses[this._i];
+    const s = this.#status(at);
     if (!(s & TP_STATUS_VLAN_VALID)) return -1;
     return s & TP_STATUS_VLAN_TPID_VALID ? this._b._layout.vlanTpid(this._b._dv, at) : ETH_P_8021Q;
   }
@@ -320,7 +344,7 @@ export class FrameView {
       data = Buffer.allocUnsafe(n);
       data.set(b._buf.subarray(start, start + n));
     }
-    const status = b._statuses[i];
+    const status = this.#status(at);
     const ll = at + l.sockaddrOffset;
     let vlan: Frame['vlan'] = null;
     if (status & TP_STATUS_VLAN_VALID) {

@@ -6,11 +6,10 @@
  * @internal
  * @packageDocumentation
  */
-import { TPACKET_ALIGN, TP_STATUS_COPY, V3_ALIGNMENT, TP_STATUS_LOSING } from '../constants';
-import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING, V3_ALIGNMENT } from '../constants';
+import { tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
 
-const TP3_STATUS_WORD = TPACKET3_HDR.tp_status >>> 2;
 import { Ring } from '../ring/ring';
 import { BatchOwner, FrameBatch } from './batch';
 
@@ -84,7 +83,7 @@ export class FrameSlotReader implements RxReader {
     const slots = batch._slots;
     for (let k = 0; k < slots.length; k++) this.ring.releaseRx(slots[k]);
     if (this.#free.length < 4) {
-      this.#free.push({ slots: new Uint32Array(slots.buffer), statuses: new Uint32Array(batch._statuses.buffer), offsets: new Float64Array(batch._offsets.buffer) });
+      this.#free.push({ slots: new Uint32Array(slots.buffer), statuses: new Uint32Array(batch._statuses!.buffer), offsets: new Float64Array(batch._offsets.buffer) });
     }
     this.#host.onRelease(batch);
   }
@@ -102,7 +101,8 @@ export class BlockReader implements RxReader {
   #blockSize: number;
   #u32: Uint32Array;
   #maxFrames: number;
-  #free: { offsets: Float64Array; statuses: Uint32Array }[] = [];
+  #free: Float64Array[] = [];
+  #ends = new WeakMap<FrameBatch, number>();
 
   constructor(ring: Ring<SlotLayout>, blockSize: number, dv: DataView, buf: Uint8Array, host: ReaderHost) {
     this.ring = ring;
@@ -124,51 +124,61 @@ export class BlockReader implements RxReader {
       const seq = v3SequenceNumber(dv, block);
       if (this.#lastSeq >= 0 && seq !== this.#lastSeq + 1) this.#host.onSequenceGap(seq - this.#lastSeq - 1);
       this.#lastSeq = seq;
-      const n = v3NumPackets(dv, block);
-      if (n === 0) {
-        // The kernel does not retire empty blocks today; if one comes, give it straight back.
+      // A num_pkts beyond what the block can hold is damage: the walk cuts the batch where it shows.
+      const n = Math.min(v3NumPackets(dv, block), this.#maxFrames);
+      const first = v3FirstFrame(dv, block);
+      const end = block + this.#blockSize;
+      if (n === 0 || first < block + BLK_PLUS_PRIV(0) || first + tpacketV3.hdrLen > end) {
+        // Empty (the kernel does not retire empty blocks today) or malformed: give it straight back.
         this.ring.releaseRx(slot);
         continue;
       }
-      // Scratch arrays come from a free list refilled by releases: no backing store is allocated
-      // per block once the ring has turned over (the batch gets views of them).
-      const scratch = this.#free.pop() ?? { offsets: new Float64Array(this.#maxFrames), statuses: new Uint32Array(this.#maxFrames) };
-      const offsets = scratch.offsets.subarray(0, n);
-      const statuses = scratch.statuses.subarray(0, n);
-      // Frames are V3_ALIGNMENT (8-byte) aligned, so their 32-bit fields are read as aligned array
-      // elements (the fastest load V8 has); tp_next_offset is word 0, tp_status word 5.
-      const u32 = this.#u32;
-      let at = v3FirstFrame(dv, block);
-      const end = block + this.#blockSize;
-      for (let k = 0; k < n; k++) {
-        offsets[k] = at;
-        const w = at >>> 2;
-        // Plain read: inside a block we own, tp_status carries flags, not ownership.
-        statuses[k] = u32[w + TP3_STATUS_WORD];
-        const next = u32[w];
-        if (k < n - 1 && (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || at + next >= end)) {
-          // A malformed block never reads outside itself: keep the frames walked so far.
-          return this.#batch(slot, offsets.subarray(0, k + 1), statuses.subarray(0, k + 1), seq);
-        }
-        at += next;
-      }
-      return this.#batch(slot, offsets, statuses, seq);
+      // The offsets array comes from a free list refilled by releases: no backing store is
+      // allocated per block once the ring has turned over (the batch gets a view).
+      const offsets = (this.#free.pop() ?? new Float64Array(this.#maxFrames)).subarray(0, n);
+      offsets[0] = first;
+      const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
+      const batch = new FrameBatch(this, dv, this.#buf, tpacketV3, offsets, null, Uint32Array.of(slot), null, seq, losing);
+      // Frames are walked as they are read (FrameBatch.frame), so each header's cache line is
+      // loaded once, by the walk, and is still hot when the consumer reads its fields.
+      batch._walked = 1;
+      batch._walk = this.#walk;
+      this.#ends.set(batch, end);
+      if (losing) this.#host.onLosing();
+      return batch;
     }
   }
 
-  #batch(slot: number, offsets: Float64Array, statuses: Uint32Array, seq: number): FrameBatch {
-    const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
-    const batch = new FrameBatch(this, this.#dv, this.#buf, tpacketV3, offsets, statuses, Uint32Array.of(slot), null, seq, losing);
-    if (losing) this.#host.onLosing();
-    return batch;
-  }
+  // Extends a batch's known frame offsets to index `upto` + 1 (one ahead, so that damage right after
+  // frame `upto` shortens the batch before a `for (i < batch.length)` loop asks for the next index).
+  // Frames are V3_ALIGNMENT (8-byte) aligned, so tp_next_offset (word 0 of the header, the line the
+  // consumer reads next) is an aligned array element. A malformed block never reads outside itself:
+  // the batch is cut to the frames walked so far.
+  #walk = (batch: FrameBatch, upto: number): void => {
+    const u32 = this.#u32;
+    const offsets = batch._offsets;
+    const end = this.#ends.get(batch)!;
+    const target = Math.min(upto + 1, batch.length - 1);
+    let k = batch._walked - 1;
+    let at = offsets[k];
+    while (k < target) {
+      const next = u32[at >>> 2];
+      if (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || at + next + tpacketV3.hdrLen > end) {
+        batch._truncate(k + 1);
+        return;
+      }
+      at += next;
+      offsets[++k] = at;
+    }
+    batch._walked = k + 1;
+  };
 
   releaseBatch(batch: FrameBatch): void {
     this.ring.releaseRx(batch._slots[0]);
+    this.#ends.delete(batch);
     const offsets = batch._offsets;
-    const statuses = batch._statuses;
     if (offsets.buffer.byteLength === this.#maxFrames * 8 && this.#free.length < this.ring.size) {
-      this.#free.push({ offsets: new Float64Array(offsets.buffer), statuses: new Uint32Array(statuses.buffer) });
+      this.#free.push(new Float64Array(offsets.buffer));
     }
     this.#host.onRelease(batch);
   }
