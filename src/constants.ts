@@ -129,6 +129,26 @@ export const BPF_K = 0x00;
 /** `sizeof(struct sock_filter)` */
 export const SOCK_FILTER_SIZE = 8;
 
+// --- netlink.h: memory-mapped netlink (Linux 3.10–4.5; removed in 4.6 and late 4.4.y) ----------
+export const AF_NETLINK = 16;
+export const SOL_NETLINK = 270;
+export const NETLINK_RX_RING = 6;
+export const NETLINK_TX_RING = 7;
+/** `enum nl_mmap_status` */
+export const NL_MMAP_STATUS_UNUSED = 0;
+export const NL_MMAP_STATUS_RESERVED = 1;
+export const NL_MMAP_STATUS_VALID = 2;
+export const NL_MMAP_STATUS_COPY = 3;
+export const NL_MMAP_STATUS_SKIP = 4;
+/** `NL_MMAP_MSG_ALIGNMENT` (= NLMSG_ALIGNTO) */
+export const NL_MMAP_MSG_ALIGNMENT = 4;
+/** `sizeof(struct nl_mmap_hdr)`: six u32. */
+export const NL_MMAP_HDR_SIZE = 24;
+/** `NL_MMAP_HDRLEN`: where a frame's message starts. */
+export const NL_MMAP_HDRLEN = (NL_MMAP_HDR_SIZE + NL_MMAP_MSG_ALIGNMENT - 1) & ~(NL_MMAP_MSG_ALIGNMENT - 1);
+/** `sizeof(struct nl_mmap_req)`: four u32. */
+export const NL_MMAP_REQ_SIZE = 16;
+
 /** The largest value the kernel reads from an `int` socket option (`tp_block_size` is checked as one). */
 export const INT_MAX = 0x7fffffff;
 /** `UINT_MAX` (`frames_per_block * tp_block_nr` must not overflow it). */

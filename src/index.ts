@@ -34,6 +34,17 @@ export {
   v3SequenceNumber,
 } from './layouts/tpacket-v3';
 export { SOCKADDR_LL, encodeSockaddrLl } from './layouts/sockaddr-ll';
+export {
+  nlMmap,
+  NL_MMAP_HDR,
+  NlMmapHeader,
+  decodeNlMmapHeader,
+  encodeNlMmapHeader,
+  encodeNlMmapReq,
+  nlFramePayload,
+  checkNlMmapReq,
+  validateNlMmapGeometry,
+} from './layouts/nl-mmap';
 export { PacketSocket, PacketStats, LossEvent, RingInfo } from './packet/socket';
 export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
 export { Frame, FrameBatch, FrameView } from './packet/batch';

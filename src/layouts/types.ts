@@ -18,6 +18,12 @@ export interface SlotLayout {
   rxUserReady(status: number): boolean;
   /** RX: the status value that hands a slot back to the kernel. */
   readonly rxKernelStatus: number;
+  /**
+   * RX: the status a slot user space keeps is parked with, so the kernel steps over it
+   * (NL_MMAP_STATUS_SKIP). Absent when the kernel has no such state (TPACKET: a held slot simply
+   * stays TP_STATUS_USER).
+   */
+  readonly rxHeldStatus?: number;
   /** TX: user space may fill this slot (the kernel is done with it). Absent for RX-only layouts. */
   txUserReady?(status: number): boolean;
   /** TX: the status value that hands a filled slot to the kernel for sending. */

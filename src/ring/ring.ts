@@ -116,6 +116,16 @@ export class Ring<Hdr extends SlotLayout> {
     this.setStatus(i, this.layout.rxKernelStatus);
   }
 
+  /**
+   * RX: user space keeps held slot `i` past its batch. Layouts whose kernel can step over a kept
+   * slot (`rxHeldStatus`: NL_MMAP_STATUS_SKIP) get that status stored with release semantics, so
+   * later messages still land; for the others (TPACKET) the slot simply stays the user's.
+   */
+  parkRx(i: number): void {
+    const held = this.layout.rxHeldStatus;
+    if (this.#held[i] !== 0 && held !== undefined) this.setStatus(i, held);
+  }
+
   /** Forgets every hold without touching the mapping (after it is unmapped). */
   dropHolds(): void {
     this.#held.fill(0);
