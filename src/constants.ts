@@ -132,8 +132,21 @@ export const SOCK_FILTER_SIZE = 8;
 // --- netlink.h: memory-mapped netlink (Linux 3.10–4.5; removed in 4.6 and late 4.4.y) ----------
 export const AF_NETLINK = 16;
 export const SOL_NETLINK = 270;
+/** Netlink protocol numbers (socket(AF_NETLINK, SOCK_RAW, protocol)). */
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+/** SOL_NETLINK options. */
+export const NETLINK_ADD_MEMBERSHIP = 1;
+export const NETLINK_DROP_MEMBERSHIP = 2;
+export const NETLINK_PKTINFO = 3;
+export const NETLINK_BROADCAST_ERROR = 4;
+export const NETLINK_NO_ENOBUFS = 5;
 export const NETLINK_RX_RING = 6;
 export const NETLINK_TX_RING = 7;
+export const NETLINK_LISTEN_ALL_NSID = 8;
+export const NETLINK_CAP_ACK = 10;
+export const NETLINK_EXT_ACK = 11;
+export const NETLINK_GET_STRICT_CHK = 12;
 /** `enum nl_mmap_status` */
 export const NL_MMAP_STATUS_UNUSED = 0;
 export const NL_MMAP_STATUS_RESERVED = 1;

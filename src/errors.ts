@@ -70,7 +70,8 @@ export class LeaseError extends Error {
   }
 }
 
-function errnoName(errno: number): string {
+/** errno's name as in `errno.h` ('EPERM'), or `E<n>` for a number Node does not know. @internal */
+export function errnoName(errno: number): string {
   try {
     return getSystemErrorName(-errno);
   } catch {

@@ -8,6 +8,7 @@
  * Layouts: include/uapi/linux/netlink.h (nlmsghdr, nlattr, nlmsgerr and its extended-ACK TLVs).
  * @packageDocumentation
  */
+import { errnoName } from '../errors';
 
 /** `sizeof(struct nlmsghdr)` */
 export const NLMSG_HDRLEN = 16;
@@ -216,15 +217,6 @@ export class NetlinkError extends Error {
     this.seq = seq;
     this.extackMessage = extackMessage;
     this.extackOffset = extackOffset;
-  }
-}
-
-function errnoName(errno: number): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('node:util') as typeof import('node:util')).getSystemErrorName(-errno);
-  } catch {
-    return `E${errno}`;
   }
 }
 

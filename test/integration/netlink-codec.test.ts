@@ -1,14 +1,12 @@
 // The netlink message codec against the real kernel's rtnetlink, in a test namespace.
 import { execFileSync } from 'node:child_process';
-import { AF_NETLINK, SOCK_RAW, SOL_NETLINK } from '../../src/constants';
+import { AF_NETLINK, NETLINK_EXT_ACK, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK } from '../../src/constants';
 import { native } from '../../src/native';
 import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, parseAck } from '../../src/netlink/message';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 
-const NETLINK_ROUTE = 0;
-const NETLINK_EXT_ACK = 11;
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
 const IFLA_IFNAME = 3;
