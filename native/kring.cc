@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <string.h>
@@ -382,6 +383,101 @@ static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 
+// Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts).
+enum { KR_META_LEN, KR_META_FLAGS, KR_META_GROUP, KR_META_PID, KR_META_UID, KR_META_GID, KR_META_PORTID, KR_META_WORDS };
+
+// krRecvmmsgInto(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op) -> messages, or a
+// negative errno for ENOBUFS (the socket overran: a loss to report, not a failure); 0 when nothing
+// is queued. Message i is received into buffer[offsets[i] .. + capacity], continuing into
+// spill[i * spillSize .. + spillSize]; meta gets its full length (MSG_TRUNC semantics), flags,
+// netlink group (NETLINK_PKTINFO), sender credentials (SCM_CREDENTIALS) and sender port id. One
+// call per wake-up: the caller lays out where messages go; this knows no header format.
+static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, count, capacity, spillSize;
+  uint8_t* spill;
+  size_t spillLen;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 3, &count) || !Int(info, 4, &capacity) || !Bytes(info, 5, &spill, &spillLen) ||
+      !Int(info, 6, &spillSize) || !Str(info, 8, &op))
+    return env.Undefined();
+  if (!info[1].IsArrayBuffer() && !info[1].IsTypedArray())
+    return ThrowType(env, "krRecvmmsgInto: buffer must be an ArrayBuffer"), env.Undefined();
+  uint8_t* base;
+  size_t baseLen;
+  if (info[1].IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+    base = static_cast<uint8_t*>(ab.Data());
+    baseLen = ab.ByteLength();
+  } else {
+    Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+    base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    baseLen = ta.ByteLength();
+  }
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    return ThrowType(env, "krRecvmmsgInto: offsets must be a Float64Array"), env.Undefined();
+  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    return ThrowType(env, "krRecvmmsgInto: meta must be a Uint32Array"), env.Undefined();
+  Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
+  Napi::Uint32Array meta = info[7].As<Napi::Uint32Array>();
+  if (count <= 0 || capacity < 0 || spillSize < 0 || static_cast<size_t>(count) > offsets.ElementLength() ||
+      static_cast<size_t>(count) * KR_META_WORDS > meta.ElementLength() ||
+      static_cast<size_t>(count) * static_cast<size_t>(spillSize) > spillLen)
+    return ThrowType(env, "krRecvmmsgInto: count exceeds offsets, meta or spill"), env.Undefined();
+  size_t n = static_cast<size_t>(count);
+  for (size_t i = 0; i < n; i++) {
+    double off = offsets[i];
+    if (!(off >= 0) || off + static_cast<double>(capacity) > static_cast<double>(baseLen))
+      return ThrowType(env, "krRecvmmsgInto: a message slot lies outside the buffer"), env.Undefined();
+  }
+  constexpr size_t kCtrl = CMSG_SPACE(sizeof(struct nl_pktinfo)) + CMSG_SPACE(sizeof(struct ucred));
+  std::vector<mmsghdr> msgs(n);
+  std::vector<iovec> iov(2 * n);
+  std::vector<sockaddr_nl> names(n);
+  std::vector<uint8_t> ctrl(n * kCtrl);
+  for (size_t i = 0; i < n; i++) {
+    iov[2 * i] = {base + static_cast<size_t>(offsets[i]), static_cast<size_t>(capacity)};
+    iov[2 * i + 1] = {spill + i * static_cast<size_t>(spillSize), static_cast<size_t>(spillSize)};
+    memset(&msgs[i], 0, sizeof(mmsghdr));
+    msgs[i].msg_hdr.msg_iov = &iov[2 * i];
+    msgs[i].msg_hdr.msg_iovlen = spillSize > 0 ? 2 : 1;
+    msgs[i].msg_hdr.msg_name = &names[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+    msgs[i].msg_hdr.msg_control = ctrl.data() + i * kCtrl;
+    msgs[i].msg_hdr.msg_controllen = kCtrl;
+  }
+  int got;
+  do {
+    got = recvmmsg(static_cast<int>(fd), msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+    if (errno == ENOBUFS) return Napi::Number::New(env, -ENOBUFS);
+    return ThrowRingError(env, errno, "recvmmsg", op), env.Undefined();
+  }
+  for (int i = 0; i < got; i++) {
+    uint32_t* m = meta.Data() + static_cast<size_t>(i) * KR_META_WORDS;
+    memset(m, 0, KR_META_WORDS * sizeof(uint32_t));
+    m[KR_META_LEN] = msgs[i].msg_len;
+    m[KR_META_FLAGS] = static_cast<uint32_t>(msgs[i].msg_hdr.msg_flags);
+    m[KR_META_PORTID] = names[i].nl_pid;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_PKTINFO) {
+        struct nl_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+        m[KR_META_GROUP] = pi.group;
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        struct ucred cr;
+        memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+        m[KR_META_PID] = static_cast<uint32_t>(cr.pid);
+        m[KR_META_UID] = cr.uid;
+        m[KR_META_GID] = cr.gid;
+      }
+    }
+  }
+  return Napi::Number::New(env, got);
+}
+
 // krClose(fd). EINTR is not retried: on Linux the descriptor is gone either way.
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -407,6 +503,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krMunmap", Napi::Function::New(env, Munmap, "krMunmap"));
   exports.Set("krRecv", Napi::Function::New(env, Recv, "krRecv"));
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
+  exports.Set("krRecvmmsgInto", Napi::Function::New(env, RecvmmsgInto, "krRecvmmsgInto"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
   InitPoller(env, exports);
   return exports;

@@ -84,3 +84,4 @@ export {
   NLMSGERR_ATTR_OFFS,
   NLMSGERR_ATTR_COOKIE,
 } from './netlink/message';
+export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';

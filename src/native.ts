@@ -40,9 +40,30 @@ export interface NativeBinding {
   krRecv(fd: number, buf: Uint8Array, flags: number, op: string): number;
   /** Datagrams sent from `buf`, laid back to back with the given lengths. */
   krSendmmsg(fd: number, buf: Uint8Array, lengths: Uint32Array, count: number, op: string): number;
+  /**
+   * recvmmsg of up to `count` datagrams, message i into `buffer[offsets[i]..+capacity]` then
+   * `spill[i*spillSize..+spillSize]`; `meta` gets RECV_META_WORDS u32 per message (see RECV_META).
+   * Returns the number received, 0 when nothing is queued, or -ENOBUFS after an overrun.
+   */
+  krRecvmmsgInto(
+    fd: number,
+    buffer: ArrayBuffer,
+    offsets: Float64Array,
+    count: number,
+    capacity: number,
+    spill: Uint8Array,
+    spillSize: number,
+    meta: Uint32Array,
+    op: string,
+  ): number;
   krClose(fd: number): void;
   Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
 }
+
+/** Word indices of the per-message metadata krRecvmmsgInto writes (native/kring.cc KR_META_*). */
+export const RECV_META = { len: 0, flags: 1, group: 2, pid: 3, uid: 4, gid: 5, portid: 6 } as const;
+/** u32 words per message in krRecvmmsgInto's metadata. */
+export const RECV_META_WORDS = 7;
 
 /** libuv's UV_READABLE. */
 export const POLL_READABLE = 1;

@@ -1,0 +1,181 @@
+/**
+ * The emulated netlink RX ring (spec §7): the kernel's NETLINK_RX_RING frame protocol, played by
+ * kring over an ordinary netlink socket on kernels that no longer have the ring (Linux ≥ 4.6).
+ *
+ * kring owns the ring memory. {@link EmulatedRxRing.fill} is the "kernel": one native recvmmsg per
+ * wake-up puts datagrams into free frames exactly where the kernel's in-ring allocator would (from
+ * its head, stepping over SKIP frames, stopping at the first frame that is not UNUSED), so consumer
+ * code reads the same statuses as on a 4.5 kernel: a datagram that fits becomes VALID; one larger
+ * than a frame spills, is kept whole in a FIFO and its frame becomes COPY (read it with
+ * {@link EmulatedRxRing.recvCopy}, as kernel-mode consumers call recv). When no frame is free, nothing
+ * is read: datagrams wait in the socket buffer (back-pressure, not loss).
+ * @packageDocumentation
+ */
+import {
+  NL_MMAP_HDRLEN,
+  NL_MMAP_STATUS_COPY,
+  NL_MMAP_STATUS_RESERVED,
+  NL_MMAP_STATUS_SKIP,
+  NL_MMAP_STATUS_UNUSED,
+  NL_MMAP_STATUS_VALID,
+} from '../constants';
+import { encodeNlMmapHeader, nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { native, RECV_META, RECV_META_WORDS } from '../native';
+import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { Ring } from '../ring/ring';
+
+const ENOBUFS = 105;
+const EMSGSIZE = 90;
+const MSG_TRUNC = 0x20;
+
+/** Options of {@link EmulatedRxRing}. */
+export interface EmulatedRxOptions {
+  /** Frames filled per native call (per wake-up); default 64, at most 1024. */
+  batch?: number;
+  /** Bytes a datagram may spill past its frame before it is truncated; default 64 KiB. */
+  spillBytes?: number;
+  /** Page size for the geometry rules; default 4096. */
+  pageSize?: number;
+}
+
+/** The emulated kernel side of an RX ring, over a netlink socket's fd. */
+export class EmulatedRxRing {
+  /** The ring memory (frames laid out with the block formula). */
+  readonly buffer: ArrayBuffer;
+  /** The consumer's view: the same generic ring, the `nl_mmap_hdr` layout. */
+  readonly ring: Ring<typeof nlMmap>;
+  /** Frame payload capacity: frame_size - NL_MMAP_HDRLEN. */
+  readonly capacity: number;
+  #fd: number;
+  #dv: DataView;
+  #head = 0;
+  #batch: number;
+  #spillBytes: number;
+  #spill: Uint8Array;
+  #meta: Uint32Array;
+  #slots: Float64Array;
+  #frames: Uint32Array;
+  #fifo: Uint8Array[] = [];
+  #pendingError = 0;
+
+  /**
+   * @param fd a netlink socket with NETLINK_PKTINFO and SO_PASSCRED set (for nm_group and the
+   *   credentials); kring owns it and reads it only through {@link fill}
+   * @throws TypeError / RangeError for a geometry the kernel would refuse
+   */
+  constructor(fd: number, geometry: RingGeometry, options: EmulatedRxOptions = {}) {
+    validateNlMmapGeometry(geometry, options.pageSize ?? 4096);
+    const batch = options.batch ?? 64;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new RangeError(`batch must be 1..1024, got ${batch}`);
+    const spill = options.spillBytes ?? 65536;
+    if (!Number.isInteger(spill) || spill < 0) throw new RangeError(`spillBytes must be a non-negative integer, got ${spill}`);
+    this.#fd = fd;
+    this.buffer = new ArrayBuffer(geometry.blockSize * geometry.blockCount);
+    this.#dv = new DataView(this.buffer);
+    this.ring = new Ring(this.buffer, frameOffsets(geometry), nlMmap);
+    this.capacity = geometry.frameSize - NL_MMAP_HDRLEN;
+    this.#batch = Math.min(batch, this.ring.size);
+    this.#spillBytes = spill;
+    this.#spill = new Uint8Array(this.#batch * spill);
+    this.#meta = new Uint32Array(this.#batch * RECV_META_WORDS);
+    this.#slots = new Float64Array(this.#batch);
+    this.#frames = new Uint32Array(this.#batch);
+  }
+
+  /** The emulated kernel's head: the next frame it hands out. */
+  get head(): number {
+    return this.#head;
+  }
+  /** Datagrams waiting behind COPY frames. */
+  get queued(): number {
+    return this.#fifo.length;
+  }
+  /** A pending error (ENOBUFS after a socket overrun, EMSGSIZE after a truncation), or 0. */
+  get pendingError(): number {
+    return this.#pendingError;
+  }
+
+  /**
+   * Fills free frames from the socket: one recvmmsg. Returns the number of frames filled (0 when
+   * nothing was queued or no frame is free).
+   * @throws RingError when the socket fails other than EAGAIN/ENOBUFS
+   */
+  fill(): number {
+    const n = this.#claim();
+    if (n === 0) return 0;
+    const ring = this.ring;
+    for (let i = 0; i < n; i++) {
+      const f = this.#frames[i];
+      // The kernel marks a frame RESERVED while a message is being built in it.
+      ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
+      this.#slots[i] = ring.slotOffsets[f] + NL_MMAP_HDRLEN;
+    }
+    const got = native.krRecvmmsgInto(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING');
+    if (got < 0) {
+      // ENOBUFS: the socket overran; the kernel's ring would report it through sk_err once.
+      this.#pendingError = -got === ENOBUFS ? ENOBUFS : -got;
+    }
+    const filled = Math.max(got, 0);
+    for (let i = 0; i < filled; i++) this.#complete(i);
+    // Frames reserved but not filled go back, as the kernel never reserved them.
+    for (let i = filled; i < n; i++) ring.setStatus(this.#frames[i], NL_MMAP_STATUS_UNUSED);
+    return filled;
+  }
+
+  /**
+   * The next whole datagram behind a COPY frame, in frame order, with recv-like semantics: a
+   * pending error is answered first, once (as sock_error() does); EAGAIN when none is queued.
+   */
+  recvCopy(): Uint8Array | { errno: number } {
+    if (this.#pendingError) {
+      const errno = this.#pendingError;
+      this.#pendingError = 0;
+      return { errno };
+    }
+    return this.#fifo.shift() ?? { errno: 11 };
+  }
+
+  /** poll() as spec §7 emulates it. */
+  poll(): { in: boolean; err: boolean } {
+    let valid = this.#fifo.length > 0;
+    for (let i = 0; i < this.ring.size && !valid; i++) valid = this.ring.status(i) === NL_MMAP_STATUS_VALID;
+    return { in: valid, err: this.#pendingError !== 0 };
+  }
+
+  // The frames the kernel's allocator would use next: from head, step over SKIP, take UNUSED,
+  // stop at anything else or after one lap. The emulated head moves as frames are filled.
+  #claim(): number {
+    const ring = this.ring;
+    let i = this.#head;
+    let n = 0;
+    for (let seen = 0; seen < ring.size && n < this.#batch; seen++) {
+      const s = ring.status(i);
+      if (s === NL_MMAP_STATUS_UNUSED) this.#frames[n++] = i;
+      else if (s !== NL_MMAP_STATUS_SKIP) break;
+      i = i + 1 === ring.size ? 0 : i + 1;
+    }
+    return n;
+  }
+
+  // Datagram i arrived: header fields, then the status with release semantics (Ring.setStatus).
+  #complete(i: number): void {
+    const m = this.#meta.subarray(i * RECV_META_WORDS, (i + 1) * RECV_META_WORDS);
+    const f = this.#frames[i];
+    const at = this.ring.slotOffsets[f];
+    const len = m[RECV_META.len];
+    encodeNlMmapHeader(this.#dv, at, { len, group: m[RECV_META.group], pid: m[RECV_META.pid], uid: m[RECV_META.uid], gid: m[RECV_META.gid] });
+    let status = NL_MMAP_STATUS_VALID;
+    if (len > this.capacity) {
+      // Spilled: keep the datagram whole for recvCopy, as the kernel queues a COPY message.
+      const spilled = Math.min(len - this.capacity, this.#spillBytes);
+      const whole = new Uint8Array(this.capacity + spilled);
+      whole.set(new Uint8Array(this.buffer, at + NL_MMAP_HDRLEN, this.capacity));
+      whole.set(this.#spill.subarray(i * this.#spillBytes, i * this.#spillBytes + spilled), this.capacity);
+      this.#fifo.push(whole);
+      if (m[RECV_META.flags] & MSG_TRUNC && len > this.capacity + this.#spillBytes) this.#pendingError = EMSGSIZE;
+      status = NL_MMAP_STATUS_COPY;
+    }
+    this.ring.setStatus(f, status);
+    this.#head = f + 1 === this.ring.size ? 0 : f + 1;
+  }
+}
