@@ -1,11 +1,12 @@
 // The netlink message codec against the real kernel's rtnetlink, in a test namespace.
 import { execFileSync } from 'node:child_process';
-import { AF_NETLINK, NETLINK_EXT_ACK, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK } from '../../src/constants';
+import { NETLINK_EXT_ACK, SOL_NETLINK } from '../../src/constants';
 import { native } from '../../src/native';
 import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, parseAck } from '../../src/netlink/message';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
+import { openRoute, sendNl } from '../helpers/netlink';
 
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
@@ -19,17 +20,14 @@ describePrivileged('netlink codec against rtnetlink', () => {
   let fd = -1;
   beforeAll(() => {
     t = createVethPair();
-    fd = native.krSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, `/run/netns/${t.capNs}`, 'AF_NETLINK');
-    const sockaddrNl = new Uint8Array(12);
-    new DataView(sockaddrNl.buffer).setUint16(0, AF_NETLINK, true);
-    native.krBind(fd, sockaddrNl, 'AF_NETLINK');
+    fd = openRoute(t.capNs);
     native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
   });
   afterAll(() => {
     if (fd >= 0) native.krClose(fd);
     t?.destroy();
   });
-  const send = (bytes: Uint8Array) => expect(native.krSendmmsg(fd, bytes, Uint32Array.of(bytes.length), 1, 'sendmsg')).toBe(1);
+  const send = (bytes: Uint8Array) => expect(sendNl(fd, bytes)).toBe(1);
   // Reads datagrams until one holds NLMSG_DONE or NLMSG_ERROR.
   async function receive(): Promise<Buffer[]> {
     const out: Buffer[] = [];

@@ -2,17 +2,12 @@
 // with the kernel ring's statuses (VALID, COPY, SKIP honoured), nothing lost, back-pressure when full.
 import { execFileSync } from 'node:child_process';
 import {
-  AF_NETLINK,
   NETLINK_ADD_MEMBERSHIP,
-  NETLINK_PKTINFO,
-  NETLINK_ROUTE,
   NL_MMAP_HDRLEN,
   NL_MMAP_STATUS_COPY,
   NL_MMAP_STATUS_SKIP,
   NL_MMAP_STATUS_VALID,
-  SOCK_RAW,
   SOL_NETLINK,
-  SOL_SOCKET,
 } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
 import { native } from '../../src/native';
@@ -22,8 +17,8 @@ import { RingGeometry } from '../../src/ring/geometry';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
+import { sendNl, withRoute } from '../helpers/netlink';
 
-const SO_PASSCRED = 16;
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
 const IFLA_IFNAME = 3;
@@ -39,18 +34,8 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
   });
   afterAll(() => t?.destroy());
 
-  function openRoute(): number {
-    const fd = native.krSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, `/run/netns/${t.capNs}`, 'AF_NETLINK');
-    const sa = new Uint8Array(12);
-    new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-    native.krBind(fd, sa, 'AF_NETLINK');
-    native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
-    native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
-    return fd;
-  }
-  const send = (fd: number, b: Uint8Array) => native.krSendmmsg(fd, b, Uint32Array.of(b.length), 1, 'sendmsg');
   const dumpLinks = (fd: number, seq: number) =>
-    send(fd, new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq).bytes(new Uint8Array(16)).finish());
+    sendNl(fd, new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq).bytes(new Uint8Array(16)).finish());
 
   // Consumer code, identical for the kernel ring: take VALID/COPY frames in order, read VALID
   // payloads in place and COPY datagrams whole, release, until NLMSG_DONE.
@@ -105,84 +90,68 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     return { blockSize, blockCount: Math.ceil(frames / perBlock), frameSize, frameCount: perBlock * Math.ceil(frames / perBlock) };
   };
 
-  it('frames larger than the datagrams: every link arrives in VALID frames, with the kernel as sender', async () => {
-    const fd = openRoute();
-    try {
-      const rx = new EmulatedRxRing(fd, geo(32768, 16));
-      dumpLinks(fd, 1);
-      const r = await consume(rx, (i) => {
-        const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[i]);
-        expect([h.group, h.pid, h.uid, h.gid]).toEqual([0, 0, 0, 0]); // unicast from the kernel
-      });
-      expect(r.names.sort()).toEqual(expected());
-      expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
-    } finally {
-      native.krClose(fd);
-    }
-  });
+  it('frames larger than the datagrams: every link arrives in VALID frames, with the kernel as sender', () =>
+    withRoute(t.capNs, async (fd) => {
+    const rx = new EmulatedRxRing(fd, geo(32768, 16));
+    dumpLinks(fd, 1);
+    const r = await consume(rx, (i) => {
+      const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[i]);
+      expect([h.group, h.pid, h.uid, h.gid]).toEqual([0, 0, 0, 0]); // unicast from the kernel
+    });
+    expect(r.names.sort()).toEqual(expected());
+    expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
+    }));
 
-  it('frames smaller than the datagrams: they spill, become COPY and arrive whole; nothing is lost', async () => {
-    const fd = openRoute();
-    try {
-      const rx = new EmulatedRxRing(fd, geo(1024, 16));
-      dumpLinks(fd, 2);
-      const r = await consume(rx);
-      expect(r.names.sort()).toEqual(expected());
-      expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThan(0);
-      expect(rx.queued).toBe(0);
-      expect(rx.pendingError).toBe(0);
-    } finally {
-      native.krClose(fd);
-    }
-  });
+  it('frames smaller than the datagrams: they spill, become COPY and arrive whole; nothing is lost', () =>
+    withRoute(t.capNs, async (fd) => {
+    const rx = new EmulatedRxRing(fd, geo(1024, 16));
+    dumpLinks(fd, 2);
+    const r = await consume(rx);
+    expect(r.names.sort()).toEqual(expected());
+    expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThan(0);
+    expect(rx.queued).toBe(0);
+    expect(rx.pendingError).toBe(0);
+    }));
 
-  it('a two-frame ring: reading waits for free frames (back-pressure) and the dump still completes whole', async () => {
-    const fd = openRoute();
-    try {
-      const rx = new EmulatedRxRing(fd, geo(16384, 2));
-      dumpLinks(fd, 3);
-      expect(rx.fill()).toBe(2); // the ring is full...
-      expect(rx.fill()).toBe(0); // ...so nothing more is read; the rest waits in the socket
-      const r = await consume(rx);
-      expect(r.names.sort()).toEqual(expected());
-      expect(rx.pendingError).toBe(0);
-    } finally {
-      native.krClose(fd);
-    }
-  });
+  it('a two-frame ring: reading waits for free frames (back-pressure) and the dump still completes whole', () =>
+    withRoute(t.capNs, async (fd) => {
+    const rx = new EmulatedRxRing(fd, geo(16384, 2));
+    dumpLinks(fd, 3);
+    expect(rx.fill()).toBe(2); // the ring is full...
+    expect(rx.fill()).toBe(0); // ...so nothing more is read; the rest waits in the socket
+    const r = await consume(rx);
+    expect(r.names.sort()).toEqual(expected());
+    expect(rx.pendingError).toBe(0);
+    }));
 
-  it('a held frame parked as SKIP is stepped over by later fills, and is intact when released', async () => {
-    const fd = openRoute();
-    try {
-      const rx = new EmulatedRxRing(fd, geo(16384, 4));
-      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_LINK, 'NETLINK_ADD_MEMBERSHIP');
-      execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kd0', 'up']);
-      await sleep(20);
-      expect(rx.fill()).toBe(1);
-      const idx = new Uint32Array(4);
-      expect(rx.ring.takeRx(4, idx)).toBe(1);
-      const held = idx[0];
-      const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[held]);
-      expect(h.group).toBe(RTNLGRP_LINK); // a multicast event carries its group
-      const kept = new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len).slice();
-      rx.ring.parkRx(held);
-      expect(rx.ring.status(held)).toBe(NL_MMAP_STATUS_SKIP);
-      // Four more events through a four-frame ring with one frame parked: the fills step over it.
-      for (let i = 1; i <= 4; i++) {
-        execFileSync('ip', ['-n', t.capNs, 'link', 'set', `kd${i}`, 'up']);
-        await sleep(10);
-        rx.fill();
-        const n = rx.ring.takeRx(4, idx);
-        for (let k = 0; k < n; k++) {
-          expect(idx[k]).not.toBe(held);
-          rx.ring.releaseRx(idx[k]);
-        }
+  it('a held frame parked as SKIP is stepped over by later fills, and is intact when released', () =>
+    withRoute(t.capNs, async (fd) => {
+    const rx = new EmulatedRxRing(fd, geo(16384, 4));
+    native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_LINK, 'NETLINK_ADD_MEMBERSHIP');
+    execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kd0', 'up']);
+    await sleep(20);
+    expect(rx.fill()).toBe(1);
+    const idx = new Uint32Array(4);
+    expect(rx.ring.takeRx(4, idx)).toBe(1);
+    const held = idx[0];
+    const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[held]);
+    expect(h.group).toBe(RTNLGRP_LINK); // a multicast event carries its group
+    const kept = new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len).slice();
+    rx.ring.parkRx(held);
+    expect(rx.ring.status(held)).toBe(NL_MMAP_STATUS_SKIP);
+    // Four more events through a four-frame ring with one frame parked: the fills step over it.
+    for (let i = 1; i <= 4; i++) {
+      execFileSync('ip', ['-n', t.capNs, 'link', 'set', `kd${i}`, 'up']);
+      await sleep(10);
+      rx.fill();
+      const n = rx.ring.takeRx(4, idx);
+      for (let k = 0; k < n; k++) {
+        expect(idx[k]).not.toBe(held);
+        rx.ring.releaseRx(idx[k]);
       }
-      expect(Buffer.compare(new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len), kept)).toBe(0);
-      rx.ring.releaseRx(held);
-      expect(rx.ring.status(held)).toBe(0);
-    } finally {
-      native.krClose(fd);
     }
-  });
+    expect(Buffer.compare(new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len), kept)).toBe(0);
+    rx.ring.releaseRx(held);
+    expect(rx.ring.status(held)).toBe(0);
+    }));
 });
