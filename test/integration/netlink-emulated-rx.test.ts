@@ -92,66 +92,66 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
 
   it('frames larger than the datagrams: every link arrives in VALID frames, with the kernel as sender', () =>
     withRoute(t.capNs, async (fd) => {
-    const rx = new EmulatedRxRing(fd, geo(32768, 16));
-    dumpLinks(fd, 1);
-    const r = await consume(rx, (i) => {
-      const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[i]);
-      expect([h.group, h.pid, h.uid, h.gid]).toEqual([0, 0, 0, 0]); // unicast from the kernel
-    });
-    expect(r.names.sort()).toEqual(expected());
-    expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
+      const rx = new EmulatedRxRing(fd, geo(32768, 16));
+      dumpLinks(fd, 1);
+      const r = await consume(rx, (i) => {
+        const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[i]);
+        expect([h.group, h.pid, h.uid, h.gid]).toEqual([0, 0, 0, 0]); // unicast from the kernel
+      });
+      expect(r.names.sort()).toEqual(expected());
+      expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
     }));
 
   it('frames smaller than the datagrams: they spill, become COPY and arrive whole; nothing is lost', () =>
     withRoute(t.capNs, async (fd) => {
-    const rx = new EmulatedRxRing(fd, geo(1024, 16));
-    dumpLinks(fd, 2);
-    const r = await consume(rx);
-    expect(r.names.sort()).toEqual(expected());
-    expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThan(0);
-    expect(rx.queued).toBe(0);
-    expect(rx.pendingError).toBe(0);
+      const rx = new EmulatedRxRing(fd, geo(1024, 16));
+      dumpLinks(fd, 2);
+      const r = await consume(rx);
+      expect(r.names.sort()).toEqual(expected());
+      expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThan(0);
+      expect(rx.queued).toBe(0);
+      expect(rx.pendingError).toBe(0);
     }));
 
   it('a two-frame ring: reading waits for free frames (back-pressure) and the dump still completes whole', () =>
     withRoute(t.capNs, async (fd) => {
-    const rx = new EmulatedRxRing(fd, geo(16384, 2));
-    dumpLinks(fd, 3);
-    expect(rx.fill()).toBe(2); // the ring is full...
-    expect(rx.fill()).toBe(0); // ...so nothing more is read; the rest waits in the socket
-    const r = await consume(rx);
-    expect(r.names.sort()).toEqual(expected());
-    expect(rx.pendingError).toBe(0);
+      const rx = new EmulatedRxRing(fd, geo(16384, 2));
+      dumpLinks(fd, 3);
+      expect(rx.fill()).toBe(2); // the ring is full...
+      expect(rx.fill()).toBe(0); // ...so nothing more is read; the rest waits in the socket
+      const r = await consume(rx);
+      expect(r.names.sort()).toEqual(expected());
+      expect(rx.pendingError).toBe(0);
     }));
 
   it('a held frame parked as SKIP is stepped over by later fills, and is intact when released', () =>
     withRoute(t.capNs, async (fd) => {
-    const rx = new EmulatedRxRing(fd, geo(16384, 4));
-    native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_LINK, 'NETLINK_ADD_MEMBERSHIP');
-    execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kd0', 'up']);
-    await sleep(20);
-    expect(rx.fill()).toBe(1);
-    const idx = new Uint32Array(4);
-    expect(rx.ring.takeRx(4, idx)).toBe(1);
-    const held = idx[0];
-    const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[held]);
-    expect(h.group).toBe(RTNLGRP_LINK); // a multicast event carries its group
-    const kept = new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len).slice();
-    rx.ring.parkRx(held);
-    expect(rx.ring.status(held)).toBe(NL_MMAP_STATUS_SKIP);
-    // Four more events through a four-frame ring with one frame parked: the fills step over it.
-    for (let i = 1; i <= 4; i++) {
-      execFileSync('ip', ['-n', t.capNs, 'link', 'set', `kd${i}`, 'up']);
-      await sleep(10);
-      rx.fill();
-      const n = rx.ring.takeRx(4, idx);
-      for (let k = 0; k < n; k++) {
-        expect(idx[k]).not.toBe(held);
-        rx.ring.releaseRx(idx[k]);
+      const rx = new EmulatedRxRing(fd, geo(16384, 4));
+      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_LINK, 'NETLINK_ADD_MEMBERSHIP');
+      execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kd0', 'up']);
+      await sleep(20);
+      expect(rx.fill()).toBe(1);
+      const idx = new Uint32Array(4);
+      expect(rx.ring.takeRx(4, idx)).toBe(1);
+      const held = idx[0];
+      const h = decodeNlMmapHeader(new DataView(rx.buffer), rx.ring.slotOffsets[held]);
+      expect(h.group).toBe(RTNLGRP_LINK); // a multicast event carries its group
+      const kept = new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len).slice();
+      rx.ring.parkRx(held);
+      expect(rx.ring.status(held)).toBe(NL_MMAP_STATUS_SKIP);
+      // Four more events through a four-frame ring with one frame parked: the fills step over it.
+      for (let i = 1; i <= 4; i++) {
+        execFileSync('ip', ['-n', t.capNs, 'link', 'set', `kd${i}`, 'up']);
+        await sleep(10);
+        rx.fill();
+        const n = rx.ring.takeRx(4, idx);
+        for (let k = 0; k < n; k++) {
+          expect(idx[k]).not.toBe(held);
+          rx.ring.releaseRx(idx[k]);
+        }
       }
-    }
-    expect(Buffer.compare(new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len), kept)).toBe(0);
-    rx.ring.releaseRx(held);
-    expect(rx.ring.status(held)).toBe(0);
+      expect(Buffer.compare(new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len), kept)).toBe(0);
+      rx.ring.releaseRx(held);
+      expect(rx.ring.status(held)).toBe(0);
     }));
 });
