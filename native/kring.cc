@@ -383,6 +383,51 @@ static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 
+// krSendmmsgAt(fd, buffer, offsets, lengths, count, address | null, op) -> datagrams sent, or a
+// negative errno when the first one fails (sendmmsg's own contract: a later failure shows only as a
+// short count; the caller resends that one alone to learn its errno). Datagram i is
+// buffer[offsets[i] .. + lengths[i]], in place: ring frames go out without being copied in JS.
+static Napi::Value SendmmsgAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, count;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 4, &count) || !Str(info, 6, &op)) return env.Undefined();
+  if (!info[1].IsArrayBuffer()) return ThrowType(env, "krSendmmsgAt: buffer must be an ArrayBuffer"), env.Undefined();
+  Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+  uint8_t* base = static_cast<uint8_t*>(ab.Data());
+  size_t baseLen = ab.ByteLength();
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    return ThrowType(env, "krSendmmsgAt: offsets must be a Float64Array and lengths a Uint32Array"), env.Undefined();
+  Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
+  Napi::Uint32Array lengths = info[3].As<Napi::Uint32Array>();
+  if (count < 0 || static_cast<size_t>(count) > offsets.ElementLength() || static_cast<size_t>(count) > lengths.ElementLength())
+    return ThrowType(env, "krSendmmsgAt: count exceeds offsets or lengths"), env.Undefined();
+  uint8_t* addr = nullptr;
+  size_t addrLen = 0;
+  if (!info[5].IsNull() && !info[5].IsUndefined() && !Bytes(info, 5, &addr, &addrLen)) return env.Undefined();
+  size_t n = static_cast<size_t>(count);
+  std::vector<mmsghdr> msgs(n);
+  std::vector<iovec> iov(n);
+  for (size_t i = 0; i < n; i++) {
+    double off = offsets[i];
+    if (!(off >= 0) || off + lengths[i] > static_cast<double>(baseLen))
+      return ThrowType(env, "krSendmmsgAt: a datagram lies outside the buffer"), env.Undefined();
+    iov[i] = {base + static_cast<size_t>(off), lengths[i]};
+    memset(&msgs[i], 0, sizeof(mmsghdr));
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = addr;
+    msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(addrLen);
+  }
+  if (n == 0) return Napi::Number::New(env, 0);
+  int sent;
+  do {
+    sent = sendmmsg(static_cast<int>(fd), msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  return Napi::Number::New(env, sent < 0 ? -errno : sent);
+}
+
 // Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts).
 enum { KR_META_LEN, KR_META_FLAGS, KR_META_GROUP, KR_META_PID, KR_META_UID, KR_META_GID, KR_META_PORTID, KR_META_WORDS };
 
@@ -504,6 +549,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krRecv", Napi::Function::New(env, Recv, "krRecv"));
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
   exports.Set("krRecvmmsgInto", Napi::Function::New(env, RecvmmsgInto, "krRecvmmsgInto"));
+  exports.Set("krSendmmsgAt", Napi::Function::New(env, SendmmsgAt, "krSendmmsgAt"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
   InitPoller(env, exports);
   return exports;

@@ -85,3 +85,5 @@ export {
   NLMSGERR_ATTR_COOKIE,
 } from './netlink/message';
 export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';
+export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
+export { RingWriter, RingWriterTarget } from './ring/writer';

@@ -56,6 +56,12 @@ export interface NativeBinding {
     meta: Uint32Array,
     op: string,
   ): number;
+  /**
+   * sendmmsg of `count` datagrams taken in place from `buffer` (datagram i at offsets[i], lengths[i]
+   * bytes), to `address` (a sockaddr) or the socket's default destination. Returns the number sent,
+   * or a negative errno when the first one fails.
+   */
+  krSendmmsgAt(fd: number, buffer: ArrayBuffer, offsets: Float64Array, lengths: Uint32Array, count: number, address: Uint8Array | null, op: string): number;
   krClose(fd: number): void;
   Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
 }

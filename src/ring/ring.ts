@@ -36,6 +36,8 @@ export class Ring<Hdr extends SlotLayout> {
   /** 1 while user space holds a slot it took from the ring (delivered, not yet released). */
   #held: Uint8Array;
   #heldCount = 0;
+  /** Slot index the next TX write looks at. */
+  #txHead = 0;
 
   /**
    * @param mapping the ring's mapping (the ring keeps views over it; after the mapping is
@@ -124,6 +126,31 @@ export class Ring<Hdr extends SlotLayout> {
   parkRx(i: number): void {
     const held = this.layout.rxHeldStatus;
     if (this.#held[i] !== 0 && held !== undefined) this.setStatus(i, held);
+  }
+
+  /** Index of the slot the next {@link takeTx} looks at. */
+  get txHead(): number {
+    return this.#txHead;
+  }
+
+  /**
+   * TX: the slot at the TX head if user space may fill it (the layout's `txUserReady`), advancing
+   * the head; -1 when the kernel still owns it (the ring is full: flush, then wait). Slots are
+   * filled strictly in ring order, because the kernel sends them in ring order from its own head.
+   * @throws TypeError for a layout without a TX direction
+   */
+  takeTx(): number {
+    const ready = this.layout.txUserReady;
+    if (!ready) throw new TypeError(`${this.layout.name} has no TX direction`);
+    const i = this.#txHead;
+    if (!ready(this.status(i))) return -1;
+    this.#txHead = i + 1 === this.size ? 0 : i + 1;
+    return i;
+  }
+
+  /** TX: hands filled slot `i` to the kernel (`txKernelStatus`), with release semantics: the slot's bytes are written before the kernel can see it. */
+  submitTx(i: number): void {
+    this.setStatus(i, this.layout.txKernelStatus!);
   }
 
   /** Forgets every hold without touching the mapping (after it is unmapped). */

@@ -1,0 +1,133 @@
+/**
+ * The emulated NETLINK_TX_RING (spec §3.2 and §7): user space fills frames and marks them VALID;
+ * {@link EmulatedTxRing.send} walks VALID frames from the emulated kernel's TX head with 4.5's rules
+ * and sends them in one sendmmsg, one datagram per frame, marking each UNUSED once it is sent.
+ * @packageDocumentation
+ */
+import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
+import { NL_MMAP_HDR, nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { native } from '../native';
+import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { Ring } from '../ring/ring';
+import { RingWriter } from '../ring/writer';
+
+const EINVAL = 22;
+const ENOBUFS = 105;
+const ENOMEM = 12;
+const EAGAIN = 11;
+
+/** What one {@link EmulatedTxRing.send} did. */
+export interface TxResult {
+  /** Frames sent (a documented extension: the kernel reports only bytes or the error). */
+  sent: number;
+  /** Bytes sent. */
+  bytes: number;
+  /** The error that stopped the walk, or 0. */
+  errno: number;
+}
+
+/** The emulated kernel side of a TX ring over a netlink socket's fd. */
+export class EmulatedTxRing {
+  readonly buffer: ArrayBuffer;
+  /** The generic ring over the frames (user side: takeTx/submitTx, or {@link writer}). */
+  readonly ring: Ring<typeof nlMmap>;
+  /** Frame payload capacity: frame_size - NL_MMAP_HDRLEN. */
+  readonly capacity: number;
+  #fd: number;
+  #dv: DataView;
+  #head = 0;
+  #offsets: Float64Array;
+  #lengths: Uint32Array;
+  #frames: Uint32Array;
+
+  /** @throws TypeError / RangeError for a geometry the kernel would refuse */
+  constructor(fd: number, geometry: RingGeometry, pageSize = 4096) {
+    validateNlMmapGeometry(geometry, pageSize);
+    this.#fd = fd;
+    this.buffer = new ArrayBuffer(geometry.blockSize * geometry.blockCount);
+    this.#dv = new DataView(this.buffer);
+    this.ring = new Ring(this.buffer, frameOffsets(geometry), nlMmap);
+    this.capacity = geometry.frameSize - NL_MMAP_HDRLEN;
+    this.#offsets = new Float64Array(this.ring.size);
+    this.#lengths = new Uint32Array(this.ring.size);
+    this.#frames = new Uint32Array(this.ring.size);
+  }
+
+  /** The emulated kernel's TX head. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** A fill-then-flush writer whose kick is {@link send}. */
+  writer(address: Uint8Array | null = null): RingWriter<typeof nlMmap> {
+    return new RingWriter({
+      ring: this.ring,
+      buffer: this.buffer,
+      payloadOffset: NL_MMAP_HDRLEN,
+      capacity: this.capacity,
+      writeLength: (dv, at, len) => dv.setUint32(at + NL_MMAP_HDR.nm_len, len, true),
+      kick: () => this.send(address).sent,
+    });
+  }
+
+  /**
+   * sendto(fd, NULL, 0) on the emulated ring: from the TX head, every VALID frame (stopping at the
+   * first that is not) goes out in one sendmmsg to `address` (a sockaddr_nl; default: the kernel).
+   * An nm_len larger than a frame stops the walk with EINVAL, that frame left VALID. A send error
+   * on a frame: ENOBUFS/ENOMEM/EAGAIN leave it VALID; any other loses it (UNUSED), as the kernel
+   * does. Frames sent before the error are reported in `sent`.
+   */
+  send(address: Uint8Array | null = null): TxResult {
+    const ring = this.ring;
+    const result: TxResult = { sent: 0, bytes: 0, errno: 0 };
+    // Collect the run of VALID frames, reading each nm_len once (the kernel's single fetch).
+    let n = 0;
+    for (let i = this.#head; n < ring.size && ring.status(i) === NL_MMAP_STATUS_VALID; i = i + 1 === ring.size ? 0 : i + 1) {
+      const len = this.#dv.getUint32(ring.slotOffsets[i] + NL_MMAP_HDR.nm_len, true);
+      if (len > this.capacity) {
+        result.errno = EINVAL;
+        break;
+      }
+      this.#frames[n] = i;
+      this.#offsets[n] = ring.slotOffsets[i] + NL_MMAP_HDRLEN;
+      this.#lengths[n] = len;
+      n++;
+    }
+    let k = 0;
+    while (k < n) {
+      const r = native.krSendmmsgAt(this.#fd, this.buffer, this.#offsets.subarray(k), this.#lengths.subarray(k), n - k, address, 'NETLINK_TX_RING');
+      const ok = r > 0 ? r : 0;
+      for (let j = k; j < k + ok; j++) this.#sent(j, result);
+      k += ok;
+      if (k === n) break;
+      // A short count or a failure: learn the errno of frame k by sending it alone.
+      const alone = r > 0 ? native.krSendmmsgAt(this.#fd, this.buffer, this.#offsets.subarray(k), this.#lengths.subarray(k), 1, address, 'NETLINK_TX_RING') : r;
+      if (alone === 1) {
+        this.#sent(k++, result);
+        continue;
+      }
+      const errno = -alone;
+      if (errno !== ENOBUFS && errno !== ENOMEM && errno !== EAGAIN) {
+        // Lost, as in the kernel: the frame was already consumed when delivery failed.
+        ring.setStatus(this.#frames[k], NL_MMAP_STATUS_UNUSED);
+        this.#head = this.#next(this.#frames[k]);
+      }
+      result.errno = errno;
+      return result;
+    }
+    return result;
+  }
+
+  #sent(j: number, result: TxResult): void {
+    const f = this.#frames[j];
+    // Release: pairs with the writer's acquire load in Ring.takeTx before it refills the frame.
+    this.ring.setStatus(f, NL_MMAP_STATUS_UNUSED);
+    this.#head = this.#next(f);
+    result.sent++;
+    result.bytes += this.#lengths[j];
+  }
+
+  #next(i: number): number {
+    return i + 1 === this.ring.size ? 0 : i + 1;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A batched writer for TX rings, generic over {@link Ring}: fill free slots in ring order, then
+ * one kick per batch. Header layouts differ only in where the payload starts and how its length is
+ * recorded, which the caller supplies; netlink's emulated and kernel rings use it today, the
+ * AF_PACKET TX ring will.
+ * @packageDocumentation
+ */
+import type { SlotLayout } from '../layouts/types';
+import { Ring } from './ring';
+
+/** How a {@link RingWriter} reaches its ring and its kernel. */
+export interface RingWriterTarget<Hdr extends SlotLayout> {
+  readonly ring: Ring<Hdr>;
+  /** The ring memory. */
+  readonly buffer: ArrayBuffer;
+  /** Where a slot's payload starts, from the slot (NL_MMAP_HDRLEN for netlink). */
+  readonly payloadOffset: number;
+  /** Payload bytes a slot holds. */
+  readonly capacity: number;
+  /** Records the payload length in the slot header (everything but the status). */
+  writeLength(dv: DataView, slot: number, length: number): void;
+  /** Tells the kernel to send what was submitted: one call per batch. Returns frames sent. */
+  kick(): number;
+}
+
+/** Fill-then-flush writer over a TX ring. */
+export class RingWriter<Hdr extends SlotLayout> {
+  #t: RingWriterTarget<Hdr>;
+  #bytes: Uint8Array;
+  #dv: DataView;
+  #pending = 0;
+
+  constructor(target: RingWriterTarget<Hdr>) {
+    this.#t = target;
+    this.#bytes = new Uint8Array(target.buffer);
+    this.#dv = new DataView(target.buffer);
+  }
+
+  /** Slots submitted since the last flush. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Copies `payload` into the next free slot and submits it (no syscall). False when the ring has
+   * no free slot: flush, and wait for the kernel to free slots, before writing more.
+   * @throws RangeError when `payload` is larger than a slot
+   */
+  tryWrite(payload: Uint8Array): boolean {
+    const t = this.#t;
+    if (payload.length > t.capacity) throw new RangeError(`a ${payload.length}-byte message does not fit a ${t.capacity}-byte slot`);
+    const i = t.ring.takeTx();
+    if (i < 0) return false;
+    const at = t.ring.slotOffsets[i];
+    this.#bytes.set(payload, at + t.payloadOffset);
+    t.writeLength(this.#dv, at, payload.length);
+    t.ring.submitTx(i);
+    this.#pending++;
+    return true;
+  }
+
+  /** One kick for everything submitted. Returns frames sent. */
+  flush(): number {
+    if (this.#pending === 0) return 0;
+    this.#pending = 0;
+    return this.#t.kick();
+  }
+
+  /**
+   * Writes every payload: fills, flushes when the ring is full and once at the end. With
+   * `waitWritable` the writer awaits it when a flush frees nothing (a kernel that sends later),
+   * instead of spinning; without it, a ring still full after a flush is an error.
+   */
+  async writeAll(payloads: Iterable<Uint8Array>, waitWritable?: () => Promise<void>): Promise<number> {
+    let sent = 0;
+    for (const p of payloads) {
+      while (!this.tryWrite(p)) {
+        sent += this.flush();
+        if (this.tryWrite(p)) break;
+        if (!waitWritable) throw new Error('TX ring still full after a flush');
+        await waitWritable();
+      }
+    }
+    return sent + this.flush();
+  }
+}
