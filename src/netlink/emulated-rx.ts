@@ -19,10 +19,11 @@ import {
   NL_MMAP_STATUS_UNUSED,
   NL_MMAP_STATUS_VALID,
 } from '../constants';
-import { encodeNlMmapHeader, nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { encodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { native, RECV_META, RECV_META_WORDS } from '../native';
-import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { RingGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
+import { nlRingMemory } from './ring-memory';
 
 const ENOBUFS = 105;
 const EMSGSIZE = 90;
@@ -64,16 +65,16 @@ export class EmulatedRxRing {
    * @throws TypeError / RangeError for a geometry the kernel would refuse
    */
   constructor(fd: number, geometry: RingGeometry, options: EmulatedRxOptions = {}) {
-    validateNlMmapGeometry(geometry, options.pageSize ?? 4096);
+    const mem = nlRingMemory(geometry, options.pageSize ?? 4096);
     const batch = options.batch ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new RangeError(`batch must be 1..1024, got ${batch}`);
     const spill = options.spillBytes ?? 65536;
     if (!Number.isInteger(spill) || spill < 0) throw new RangeError(`spillBytes must be a non-negative integer, got ${spill}`);
     this.#fd = fd;
-    this.buffer = new ArrayBuffer(geometry.blockSize * geometry.blockCount);
-    this.#dv = new DataView(this.buffer);
-    this.ring = new Ring(this.buffer, frameOffsets(geometry), nlMmap);
-    this.capacity = geometry.frameSize - NL_MMAP_HDRLEN;
+    this.buffer = mem.buffer;
+    this.#dv = mem.dv;
+    this.ring = mem.ring;
+    this.capacity = mem.capacity;
     this.#batch = Math.min(batch, this.ring.size);
     this.#spillBytes = spill;
     this.#spill = new Uint8Array(this.#batch * spill);

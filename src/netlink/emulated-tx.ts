@@ -5,10 +5,11 @@
  * @packageDocumentation
  */
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
-import { NL_MMAP_HDR, nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { native } from '../native';
-import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { RingGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
+import { nlRingMemory } from './ring-memory';
 import { RingWriter } from '../ring/writer';
 
 const EINVAL = 22;
@@ -42,12 +43,12 @@ export class EmulatedTxRing {
 
   /** @throws TypeError / RangeError for a geometry the kernel would refuse */
   constructor(fd: number, geometry: RingGeometry, pageSize = 4096) {
-    validateNlMmapGeometry(geometry, pageSize);
+    const mem = nlRingMemory(geometry, pageSize);
     this.#fd = fd;
-    this.buffer = new ArrayBuffer(geometry.blockSize * geometry.blockCount);
-    this.#dv = new DataView(this.buffer);
-    this.ring = new Ring(this.buffer, frameOffsets(geometry), nlMmap);
-    this.capacity = geometry.frameSize - NL_MMAP_HDRLEN;
+    this.buffer = mem.buffer;
+    this.#dv = mem.dv;
+    this.ring = mem.ring;
+    this.capacity = mem.capacity;
     this.#offsets = new Float64Array(this.ring.size);
     this.#lengths = new Uint32Array(this.ring.size);
     this.#frames = new Uint32Array(this.ring.size);
