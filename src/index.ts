@@ -87,3 +87,4 @@ export {
 export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';
 export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
 export { RingWriter, RingWriterTarget } from './ring/writer';
+export { NetlinkReader, NetlinkRingBackend, NetlinkFrame, locateMessage } from './netlink/reader';

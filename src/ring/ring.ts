@@ -89,15 +89,25 @@ export class Ring<Hdr extends SlotLayout> {
    * RX: takes up to `max` consecutive user-ready slots from the head, marks them held and writes
    * their indices to `out` and their status words (as loaded) to `statuses`. Stops at the first
    * slot the kernel still owns or user space still holds (out-of-order release lets a later slot
-   * come back before an earlier one, but the kernel fills in ring order, so the head waits).
+   * come back before an earlier one, but the kernel fills in ring order, so the head waits), except
+   * that a slot parked with the layout's `rxHeldStatus` is stepped over, as the kernel does.
    * @returns the number of slots taken
    */
   takeRx(max: number, out: Uint32Array, statuses?: Uint32Array): number {
     let n = 0;
     const held = this.#held;
-    while (n < max) {
+    const parked = this.layout.rxHeldStatus;
+    for (let stepped = 0; n < max; ) {
       const i = this.#head;
-      if (held[i] !== 0) break;
+      if (held[i] !== 0) {
+        // A slot parked with rxHeldStatus (netlink SKIP) is stepped over, as the kernel's allocator
+        // steps over it, at most one lap; any other held slot stops the walk (TPACKET: the kernel
+        // cannot pass it either).
+        if (parked === undefined || stepped >= this.size || this.status(i) !== parked) break;
+        stepped++;
+        this.#head = i + 1 === this.size ? 0 : i + 1;
+        continue;
+      }
       const s = this.status(i);
       if (!this.layout.rxUserReady(s)) break;
       held[i] = 1;

@@ -18,6 +18,8 @@ import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 import { sendNl, withRoute } from '../helpers/netlink';
+import { consumeDump } from '../helpers/netlink-consumer';
+import { NetlinkReader } from '../../src/netlink/reader';
 
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
@@ -153,5 +155,32 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       expect(Buffer.compare(new Uint8Array(rx.buffer, rx.ring.slotOffsets[held] + NL_MMAP_HDRLEN, h.len), kept)).toBe(0);
       rx.ring.releaseRx(held);
       expect(rx.ring.status(held)).toBe(0);
+    }));
+});
+
+describePrivileged('the same consumer code on the emulated ring (real kernel)', () => {
+  let t: VethPair;
+  beforeAll(() => {
+    t = createVethPair();
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 150 }, (_, i) => `link add ke${i} type veth peer name kf${i}`).join('\n') });
+  });
+  afterAll(() => t?.destroy());
+
+  it.each([
+    ['VALID frames', 32768],
+    ['COPY frames', 1024],
+  ])('a link dump read through NetlinkReader (%s), a frame held throughout: every link exactly once', (_name, frameSize) =>
+    withRoute(t.capNs, async (fd) => {
+      const blockSize = Math.max(4096, frameSize);
+      const rx = new EmulatedRxRing(fd, { blockSize, blockCount: 8, frameSize, frameCount: 8 * (blockSize / frameSize) });
+      const reader = new NetlinkReader({ ring: rx.ring, buffer: rx.buffer, pump: () => void rx.fill(), recvCopy: () => rx.recvCopy() }, frameSize);
+      sendNl(fd, new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 9).bytes(new Uint8Array(16)).finish());
+      const r = await consumeDump(reader);
+      expect(r.messages.length).toBe(302); // lo, the veth end, 150 pairs
+      expect(r.messages.every(([type, seq]) => type === RTM_NEWLINK && seq === 9)).toBe(true);
+      expect(r.heldAfter).toBe(r.heldBefore);
+      if (frameSize > 4096) expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
+      // Small frames: the chunks spill (COPY); a datagram that fits (NLMSG_DONE) is still VALID.
+      else expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThanOrEqual(r.statuses.length - 1);
     }));
 });
