@@ -269,7 +269,10 @@ export class PacketSocket implements Disposable {
       },
     };
     const fail = { error: (e: unknown) => { failure = e; } };
-    if (!this.#attach(consumer, fail)) throw failure;
+    if (!this.#attach(consumer, fail)) {
+      if (failure) throw failure;
+      return; // closed: the iteration is simply over
+    }
     try {
       for (;;) {
         const b = queue.shift();

@@ -69,10 +69,11 @@ describePrivileged('lifetime', () => {
     sock2.close();
     await expect(pending).resolves.toEqual({ done: true, value: undefined });
 
-    // Subscribing after close completes at once.
+    // Subscribing or iterating after close completes at once.
     let completed = false;
     sock.frames().subscribe({ complete: () => (completed = true) });
     expect(completed).toBe(true);
+    await expect(sock[Symbol.asyncIterator]().next()).resolves.toEqual({ done: true, value: undefined });
   });
 
   it('unsubscribing stops polling: frames sent afterwards wait in the ring for the next subscriber', async () => {
