@@ -212,6 +212,20 @@ static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sl);
 }
 
+// krGetsockname(fd, out bytes, op) -> length of the address the kernel wrote.
+static Napi::Value Getsockname(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  uint8_t* out;
+  size_t len;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Bytes(info, 1, &out, &len) || !Str(info, 2, &op)) return env.Undefined();
+  socklen_t sl = static_cast<socklen_t>(len);
+  if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(out), &sl) != 0)
+    return ThrowRingError(env, errno, "getsockname", op), env.Undefined();
+  return Napi::Number::New(env, sl);
+}
+
 // krIfIndex(fd, name) -> ifindex. Asked through the socket, so it answers for the socket's own
 // network namespace (if_nametoindex would open a socket in the caller's).
 static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
@@ -541,6 +555,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krSetsockopt", Napi::Function::New(env, Setsockopt, "krSetsockopt"));
   exports.Set("krSetsockoptInt", Napi::Function::New(env, SetsockoptInt, "krSetsockoptInt"));
   exports.Set("krGetsockopt", Napi::Function::New(env, Getsockopt, "krGetsockopt"));
+  exports.Set("krGetsockname", Napi::Function::New(env, Getsockname, "krGetsockname"));
   exports.Set("krIfIndex", Napi::Function::New(env, IfIndex, "krIfIndex"));
   exports.Set("krIfMtu", Napi::Function::New(env, IfMtu, "krIfMtu"));
   exports.Set("krAttachFilter", Napi::Function::New(env, AttachFilter, "krAttachFilter"));

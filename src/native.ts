@@ -29,6 +29,8 @@ export interface NativeBinding {
   krSetsockoptInt(fd: number, level: number, name: number, value: number, op: string): void;
   /** Returns the length the kernel wrote into `out`. */
   krGetsockopt(fd: number, level: number, name: number, out: Uint8Array, op: string): number;
+  /** getsockname(2) into `out`; returns the address length. */
+  krGetsockname(fd: number, out: Uint8Array, op: string): number;
   krIfIndex(fd: number, name: string): number;
   krIfMtu(fd: number, name: string): number;
   krAttachFilter(fd: number, instructions: Uint8Array, op: string): void;

@@ -111,12 +111,16 @@ export class EmulatedRxRing {
       ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
       this.#slots[i] = ring.slotOffsets[f] + NL_MMAP_HDRLEN;
     }
-    const got = native.krRecvmmsgInto(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING');
-    if (got < 0) {
-      // ENOBUFS: the socket overran; the kernel's ring would report it through sk_err once.
-      this.#pendingError = -got === ENOBUFS ? ENOBUFS : -got;
+    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING');
+    let got = recv();
+    if (got === -ENOBUFS) {
+      // The socket overran: report it once (as the kernel ring does through sk_err) and read on at
+      // once. The kernel marks an overrun socket congested and drops everything more until its
+      // queue is drained, so stopping here would stall the stream.
+      this.#pendingError = ENOBUFS;
+      got = recv();
     }
-    const filled = Math.max(got, 0);
+    const filled = Math.max(got, 0); // a second ENOBUFS in a row: nothing read this time
     for (let i = 0; i < filled; i++) this.#complete(i);
     // Frames reserved but not filled go back, as the kernel never reserved them.
     for (let i = filled; i < n; i++) ring.setStatus(this.#frames[i], NL_MMAP_STATUS_UNUSED);

@@ -78,6 +78,8 @@ export class NetlinkReader {
   overruns = 0;
   /** Frames whose message could not be located (skipped, their frames released). */
   unreadable = 0;
+  /** Other pending errors seen on a COPY receive (EMSGSIZE after an emulated truncation). */
+  errors = 0;
   #b: NetlinkRingBackend;
   #bytes: Uint8Array;
   #dv: DataView;
@@ -138,17 +140,15 @@ export class NetlinkReader {
     this.#b.ring.releaseRx(frame.index);
   }
 
-  // One receive per COPY frame. An overrun is reported once before the data (sock_error); it is
-  // counted and the receive repeated, never skipped: the queue and the ring must stay in step.
+  // One receive per COPY frame, never skipped: the queue and the ring must stay in step.
   #receive(length: number): Uint8Array {
     for (let tries = 0; tries < 4; tries++) {
       const r = this.#b.recvCopy(length);
       if (r instanceof Uint8Array) return r;
-      if (r.errno === ENOBUFS) {
-        this.overruns++;
-        continue;
-      }
-      if (r.errno !== EAGAIN) break;
+      if (r.errno === EAGAIN) break;
+      // A pending error is answered once, before the data (sock_error()): count it, receive again.
+      if (r.errno === ENOBUFS) this.overruns++;
+      else this.errors++;
     }
     throw new Error(`the datagram behind a COPY frame was not queued (ring and queue out of step)`);
   }

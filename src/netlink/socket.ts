@@ -1,0 +1,448 @@
+/**
+ * {@link NetlinkSocket}: a netlink socket read and written through the netlink ring protocol, with
+ * requests, dumps, multicast and loss reporting on top.
+ * @packageDocumentation
+ */
+import '../dispose';
+import { Observable, Subject, Subscriber } from 'rxjs';
+import {
+  AF_NETLINK,
+  NETLINK_ADD_MEMBERSHIP,
+  NETLINK_DROP_MEMBERSHIP,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NETLINK_NETFILTER,
+  NETLINK_NO_ENOBUFS,
+  NETLINK_PKTINFO,
+  NETLINK_ROUTE,
+  NETLINK_RX_RING,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+  SO_RCVBUF,
+} from '../constants';
+import { RingError, UnsupportedError } from '../errors';
+import { encodeNlMmapReq } from '../layouts/nl-mmap';
+import { native, NativePoller, POLL_READABLE } from '../native';
+import { netnsPath } from '../packet/options';
+import { RingGeometry } from '../ring/geometry';
+import { RingWriter } from '../ring/writer';
+import { EmulatedRxRing } from './emulated-rx';
+import { EmulatedTxRing } from './emulated-tx';
+import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
+import { NetlinkReader } from './reader';
+
+const SO_PASSCRED = 16;
+const SO_RCVBUFFORCE = 33;
+const ENOBUFS = 105;
+const ENOPROTOOPT = 92;
+const EPERM = 1;
+
+/** Options for {@link NetlinkSocket.open}. */
+export interface NetlinkSocketOptions {
+  /** `'route'` (NETLINK_ROUTE), `'netfilter'` (NETLINK_NETFILTER) or a protocol number. */
+  protocol: 'route' | 'netfilter' | number;
+  /** Network namespace: a name in /run/netns or an absolute path (created there on a helper thread). */
+  netns?: string;
+  /** Multicast groups to join at open. */
+  groups?: number[];
+  /**
+   * `'auto'` (default): the emulated ring (see below). `'emulated'`: kring's emulation of the frame
+   * protocol over recvmmsg/sendmmsg. `'kernel'`: the kernel's NETLINK_RX_RING, which exists only in
+   * Linux 3.10–4.5; on other kernels open() throws UnsupportedError. Kernel-mode sockets are not
+   * built yet either (their consumer is; it is tested on the simulator), so 'kernel' throws
+   * UnsupportedError everywhere today and 'auto' uses the emulation.
+   */
+  ring?: 'auto' | 'kernel' | 'emulated';
+  /** RX ring geometry; default 32 frames of 32 KiB (a dump datagram is at most ~32 KiB, so dumps stay VALID). */
+  rx?: RingGeometry;
+  /** TX ring geometry; default 16 frames of 4 KiB. */
+  tx?: RingGeometry;
+  /** Socket receive buffer in bytes; default 4 MiB (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). */
+  rcvbuf?: number;
+  /** NETLINK_EXT_ACK: errors carry the kernel's message and attribute offset (default true). */
+  extAck?: boolean;
+  /** NETLINK_GET_STRICT_CHK: strict header checking and kernel-side dump filtering (default false). */
+  strict?: boolean;
+  /** NETLINK_NO_ENOBUFS: do not report overruns (default false). */
+  noEnobufs?: boolean;
+}
+
+/** A received netlink message, copied out of the ring. */
+export interface NetlinkMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  /** `nlmsg_pid` of the message. */
+  pid: number;
+  /** Multicast group it arrived on (nm_group), 0 for unicast. */
+  group: number;
+  /** The whole message, header included. */
+  bytes: Buffer;
+  /** The payload after the nlmsghdr. */
+  payload: Buffer;
+}
+
+/** A loss the socket reported: the kernel dropped messages for it (ENOBUFS). */
+export interface NetlinkLossEvent {
+  kind: 'enobufs';
+  /** Overruns reported at once (each ENOBUFS stands for one or more lost messages). */
+  count: number;
+  at: number;
+}
+
+/** How {@link NetlinkSocket.dump} treats NLM_F_DUMP_INTR (the table changed during the dump). */
+export type DumpInterruptPolicy = 'retry' | 'error' | 'flag';
+
+/** A dump that saw NLM_F_DUMP_INTR under the 'error' policy, or after every retry. */
+export class DumpInterruptedError extends Error {
+  readonly code = 'ERR_KRING_DUMP_INTERRUPTED';
+  constructor(attempts: number) {
+    super(`the dump was interrupted by concurrent changes (NLM_F_DUMP_INTR) ${attempts} time(s)`);
+    this.name = 'DumpInterruptedError';
+  }
+}
+
+interface Pending {
+  onMessage(m: NetlinkMessage): void;
+}
+
+const PROTOCOLS = { route: NETLINK_ROUTE, netfilter: NETLINK_NETFILTER } as const;
+const DEFAULT_RX: RingGeometry = { blockSize: 32768, blockCount: 32, frameSize: 32768, frameCount: 32 };
+const DEFAULT_TX: RingGeometry = { blockSize: 4096, blockCount: 16, frameSize: 4096, frameCount: 16 };
+
+const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller }>((held) => {
+  try {
+    held.poller.close();
+    native.krClose(held.fd);
+  } catch {
+    // nothing to report to at collection time
+  }
+});
+
+/**
+ * A netlink socket. Every message it receives goes through its RX ring: the consumer code is the
+ * ring protocol's ({@link NetlinkReader}), whichever ring runs. Requests and dumps are matched to
+ * replies by sequence number and port id; multicast messages go to {@link messages}.
+ */
+export class NetlinkSocket implements Disposable {
+  /** Which ring runs: 'emulated' on kernels without NETLINK_RX_RING (≥ 4.6). */
+  readonly ringMode: 'kernel' | 'emulated';
+  /** The socket's netlink port id (nl_pid), assigned by the kernel at bind. */
+  readonly portId: number;
+  #fd: number;
+  #rx: EmulatedRxRing;
+  #tx: EmulatedTxRing;
+  #writer: RingWriter<typeof import('../layouts/nl-mmap').nlMmap>;
+  #reader: NetlinkReader;
+  #poller: NativePoller;
+  #closed = false;
+  #seq = 1;
+  #pending = new Map<number, Pending>();
+  #multicast = new Set<Subscriber<NetlinkMessage>>();
+  #losses = new Subject<NetlinkLossEvent>();
+  #overruns = 0;
+  #drain: NodeJS.Immediate | null = null;
+  #token = {};
+
+  private constructor(fd: number, portId: number, rx: RingGeometry, tx: RingGeometry) {
+    this.#fd = fd;
+    this.portId = portId;
+    this.ringMode = 'emulated';
+    this.#rx = new EmulatedRxRing(fd, rx);
+    this.#tx = new EmulatedTxRing(fd, tx);
+    this.#writer = this.#tx.writer();
+    const rxRing = this.#rx;
+    this.#reader = new NetlinkReader({ ring: rxRing.ring, buffer: rxRing.buffer, pump: () => void rxRing.fill(), recvCopy: () => rxRing.recvCopy() }, rx.frameSize);
+    this.#poller = new native.Poller(fd, NetlinkSocket.#pollCallback(new WeakRef(this)));
+    finalizer.register(this, { fd, poller: this.#poller }, this.#token);
+  }
+
+  // In a function of its own so the callback's closure holds only the WeakRef (see PacketSocket).
+  static #pollCallback(ref: WeakRef<NetlinkSocket>): () => void {
+    return () => ref.deref()?.dispatch();
+  }
+
+  /**
+   * Opens, binds (the kernel assigns the port id), sets the options and the ring up.
+   * @throws TypeError / RangeError for invalid options, before any native call
+   * @throws UnsupportedError for ring: 'kernel' (see {@link NetlinkSocketOptions.ring})
+   * @throws RingError for kernel failures
+   */
+  static open(o: NetlinkSocketOptions): NetlinkSocket {
+    if (o === null || typeof o !== 'object') throw new TypeError('NetlinkSocket.open() needs an options object');
+    const protocol = typeof o.protocol === 'number' ? o.protocol : PROTOCOLS[o.protocol as keyof typeof PROTOCOLS];
+    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
+      throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${JSON.stringify(o.protocol)}`);
+    }
+    const ring = o.ring ?? 'auto';
+    if (!['auto', 'kernel', 'emulated'].includes(ring)) throw new RangeError(`ring must be 'auto', 'kernel' or 'emulated', got ${JSON.stringify(ring)}`);
+    const groups = o.groups ?? [];
+    if (!Array.isArray(groups) || groups.some((g) => !Number.isInteger(g) || g < 1 || g > 1023)) {
+      throw new RangeError('groups must be an array of multicast group numbers 1..1023');
+    }
+    const rcvbuf = o.rcvbuf ?? 4 << 20;
+    if (!Number.isInteger(rcvbuf) || rcvbuf < 1024) throw new RangeError(`rcvbuf must be an integer of at least 1024, got ${rcvbuf}`);
+    const path = netnsPath(o.netns);
+    const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
+    try {
+      const sa = new Uint8Array(12);
+      new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+      native.krBind(fd, sa, 'AF_NETLINK');
+      native.krGetsockname(fd, sa, 'AF_NETLINK');
+      const portId = new DataView(sa.buffer).getUint32(4, true);
+      if (ring === 'kernel') NetlinkSocket.#requireKernelRing(fd, o.rx ?? DEFAULT_RX);
+      try {
+        native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 'SO_RCVBUFFORCE');
+      } catch (e) {
+        if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
+        native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 'SO_RCVBUF');
+      }
+      if (o.extAck ?? true) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
+      if (o.strict) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, 'NETLINK_GET_STRICT_CHK');
+      if (o.noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
+      // The emulation fills nm_group and the credentials from these.
+      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
+      native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
+      const sock = new NetlinkSocket(fd, portId, o.rx ?? DEFAULT_RX, o.tx ?? DEFAULT_TX);
+      for (const g of groups) sock.join(g);
+      return sock;
+    } catch (e) {
+      native.krClose(fd);
+      throw e;
+    }
+  }
+
+  // The probe: the setsockopt answer, never the version number (late 4.4.y removed the ring too).
+  static #requireKernelRing(fd: number, rx: RingGeometry): never {
+    try {
+      native.krSetsockopt(fd, SOL_NETLINK, NETLINK_RX_RING, encodeNlMmapReq(rx), 'NETLINK_RX_RING');
+    } catch (e) {
+      if (e instanceof RingError && (e.errno === ENOPROTOOPT || e.errno === EPERM)) {
+        throw new UnsupportedError(
+          'memory-mapped netlink (NETLINK_RX_RING)',
+          `this kernel answered ${e.code}: the kernel ring exists only in Linux 3.10–4.5 (removed in 4.6 and late 4.4.y); use ring: 'emulated' or 'auto'`,
+        );
+      }
+      throw e;
+    }
+    native.krSetsockopt(fd, SOL_NETLINK, NETLINK_RX_RING, new Uint8Array(16), 'NETLINK_RX_RING'); // tear it down again
+    throw new UnsupportedError('kernel-mode NetlinkSocket', "this kernel has the ring, but kring's kernel-mode socket is not built yet; use ring: 'emulated' or 'auto'");
+  }
+
+  /** Whether {@link close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Joins a multicast group (NETLINK_ADD_MEMBERSHIP). @throws RingError */
+  join(group: number): void {
+    native.krSetsockoptInt(this.#fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group, 'NETLINK_ADD_MEMBERSHIP');
+  }
+
+  /** Leaves a multicast group. @throws RingError */
+  leave(group: number): void {
+    native.krSetsockoptInt(this.#fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group, 'NETLINK_DROP_MEMBERSHIP');
+  }
+
+  /**
+   * Multicast messages (events of the groups joined), copied out of the ring. Cold: subscribing
+   * starts reading; several subscribers each get every message. Completes on close.
+   */
+  messages(): Observable<NetlinkMessage> {
+    return new Observable<NetlinkMessage>((sub) => {
+      if (this.#closed) return sub.complete();
+      this.#multicast.add(sub);
+      this.#demand();
+      return () => {
+        this.#multicast.delete(sub);
+        this.#demand();
+      };
+    });
+  }
+
+  /** Overruns (ENOBUFS) as they are reported; the streams go on. Completes on close. */
+  losses(): Observable<NetlinkLossEvent> {
+    return this.#losses.asObservable();
+  }
+
+  /**
+   * Sends a request (one netlink message, built with MessageBuilder) with NLM_F_ACK added and a
+   * fresh sequence number, and resolves with the replies that came before the ACK.
+   * @throws NetlinkError (rejection) when the kernel answers an error, with errno and extended ACK
+   */
+  request(message: Uint8Array): Promise<NetlinkMessage[]> {
+    return new Promise((resolve, reject) => {
+      const replies: NetlinkMessage[] = [];
+      const seq = this.#send(message, NLM_F_ACK, {
+        onMessage: (m) => {
+          if (m.type !== NLMSG_ERROR) return void replies.push(m);
+          this.#finish(seq);
+          const err = ackError(m);
+          if (err) reject(err);
+          else resolve(replies);
+        },
+      }, reject);
+    });
+  }
+
+  /**
+   * Sends a dump request (flags must include NLM_F_DUMP) and streams its records. NLMSG_DONE
+   * completes (its error code, if negative, errors with NetlinkError). NLM_F_DUMP_INTR: 'error'
+   * errors with DumpInterruptedError; 'flag' streams on and marks the records seen after it with
+   * `interrupted`; 'retry' (default) holds the records until the dump completes clean, retrying up
+   * to `retries` (default 3) times before erroring.
+   */
+  dump(message: Uint8Array, options: { onInterrupted?: DumpInterruptPolicy; retries?: number } = {}): Observable<NetlinkMessage & { interrupted?: boolean }> {
+    const policy = options.onInterrupted ?? 'retry';
+    const retries = options.retries ?? 3;
+    return new Observable((sub) => {
+      let seq = 0;
+      let attempt = 0;
+      const start = () => {
+        attempt++;
+        let interrupted = false;
+        const held: NetlinkMessage[] = [];
+        seq = this.#send(message, 0, {
+          onMessage: (m) => {
+            if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+            if (m.type === NLMSG_ERROR) {
+              this.#finish(seq);
+              return sub.error(ackError(m) ?? new Error('a dump answered with an ACK'));
+            }
+            if (m.type !== NLMSG_DONE) {
+              if (policy === 'retry') held.push(m);
+              else if (interrupted && policy === 'error') {
+                this.#finish(seq);
+                sub.error(new DumpInterruptedError(attempt));
+              } else sub.next(interrupted ? { ...m, interrupted: true } : m);
+              return;
+            }
+            this.#finish(seq);
+            const code = m.payload.length >= 4 ? m.payload.readInt32LE(0) : 0;
+            if (code < 0) return sub.error(new NetlinkError(-code, m.seq));
+            if (interrupted && policy === 'error') return sub.error(new DumpInterruptedError(attempt));
+            if (interrupted && policy === 'retry') return attempt <= retries ? start() : sub.error(new DumpInterruptedError(attempt));
+            for (const r of held) sub.next(r);
+            sub.complete();
+          },
+        }, (e) => sub.error(e));
+      };
+      start();
+      return () => this.#finish(seq);
+    });
+  }
+
+  /**
+   * Reads everything the ring has for us and routes it: replies to their request or dump by
+   * sequence number, multicast to {@link messages}. Runs on every kernel wake-up; public so a
+   * caller without an event loop turn (tests, a busy worker) can drive it.
+   */
+  dispatch(): void {
+    if (this.#closed) return;
+    for (;;) {
+      const frames = this.#reader.read();
+      this.#reportLosses();
+      if (frames.length === 0) return;
+      for (const f of frames) {
+        const m = new MessageCursor(f.data);
+        while (m.next()) {
+          const bytes = Buffer.from(f.data.subarray(m.offset, m.offset + m.len));
+          const msg: NetlinkMessage = { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, group: f.group, bytes, payload: bytes.subarray(NLMSG_HDRLEN) };
+          if (f.group !== 0) {
+            for (const s of this.#multicast) s.next(msg);
+          } else if (m.pid === this.portId) {
+            this.#pending.get(m.seq)?.onMessage(msg);
+          }
+        }
+        this.#reader.release(f);
+      }
+    }
+  }
+
+  /** Stops reading, rejects and completes everything pending, closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    finalizer.unregister(this.#token);
+    if (this.#drain) clearImmediate(this.#drain);
+    this.#poller.close();
+    for (const s of [...this.#multicast]) s.complete();
+    this.#multicast.clear();
+    this.#pending.clear();
+    this.#losses.complete();
+    native.krClose(this.#fd);
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // Writes the message into the TX ring with a fresh seq (and extra flags), flushes (one
+  // sendmmsg), and registers the handler for its replies. Returns the seq.
+  #send(message: Uint8Array, addFlags: number, pending: Pending, fail: (e: unknown) => void): number {
+    const seq = this.#seq++ >>> 0 || this.#seq++;
+    if (this.#closed) {
+      fail(new Error('the NetlinkSocket is closed'));
+      return seq;
+    }
+    if (message.length < NLMSG_HDRLEN) {
+      fail(new RangeError(`a netlink message needs at least ${NLMSG_HDRLEN} bytes, got ${message.length}`));
+      return seq;
+    }
+    const copy = message.slice();
+    const dv = new DataView(copy.buffer);
+    dv.setUint16(6, dv.getUint16(6, true) | addFlags, true);
+    dv.setUint32(8, seq, true);
+    this.#pending.set(seq, pending);
+    this.#demand();
+    if (!this.#writer.tryWrite(copy)) {
+      this.#writer.flush();
+      if (!this.#writer.tryWrite(copy)) {
+        this.#pending.delete(seq);
+        fail(new Error('the netlink TX ring is full'));
+        return seq;
+      }
+    }
+    this.#writer.flush();
+    return seq;
+  }
+
+  #finish(seq: number): void {
+    this.#pending.delete(seq);
+    this.#demand();
+  }
+
+  // Poll while anyone waits for something; drain once on start (polling is edge-triggered).
+  #demand(): void {
+    if (this.#closed) return;
+    if (this.#pending.size > 0 || this.#multicast.size > 0) {
+      this.#poller.start(POLL_READABLE);
+      this.#drain ??= setImmediate(() => {
+        this.#drain = null;
+        this.dispatch();
+      });
+    } else {
+      this.#poller.stop();
+    }
+  }
+
+  #reportLosses(): void {
+    let count = this.#reader.overruns - this.#overruns;
+    this.#overruns = this.#reader.overruns;
+    if (this.#rx.pendingError === ENOBUFS) {
+      this.#rx.recvCopy(); // consumes the pending error, as a recv would
+      count++;
+    }
+    if (count > 0) this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
+  }
+}
+
+function ackError(m: NetlinkMessage): NetlinkError | null {
+  const cursor = new MessageCursor(m.bytes);
+  cursor.next();
+  const ack = parseAck(cursor);
+  if (!('error' in ack)) return new NetlinkError(71 /* EPROTO */, m.seq, `malformed NLMSG_ERROR: ${ack.reason}`);
+  return ack.error < 0 ? new NetlinkError(-ack.error, m.seq, ack.extackMessage, ack.extackOffset) : null;
+}

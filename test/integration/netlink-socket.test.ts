@@ -1,0 +1,110 @@
+// NetlinkSocket on real rtnetlink (emulated ring): probe, requests, dumps, multicast, losses.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { lastValueFrom, toArray } from 'rxjs';
+import { UnsupportedError } from '../../src/errors';
+import { AttrCursor, MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../../src/netlink/message';
+import { NetlinkMessage, NetlinkSocket } from '../../src/netlink/socket';
+import { createVethPair, VethPair } from '../helpers/netns';
+import { describePrivileged } from '../helpers/privileged';
+import { sleep } from '../helpers/traffic';
+
+const RTM_NEWLINK = 16;
+const RTM_GETLINK = 18;
+const IFLA_IFNAME = 3;
+const RTNLGRP_LINK = 1;
+const ifinfomsg = (index = 0) => {
+  const b = new Uint8Array(16);
+  new DataView(b.buffer).setInt32(4, index, true);
+  return b;
+};
+const ifname = (m: NetlinkMessage) => {
+  const a = new AttrCursor(new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.length), 16, m.payload.length);
+  while (a.next()) if (a.type === IFLA_IFNAME) return a.string();
+  return null;
+};
+
+describePrivileged('NetlinkSocket on rtnetlink', () => {
+  let t: VethPair;
+  beforeAll(() => {
+    t = createVethPair();
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 100 }, (_, i) => `link add kn${i} type veth peer name ko${i}`).join('\n') });
+  });
+  afterAll(() => t?.destroy());
+  const open = (extra = {}) => NetlinkSocket.open({ protocol: 'route', netns: t.capNs, ...extra });
+
+  it("ringMode is 'emulated' here, and forcing 'kernel' is an UnsupportedError naming Linux 3.10–4.5 that leaks nothing", () => {
+    using sock = open();
+    expect(sock.ringMode).toBe('emulated');
+    expect(sock.portId).toBeGreaterThan(0);
+    const fds = readdirSync('/proc/self/fd').length;
+    let err: unknown;
+    try {
+      open({ ring: 'kernel' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UnsupportedError);
+    expect((err as Error).message).toMatch(/NETLINK_RX_RING.*ENOPROTOOPT.*Linux 3\.10–4\.5/);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+  });
+
+  it('request() resolves with the replies before the ACK; a refused request rejects with NetlinkError and the extended ACK', async () => {
+    using sock = open();
+    const replies = await sock.request(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST, 0).bytes(ifinfomsg(1)).finish());
+    expect(replies.map((m) => [m.type, ifname(m), m.pid])).toEqual([[RTM_NEWLINK, 'lo', sock.portId]]);
+    const bad = new MessageBuilder().begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, 0).bytes(ifinfomsg()).string(IFLA_IFNAME, 'x'.repeat(20)).finish();
+    const err = await sock.request(bad).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err).toMatchObject({ code: 'ERANGE', errno: 34, extackMessage: 'Attribute failed policy validation', extackOffset: 32 });
+  });
+
+  it('dump() streams every record and completes at NLMSG_DONE', async () => {
+    using sock = open();
+    const links = await lastValueFrom(sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).pipe(toArray()));
+    const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
+    expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname));
+    expect(links.length).toBe(202);
+    expect(links.every((m) => m.type === RTM_NEWLINK && m.seq === links[0].seq)).toBe(true);
+  });
+
+  it('messages() delivers RTNLGRP_LINK events for links the test creates, with their group', async () => {
+    using sock = open({ groups: [RTNLGRP_LINK] });
+    const events: NetlinkMessage[] = [];
+    const sub = sock.messages().subscribe((m) => events.push(m));
+    await sleep(10);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'add', 'kev0', 'type', 'veth', 'peer', 'name', 'kev1']);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kev1'); ) await sleep(5);
+    sub.unsubscribe();
+    const names = events.filter((e) => e.type === RTM_NEWLINK).map(ifname);
+    expect(names).toEqual(expect.arrayContaining(['kev0', 'kev1']));
+    expect(events.every((e) => e.group === RTNLGRP_LINK)).toBe(true);
+  });
+
+  it('a tiny receive buffer and a flood of events: a loss event, and the stream goes on', async () => {
+    using sock = open({ groups: [RTNLGRP_LINK], rcvbuf: 4096 });
+    const losses: number[] = [];
+    sock.losses().subscribe((e) => losses.push(e.count));
+    const events: NetlinkMessage[] = [];
+    const sub = sock.messages().subscribe((m) => events.push(m));
+    await sleep(10);
+    // execFileSync blocks the event loop: 200 events pile up in a 4 KiB socket buffer.
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 100 }, (_, i) => `link add kl${i} type veth peer name km${i}`).join('\n') });
+    await sleep(50);
+    expect(losses.length).toBeGreaterThanOrEqual(1);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'add', 'kafter0', 'type', 'veth', 'peer', 'name', 'kafter1']);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kafter1'); ) await sleep(5);
+    sub.unsubscribe();
+    expect(events.map(ifname)).toEqual(expect.arrayContaining(['kafter0', 'kafter1']));
+  });
+
+  it('close() completes messages() and losses()', () => {
+    const sock = open();
+    const done: string[] = [];
+    sock.messages().subscribe({ complete: () => done.push('messages') });
+    sock.losses().subscribe({ complete: () => done.push('losses') });
+    sock.close();
+    sock.close();
+    expect(done).toEqual(['messages', 'losses']);
+  });
+});
