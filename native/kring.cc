@@ -226,35 +226,33 @@ static Napi::Value Getsockname(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sl);
 }
 
-// krIfIndex(fd, name) -> ifindex. Asked through the socket, so it answers for the socket's own
-// network namespace (if_nametoindex would open a socket in the caller's).
-static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
+// An ioctl that takes a struct ifreq naming an interface, asked through the socket so that it
+// answers for the socket's own network namespace (if_nametoindex would open a socket in the
+// caller's). Returns false with a RingError pending on failure.
+static bool IfreqIoctl(const Napi::CallbackInfo& info, unsigned long request, const char* op, struct ifreq* ifr) {
   Napi::Env env = info.Env();
   int64_t fd;
   std::string name;
-  if (!Int(info, 0, &fd) || !Str(info, 1, &name)) return env.Undefined();
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof(ifr));
-  if (name.size() >= IFNAMSIZ) return ThrowRingError(env, ENODEV, "ioctl", "SIOCGIFINDEX"), env.Undefined();
-  memcpy(ifr.ifr_name, name.data(), name.size());
-  if (ioctl(static_cast<int>(fd), SIOCGIFINDEX, &ifr) != 0)
-    return ThrowRingError(env, errno, "ioctl", "SIOCGIFINDEX"), env.Undefined();
-  return Napi::Number::New(env, ifr.ifr_ifindex);
+  if (!Int(info, 0, &fd) || !Str(info, 1, &name)) return false;
+  memset(ifr, 0, sizeof(*ifr));
+  if (name.size() >= IFNAMSIZ) return ThrowRingError(env, ENODEV, "ioctl", op), false;
+  memcpy(ifr->ifr_name, name.data(), name.size());
+  if (ioctl(static_cast<int>(fd), request, ifr) != 0) return ThrowRingError(env, errno, "ioctl", op), false;
+  return true;
 }
 
-// krIfMtu(fd, name) -> MTU, asked through the socket like krIfIndex.
-static Napi::Value IfMtu(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t fd;
-  std::string name;
-  if (!Int(info, 0, &fd) || !Str(info, 1, &name)) return env.Undefined();
+// krIfIndex(fd, name) -> ifindex (SIOCGIFINDEX).
+static Napi::Value IfIndex(const Napi::CallbackInfo& info) {
   struct ifreq ifr;
-  memset(&ifr, 0, sizeof(ifr));
-  if (name.size() >= IFNAMSIZ) return ThrowRingError(env, ENODEV, "ioctl", "SIOCGIFMTU"), env.Undefined();
-  memcpy(ifr.ifr_name, name.data(), name.size());
-  if (ioctl(static_cast<int>(fd), SIOCGIFMTU, &ifr) != 0)
-    return ThrowRingError(env, errno, "ioctl", "SIOCGIFMTU"), env.Undefined();
-  return Napi::Number::New(env, ifr.ifr_mtu);
+  if (!IfreqIoctl(info, SIOCGIFINDEX, "SIOCGIFINDEX", &ifr)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ifr.ifr_ifindex);
+}
+
+// krIfMtu(fd, name) -> MTU (SIOCGIFMTU).
+static Napi::Value IfMtu(const Napi::CallbackInfo& info) {
+  struct ifreq ifr;
+  if (!IfreqIoctl(info, SIOCGIFMTU, "SIOCGIFMTU", &ifr)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ifr.ifr_mtu);
 }
 
 // krAttachFilter(fd, instructions, op): SO_ATTACH_FILTER with a classic BPF program given as
