@@ -81,6 +81,22 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(events.every((e) => e.group === RTNLGRP_LINK)).toBe(true);
   });
 
+  it('leave() stops a group: events after it do not arrive', async () => {
+    using sock = open({ groups: [RTNLGRP_LINK] });
+    const events: NetlinkMessage[] = [];
+    const sub = sock.messages().subscribe((m) => events.push(m));
+    sock.leave(RTNLGRP_LINK);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'add', 'kleft0', 'type', 'veth', 'peer', 'name', 'kleft1']);
+    await sleep(100);
+    sock.join(RTNLGRP_LINK);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kleft0', 'up']);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && events.length === 0; ) await sleep(5);
+    sub.unsubscribe();
+    // Only events after join (kleft0 going up); the creation events, kleft1's among them, never came.
+    expect(events.length).toBeGreaterThan(0);
+    expect(new Set(events.map(ifname))).toEqual(new Set(['kleft0']));
+  });
+
   it('a tiny receive buffer and a flood of events: a loss event, and the stream goes on', async () => {
     using sock = open({ groups: [RTNLGRP_LINK], rcvbuf: 4096 });
     const losses: number[] = [];
