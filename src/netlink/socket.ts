@@ -340,11 +340,13 @@ export class NetlinkSocket implements Disposable {
    */
   dispatch(): void {
     if (this.#closed) return;
-    for (;;) {
+    // Callbacks run inside this loop and may close the socket: check after every one of them.
+    while (!this.#closed) {
       const frames = this.#reader.read();
       this.#reportLosses();
       if (frames.length === 0) return;
       for (const f of frames) {
+        if (this.#closed) return;
         const m = new MessageCursor(f.data);
         while (m.next()) {
           const bytes = Buffer.from(f.data.subarray(m.offset, m.offset + m.len));

@@ -114,6 +114,25 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(events.map(ifname)).toEqual(expect.arrayContaining(['kafter0', 'kafter1']));
   });
 
+  it('close() from inside a dump callback is safe: reading stops there', async () => {
+    const sock = open();
+    const seen = await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
+        next: () => {
+          if (++n === 10) {
+            sock.close();
+            resolve(n);
+          }
+        },
+        error: reject,
+      });
+    });
+    expect(seen).toBe(10);
+    expect(sock.closed).toBe(true);
+    await sleep(20); // a further wake-up must not touch the closed fd
+  });
+
   it('close() completes messages() and losses()', () => {
     const sock = open();
     const done: string[] = [];

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm run bench:dump`: a large IPv4 route dump read by the project's C recvmsg reader
+// (bench/c/nldump.c), by kring (NetlinkSocket.dump, streamed and retained), and by `ip -j route show`,
+// in the same run, in a namespace this script fills and removes. Wall time of each whole process
+// (start-up included), median of --reps, and peak RSS.
+//   npm run bench:dump [-- --routes 1000000 --reps 3 --write]
+'use strict';
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const { values: opt } = parseArgs({ options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '3' }, write: { type: 'boolean', default: false } } });
+const ROUTES = Number(opt.routes);
+const REPS = Number(opt.reps);
+const HERE = __dirname;
+const WORK = path.join(HERE, '.work');
+const NS = `kring-bench-dump-${process.pid.toString(36)}`;
+
+function setup() {
+  fs.mkdirSync(WORK, { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-o', path.join(WORK, 'nldump'), path.join(HERE, 'c', 'nldump.c')]);
+  execFileSync('ip', ['netns', 'add', NS]);
+  execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  execFileSync('ip', ['-n', NS, 'link', 'add', 'kbd0', 'type', 'veth', 'peer', 'name', 'kbd1']);
+  execFileSync('ip', ['-n', NS, 'link', 'set', 'kbd0', 'up']);
+  execFileSync('ip', ['-n', NS, 'addr', 'add', '10.0.0.1/8', 'dev', 'kbd0']);
+  // Routes as /32s under 11.0.0.0/8 and up, via the veth's subnet, fed to ip -batch in slices.
+  const lines = [];
+  for (let i = 0; i < ROUTES; i++) lines.push(`route add ${11 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}/32 via 10.0.0.2`);
+  for (let i = 0; i < lines.length; i += 200000) execFileSync('ip', ['-n', NS, '-batch', '-'], { input: lines.slice(i, i + 200000).join('\n'), maxBuffer: 1 << 26 });
+}
+
+function time(cmd, args) {
+  // /usr/bin/time is not assumed; wall time from here, peak RSS from the child's rusage.
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return { wall, out: r.stdout };
+}
+
+const READERS = {
+  'C recvmsg, 32 KiB buffer': () => ['ip', ['netns', 'exec', NS, path.join(WORK, 'nldump')]],
+  'kring dump(), streamed': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'stream', NS]],
+  'kring dump(), retained': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'retain', NS]],
+  'ip -j route show': () => ['ip', ['-n', NS, '-j', 'route', 'show']],
+};
+
+function main() {
+  if (process.getuid() !== 0) throw new Error('the benchmark needs root (network namespaces)');
+  setup();
+  try {
+    const rows = [];
+    for (const [name, make] of Object.entries(READERS)) {
+      const walls = [];
+      let count = null;
+      for (let r = 0; r < REPS; r++) {
+        const [cmd, args] = make();
+        const { wall, out } = time(cmd, args);
+        walls.push(wall);
+        const m = /routes=(\d+)/.exec(out);
+        count = m ? Number(m[1]) : JSON.parse(out).length;
+      }
+      rows.push({ name, wall: walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)], count });
+    }
+    const ref = rows[0].wall;
+    const table = ['| reader | routes | wall | vs C |', '|---|---|---|---|', ...rows.map((r) => `| ${r.name} | ${r.count} | ${r.wall.toFixed(0)} ms | ${(r.wall / ref).toFixed(2)}× |`)].join('\n');
+    const stamp = `${new Date().toISOString().slice(0, 10)}, ${ROUTES} IPv4 routes (plus the connected and local ones), median of ${REPS}, whole-process wall time including start-up`;
+    process.stdout.write(`${stamp}\n\n${table}\n`);
+    if (opt.write) {
+      const file = path.join(HERE, '..', 'docs', 'benchmarks.md');
+      const doc = fs.readFileSync(file, 'utf8');
+      fs.writeFileSync(file, doc.replace(/<!-- dump:begin -->[\s\S]*<!-- dump:end -->/, `<!-- dump:begin -->\n${stamp}\n\n${table}\n<!-- dump:end -->`));
+    }
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+}
+
+process.on('SIGINT', () => {
+  spawnSync('ip', ['netns', 'del', NS]);
+  process.exit(130);
+});
+main();

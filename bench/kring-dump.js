@@ -1,0 +1,28 @@
+// kring reader for the netlink dump benchmark: RTM_GETROUTE (IPv4) through NetlinkSocket.dump().
+//   node bench/kring-dump.js stream|retain NETNS    -> prints "routes=N"
+// stream: count records as they arrive; retain: keep every record in an array (peak RSS matters).
+'use strict';
+const { NetlinkSocket, MessageBuilder, NLM_F_REQUEST, NLM_F_DUMP } = require('..');
+
+const [mode, netns] = process.argv.slice(2);
+const RTM_NEWROUTE = 24;
+const RTM_GETROUTE = 26;
+const sock = NetlinkSocket.open({ protocol: 'route', netns });
+const req = new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).finish();
+let routes = 0;
+const kept = [];
+sock.dump(req, { onInterrupted: 'flag' }).subscribe({
+  next: (m) => {
+    if (m.type !== RTM_NEWROUTE) return;
+    routes++;
+    if (mode === 'retain') kept.push(m);
+  },
+  error: (e) => {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  },
+  complete: () => {
+    process.stdout.write(`routes=${routes}\n`);
+    sock.close();
+  },
+});
