@@ -70,17 +70,32 @@ export interface NetlinkSocketOptions {
 
 /** A received netlink message, copied out of the ring. */
 export interface NetlinkMessage {
-  type: number;
-  flags: number;
-  seq: number;
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
   /** `nlmsg_pid` of the message. */
-  pid: number;
+  readonly pid: number;
   /** Multicast group it arrived on (nm_group), 0 for unicast. */
-  group: number;
+  readonly group: number;
   /** The whole message, header included. */
-  bytes: Buffer;
-  /** The payload after the nlmsghdr. */
-  payload: Buffer;
+  readonly bytes: Buffer;
+  /** The payload after the nlmsghdr (a view of `bytes`, made on access). */
+  readonly payload: Buffer;
+}
+
+// One allocation per record besides the bytes: the payload view is made only when asked for.
+class ReceivedMessage implements NetlinkMessage {
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly seq: number,
+    readonly pid: number,
+    readonly group: number,
+    readonly bytes: Buffer,
+  ) {}
+  get payload(): Buffer {
+    return this.bytes.subarray(NLMSG_HDRLEN);
+  }
 }
 
 /** A loss the socket reported: the kernel dropped messages for it (ENOBUFS). */
@@ -315,7 +330,7 @@ export class NetlinkSocket implements Disposable {
               else if (interrupted && policy === 'error') {
                 this.#finish(seq);
                 sub.error(new DumpInterruptedError(attempt));
-              } else sub.next(interrupted ? { ...m, interrupted: true } : m);
+              } else sub.next(interrupted ? Object.assign(Object.create(m) as NetlinkMessage, { interrupted: true }) : m);
               return;
             }
             this.#finish(seq);
@@ -349,8 +364,9 @@ export class NetlinkSocket implements Disposable {
         if (this.#closed) return;
         const m = new MessageCursor(f.data);
         while (m.next()) {
-          const bytes = Buffer.from(f.data.subarray(m.offset, m.offset + m.len));
-          const msg: NetlinkMessage = { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, group: f.group, bytes, payload: bytes.subarray(NLMSG_HDRLEN) };
+          const bytes = Buffer.allocUnsafe(m.len);
+          bytes.set(f.data.subarray(m.offset, m.offset + m.len));
+          const msg = new ReceivedMessage(m.type, m.flags, m.seq, m.pid, f.group, bytes);
           if (f.group !== 0) {
             for (const s of this.#multicast) s.next(msg);
           } else if (m.pid === this.portId) {
