@@ -162,6 +162,32 @@ export const NL_MMAP_HDRLEN = (NL_MMAP_HDR_SIZE + NL_MMAP_MSG_ALIGNMENT - 1) & ~
 /** `sizeof(struct nl_mmap_req)`: four u32. */
 export const NL_MMAP_REQ_SIZE = 16;
 
+// --- rtnetlink.h / if_link.h ------------------------------------------------------------------
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+export const RTM_GETNEIGH = 30;
+/** `sizeof(struct ifinfomsg)` */
+export const IFINFOMSG_SIZE = 16;
+/** `sizeof(struct rtmsg)` */
+export const RTMSG_SIZE = 12;
+export const IFLA_IFNAME = 3;
+export const RT_TABLE_MAIN = 254;
+/** Multicast groups (`enum rtnetlink_groups`). */
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_ROUTE = 11;
+export const SO_PASSCRED = 16;
+export const SO_RCVBUFFORCE = 33;
+
 /** The largest value the kernel reads from an `int` socket option (`tp_block_size` is checked as one). */
 export const INT_MAX = 0x7fffffff;
 /** `UINT_MAX` (`frames_per_block * tp_block_nr` must not overflow it). */

@@ -11,7 +11,9 @@
  * is read: datagrams wait in the socket buffer (back-pressure, not loss).
  * @packageDocumentation
  */
+import { constants as osConstants } from 'node:os';
 import {
+  MSG_TRUNC,
   NL_MMAP_HDRLEN,
   NL_MMAP_STATUS_COPY,
   NL_MMAP_STATUS_RESERVED,
@@ -25,9 +27,8 @@ import { RingGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
 
-const ENOBUFS = 105;
-const EMSGSIZE = 90;
-const MSG_TRUNC = 0x20;
+const { ENOBUFS, EMSGSIZE } = osConstants.errno;
+
 
 /** Options of {@link EmulatedRxRing}. */
 export interface EmulatedRxOptions {

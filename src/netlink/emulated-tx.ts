@@ -4,6 +4,7 @@
  * and sends them in one sendmmsg, one datagram per frame, marking each UNUSED once it is sent.
  * @packageDocumentation
  */
+import { constants as osConstants } from 'node:os';
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
 import { NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { native } from '../native';
@@ -12,10 +13,8 @@ import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
 import { RingWriter } from '../ring/writer';
 
-const EINVAL = 22;
-const ENOBUFS = 105;
-const ENOMEM = 12;
-const EAGAIN = 11;
+const { EINVAL, ENOBUFS, ENOMEM, EAGAIN } = osConstants.errno;
+
 
 /** What one {@link EmulatedTxRing.send} did. */
 export interface TxResult {

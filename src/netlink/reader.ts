@@ -6,14 +6,15 @@
  * offset dump chunks have on 4.3/4.4 kernels (spec §8).
  * @packageDocumentation
  */
+import { constants as osConstants } from 'node:os';
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY } from '../constants';
 import { LeaseError } from '../errors';
 import { decodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { Ring } from '../ring/ring';
 import { MessageCursor, NLMSG_ALIGN, NLMSG_HDRLEN } from './message';
 
-const EAGAIN = 11;
-const ENOBUFS = 105;
+const { EAGAIN, ENOBUFS } = osConstants.errno;
+
 
 /** Where frames come from: a kernel ring, or the emulated one. */
 export interface NetlinkRingBackend {

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import '../dispose';
+import { constants as osConstants } from 'node:os';
 import { Observable, Subject, Subscriber } from 'rxjs';
 import {
   AF_NETLINK,
@@ -19,7 +20,9 @@ import {
   SOCK_RAW,
   SOL_NETLINK,
   SOL_SOCKET,
+  SO_PASSCRED,
   SO_RCVBUF,
+  SO_RCVBUFFORCE,
 } from '../constants';
 import { RingError, UnsupportedError } from '../errors';
 import { encodeNlMmapReq } from '../layouts/nl-mmap';
@@ -32,11 +35,8 @@ import { EmulatedTxRing } from './emulated-tx';
 import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
 import { NetlinkReader } from './reader';
 
-const SO_PASSCRED = 16;
-const SO_RCVBUFFORCE = 33;
-const ENOBUFS = 105;
-const ENOPROTOOPT = 92;
-const EPERM = 1;
+const { ENOBUFS, ENOPROTOOPT, EPERM } = osConstants.errno;
+
 
 /** Options for {@link NetlinkSocket.open}. */
 export interface NetlinkSocketOptions {

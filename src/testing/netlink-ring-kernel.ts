@@ -12,6 +12,7 @@
  * length (the kernel charges truesize); there is no wait queue (poll() is called, never slept in).
  * @packageDocumentation
  */
+import { constants as osConstants } from 'node:os';
 import {
   NL_MMAP_HDRLEN,
   NL_MMAP_STATUS_COPY,
@@ -23,15 +24,8 @@ import {
 import { checkNlMmapReq, NL_MMAP_HDR } from '../layouts/nl-mmap';
 import { frameOffsets, RingGeometry } from '../ring/geometry';
 
-const EPERM = 1;
-const ENOENT = 2;
-const EAGAIN = 11;
-const ENOMEM = 12;
-const EBUSY = 16;
-const EINVAL = 22;
-const ENOPROTOOPT = 92;
-const ENOBUFS = 105;
-const ECONNREFUSED = 111;
+const { EPERM, ENOENT, EAGAIN, ENOMEM, EBUSY, EINVAL, ENOPROTOOPT, ENOBUFS, ECONNREFUSED } = osConstants.errno;
+
 
 /** The largest buffer length the kernel remembers from recvmsg (`max_recvmsg_len` cap). */
 export const MAX_RECVMSG_LEN = 16384;

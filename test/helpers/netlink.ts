@@ -1,8 +1,7 @@
 /** A NETLINK_ROUTE socket in a test namespace, opened through the native core. */
-import { AF_NETLINK, NETLINK_PKTINFO, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK, SOL_SOCKET } from '../../src/constants';
+import { AF_NETLINK, NETLINK_PKTINFO, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_PASSCRED } from '../../src/constants';
 import { native } from '../../src/native';
 
-const SO_PASSCRED = 16;
 
 /** Opens and binds a NETLINK_ROUTE socket in `netns`, with NETLINK_PKTINFO and SO_PASSCRED (as the emulated ring needs). */
 export function openRoute(netns: string): number {

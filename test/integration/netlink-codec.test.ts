@@ -1,19 +1,13 @@
 // The netlink message codec against the real kernel's rtnetlink, in a test namespace.
 import { execFileSync } from 'node:child_process';
-import { NETLINK_EXT_ACK, SOL_NETLINK } from '../../src/constants';
+import { IFINFOMSG_SIZE, IFLA_IFNAME, NETLINK_EXT_ACK, RTM_GETLINK, RTM_NEWLINK, SOL_NETLINK } from '../../src/constants';
 import { native } from '../../src/native';
-import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, parseAck } from '../../src/netlink/message';
+import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, parseAck } from '../../src/netlink/message';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 import { openRoute, sendNl } from '../helpers/netlink';
 
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const IFLA_IFNAME = 3;
-const NLM_F_EXCL = 0x200;
-const NLM_F_CREATE = 0x400;
-const IFINFOMSG_SIZE = 16;
 
 describePrivileged('netlink codec against rtnetlink', () => {
   let t: VethPair;

@@ -2,6 +2,7 @@
 // NLM_F_DUMP_INTR provoked by adding a link mid-dump, under each policy. (Link dumps check the
 // device generation between chunks, so a change shows; this kernel's IPv4 route dump never sets
 // NLM_F_DUMP_INTR, which is why readers that trust it drift.)
+import { RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE, RT_TABLE_MAIN } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { lastValueFrom, toArray } from 'rxjs';
 import { MessageBuilder, NLM_F_DUMP, NLM_F_REQUEST } from '../../src/netlink/message';
@@ -9,12 +10,7 @@ import { DumpInterruptedError, NetlinkMessage, NetlinkSocket } from '../../src/n
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const RTM_NEWROUTE = 24;
-const RTM_GETROUTE = 26;
 const AF_INET = 2;
-const RT_TABLE_MAIN = 254;
 const ROUTES = 5000;
 const rtmsg = () => Uint8Array.of(AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 const getLinks = () => new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(new Uint8Array(16)).finish();

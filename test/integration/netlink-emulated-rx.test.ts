@@ -1,14 +1,7 @@
 // The emulated NETLINK_RX_RING on the real kernel: rtnetlink dumps and events land in ring frames
 // with the kernel ring's statuses (VALID, COPY, SKIP honoured), nothing lost, back-pressure when full.
 import { execFileSync } from 'node:child_process';
-import {
-  NETLINK_ADD_MEMBERSHIP,
-  NL_MMAP_HDRLEN,
-  NL_MMAP_STATUS_COPY,
-  NL_MMAP_STATUS_SKIP,
-  NL_MMAP_STATUS_VALID,
-  SOL_NETLINK,
-} from '../../src/constants';
+import { IFLA_IFNAME, NETLINK_ADD_MEMBERSHIP, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK, SOL_NETLINK } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
 import { native } from '../../src/native';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
@@ -21,10 +14,6 @@ import { sendNl, withRoute } from '../helpers/netlink';
 import { consumeDump } from '../helpers/netlink-consumer';
 import { NetlinkReader } from '../../src/netlink/reader';
 
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const IFLA_IFNAME = 3;
-const RTNLGRP_LINK = 1;
 const PAIRS = 100; // veth pairs (this kernel has no dummy driver): 200 links
 
 describePrivileged('emulated netlink RX ring on rtnetlink', () => {

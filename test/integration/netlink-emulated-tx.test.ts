@@ -1,6 +1,6 @@
 // The emulated NETLINK_TX_RING on real rtnetlink: requests written into frames go out in one
 // sendmmsg, answers come back through the emulated RX ring; errors follow the kernel's TX rules.
-import { AF_NETLINK, NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../../src/constants';
+import { AF_NETLINK, NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK } from '../../src/constants';
 import { NL_MMAP_HDR } from '../../src/layouts/nl-mmap';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
 import { EmulatedTxRing } from '../../src/netlink/emulated-tx';
@@ -10,8 +10,6 @@ import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
 const geometry = { blockSize: 8192, blockCount: 8, frameSize: 4096, frameCount: 16 };
 // RTM_GETLINK for ifindex 1 (lo), one request per frame.
 const getLo = (seq: number) => {

@@ -1,4 +1,5 @@
 // NetlinkSocket on real rtnetlink (emulated ring): probe, requests, dumps, multicast, losses.
+import { IFLA_IFNAME, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -9,10 +10,6 @@ import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const IFLA_IFNAME = 3;
-const RTNLGRP_LINK = 1;
 const ifinfomsg = (index = 0) => {
   const b = new Uint8Array(16);
   new DataView(b.buffer).setInt32(4, index, true);

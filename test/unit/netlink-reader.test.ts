@@ -1,5 +1,5 @@
 // NetlinkReader in kernel mode: the simulated 4.5 (and 4.3/4.4) kernel ring behind it.
-import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_VALID } from '../../src/constants';
+import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_VALID, RTM_NEWROUTE } from '../../src/constants';
 import { nlMmap } from '../../src/layouts/nl-mmap';
 import { MessageBuilder, NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
 import { locateMessage, NetlinkReader, NetlinkRingBackend } from '../../src/netlink/reader';
@@ -8,7 +8,6 @@ import { Ring } from '../../src/ring/ring';
 import { NetlinkRingKernel, NetlinkRingKernelOptions } from '../../src/testing/netlink-ring-kernel';
 import { consumeDump } from '../helpers/netlink-consumer';
 
-const RTM_NEWROUTE = 24;
 const record = (seq: number, payload = 44) => new MessageBuilder().begin(RTM_NEWROUTE, NLM_F_MULTI, seq).bytes(new Uint8Array(payload)).finish().slice();
 const done = () => new MessageBuilder().begin(NLMSG_DONE, NLM_F_MULTI, 0).bytes(new Uint8Array(4)).finish().slice();
 

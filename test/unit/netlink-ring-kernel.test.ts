@@ -8,10 +8,9 @@ import {
   NL_MMAP_STATUS_VALID as VALID,
 } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
+import { NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
 import { NetlinkRingKernel, NLMSG_GOODSIZE, SIM_ERRNO as E } from '../../src/testing/netlink-ring-kernel';
 
-const NLMSG_DONE = 3;
-const NLM_F_MULTI = 2;
 /** A netlink message: nlmsghdr (len, type, flags, seq, pid) then `payload` bytes of a pattern. */
 function nlmsg(type: number, payload: number, seq = 1, flags = 0): Uint8Array {
   const b = new Uint8Array(16 + payload);
