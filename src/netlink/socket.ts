@@ -33,7 +33,7 @@ import { RingWriter } from '../ring/writer';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
 import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
-import { NetlinkReader } from './reader';
+import { NetlinkFrame, NetlinkReader } from './reader';
 
 const { ENOBUFS, ENOPROTOOPT, EPERM } = osConstants.errno;
 
@@ -155,6 +155,8 @@ export class NetlinkSocket implements Disposable {
   #seq = 1;
   #pending = new Map<number, Pending>();
   #multicast = new Set<Subscriber<NetlinkMessage>>();
+  #frameSubs = new Set<Subscriber<readonly NetlinkFrame[]>>();
+  #held = new Set<number>();
   #losses = new Subject<NetlinkLossEvent>();
   #overruns = 0;
   #drain: NodeJS.Immediate | null = null;
@@ -261,8 +263,9 @@ export class NetlinkSocket implements Disposable {
   }
 
   /**
-   * Multicast messages (events of the groups joined), copied out of the ring. Cold: subscribing
-   * starts reading; several subscribers each get every message. Completes on close.
+   * Messages no request or dump claimed, copied out of the ring: multicast events of the groups
+   * joined, and replies to what {@link writer} sent. Cold: subscribing starts reading; several
+   * subscribers each get every message. Completes on close.
    */
   messages(): Observable<NetlinkMessage> {
     return new Observable<NetlinkMessage>((sub) => {
@@ -274,6 +277,45 @@ export class NetlinkSocket implements Disposable {
         this.#demand();
       };
     });
+  }
+
+  /**
+   * The raw frames of each wake-up (VALID frames read in place, COPY frames whole), before kring
+   * routes their messages. A frame is valid until the callback returns, unless {@link hold} keeps it
+   * (parked as SKIP: later frames keep flowing), in which case {@link release} ends it. Cold;
+   * completes on close.
+   */
+  frames(): Observable<readonly NetlinkFrame[]> {
+    return new Observable<readonly NetlinkFrame[]>((sub) => {
+      if (this.#closed) return sub.complete();
+      this.#frameSubs.add(sub);
+      this.#demand();
+      return () => {
+        this.#frameSubs.delete(sub);
+        this.#demand();
+      };
+    });
+  }
+
+  /** Keeps a frame from {@link frames} past its callback (SKIP, so the ring goes on). @throws LeaseError once released */
+  hold(frame: NetlinkFrame): void {
+    this.#reader.hold(frame);
+    this.#held.add(frame.index);
+  }
+
+  /** Ends a hold (or a frame early); frames may be released in any order. Idempotent. */
+  release(frame: NetlinkFrame): void {
+    this.#held.delete(frame.index);
+    this.#reader.release(frame);
+  }
+
+  /**
+   * A fill-then-flush writer on the TX ring: `tryWrite(message)` puts a message in the next free
+   * frame (no syscall), `flush()` sends every filled frame in one sendmmsg. Replies to what it sends
+   * arrive on {@link messages} (nothing else claims them).
+   */
+  writer(): RingWriter<typeof import('../layouts/nl-mmap').nlMmap> {
+    return this.#writer;
   }
 
   /** Overruns (ENOBUFS) as they are reported; the streams go on. Completes on close. */
@@ -360,6 +402,7 @@ export class NetlinkSocket implements Disposable {
       const frames = this.#reader.read();
       this.#reportLosses();
       if (frames.length === 0) return;
+      for (const sub of this.#frameSubs) sub.next(frames);
       for (const f of frames) {
         if (this.#closed) return;
         const m = new MessageCursor(f.data);
@@ -367,13 +410,11 @@ export class NetlinkSocket implements Disposable {
           const bytes = Buffer.allocUnsafe(m.len);
           bytes.set(f.data.subarray(m.offset, m.offset + m.len));
           const msg = new ReceivedMessage(m.type, m.flags, m.seq, m.pid, f.group, bytes);
-          if (f.group !== 0) {
-            for (const s of this.#multicast) s.next(msg);
-          } else if (m.pid === this.portId) {
-            this.#pending.get(m.seq)?.onMessage(msg);
-          }
+          const pending = f.group === 0 && m.pid === this.portId ? this.#pending.get(m.seq) : undefined;
+          if (pending) pending.onMessage(msg);
+          else for (const s of this.#multicast) s.next(msg);
         }
-        this.#reader.release(f);
+        if (!this.#held.has(f.index)) this.#reader.release(f);
       }
     }
   }
@@ -387,6 +428,8 @@ export class NetlinkSocket implements Disposable {
     this.#poller.close();
     for (const s of [...this.#multicast]) s.complete();
     this.#multicast.clear();
+    for (const s of [...this.#frameSubs]) s.complete();
+    this.#frameSubs.clear();
     this.#pending.clear();
     this.#losses.complete();
     native.krClose(this.#fd);
@@ -435,7 +478,7 @@ export class NetlinkSocket implements Disposable {
   // Poll while anyone waits for something; drain once on start (polling is edge-triggered).
   #demand(): void {
     if (this.#closed) return;
-    if (this.#pending.size > 0 || this.#multicast.size > 0) {
+    if (this.#pending.size > 0 || this.#multicast.size > 0 || this.#frameSubs.size > 0) {
       this.#poller.start(POLL_READABLE);
       this.#drain ??= setImmediate(() => {
         this.#drain = null;

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { UnsupportedError } from '../../src/errors';
 import { AttrCursor, MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../../src/netlink/message';
+import { NetlinkFrame } from '../../src/netlink/reader';
 import { NetlinkMessage, NetlinkSocket } from '../../src/netlink/socket';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
@@ -109,6 +110,41 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kafter1'); ) await sleep(5);
     sub.unsubscribe();
     expect(events.map(ifname)).toEqual(expect.arrayContaining(['kafter0', 'kafter1']));
+  });
+
+  it('frames(): a frame held across a dump through a 4-frame ring stays intact while later frames flow', async () => {
+    using sock = open({ rx: { blockSize: 32768, blockCount: 4, frameSize: 32768, frameCount: 4 } });
+    let held: NetlinkFrame | null = null;
+    let heldBytes = '';
+    let seenAfter = 0;
+    const sub = sock.frames().subscribe((frames) => {
+      if (!held) {
+        held = frames[0];
+        heldBytes = Buffer.from(held.data).toString('hex');
+        sock.hold(held);
+      } else {
+        seenAfter += frames.length;
+      }
+    });
+    const links = await lastValueFrom(sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).pipe(toArray()));
+    sub.unsubscribe();
+    const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
+    expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname)); // the whole dump, past the parked frame
+    expect(seenAfter).toBeGreaterThan(4); // the ring wrapped around the held frame
+    expect(Buffer.from(held!.data).toString('hex')).toBe(heldBytes);
+    sock.release(held!);
+  });
+
+  it('writer(): requests filled into TX frames go out in one flush; their replies arrive on messages()', async () => {
+    using sock = open();
+    const got: NetlinkMessage[] = [];
+    const sub = sock.messages().subscribe((m) => got.push(m));
+    const w = sock.writer();
+    for (const seq of [100, 101, 102]) expect(w.tryWrite(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST, seq).bytes(ifinfomsg(1)).finish())).toBe(true);
+    expect(w.flush()).toBe(3);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && got.length < 3; ) await sleep(5);
+    sub.unsubscribe();
+    expect(got.map((m) => [m.type, m.seq, m.pid, ifname(m)])).toEqual([100, 101, 102].map((seq) => [RTM_NEWLINK, seq, sock.portId, 'lo']));
   });
 
   it('close() from inside a dump callback is safe: reading stops there', async () => {
