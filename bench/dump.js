@@ -42,6 +42,7 @@ function time(cmd, args) {
 
 const READERS = {
   'C recvmsg, 32 KiB buffer': () => ['ip', ['netns', 'exec', NS, path.join(WORK, 'nldump')]],
+  'kring dumpBatches(), in place': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'batch', NS]],
   'kring dump(), streamed': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'stream', NS]],
   'kring dump(), retained': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'retain', NS]],
   'ip -j route show': () => ['ip', ['-n', NS, '-j', 'route', 'show']],

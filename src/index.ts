@@ -88,4 +88,4 @@ export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';
 export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
 export { RingWriter, RingWriterTarget } from './ring/writer';
 export { NetlinkReader, NetlinkRingBackend, NetlinkFrame, locateMessage } from './netlink/reader';
-export { NetlinkSocket, NetlinkSocketOptions, NetlinkMessage, NetlinkLossEvent, DumpInterruptPolicy, DumpInterruptedError } from './netlink/socket';
+export { NetlinkSocket, NetlinkSocketOptions, NetlinkMessage, NetlinkLossEvent, DumpInterruptPolicy, DumpInterruptedError, DumpBatch } from './netlink/socket';

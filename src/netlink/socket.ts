@@ -5,7 +5,11 @@
  */
 import '../dispose';
 import { constants as osConstants } from 'node:os';
-import { Observable, Subject, Subscriber } from 'rxjs';
+// Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
+// start-up (67 ms against 12 ms here), which a short-lived CLI or dump pays on every run.
+import { Observable } from 'rxjs/internal/Observable';
+import { Subject } from 'rxjs/internal/Subject';
+import type { Subscriber } from 'rxjs/internal/Subscriber';
 import {
   AF_NETLINK,
   NETLINK_ADD_MEMBERSHIP,
@@ -106,6 +110,14 @@ export interface NetlinkLossEvent {
   at: number;
 }
 
+/** One datagram of a dump read with {@link NetlinkSocket.dumpBatches}. */
+export interface DumpBatch {
+  /** Walks the datagram's records in place (NLMSG_DONE excluded); valid until the callback returns. */
+  readonly cursor: MessageCursor;
+  /** The datagram carried NLM_F_DUMP_INTR (only seen with onInterrupted: 'flag'). */
+  readonly interrupted: boolean;
+}
+
 /** How {@link NetlinkSocket.dump} treats NLM_F_DUMP_INTR (the table changed during the dump). */
 export type DumpInterruptPolicy = 'retry' | 'error' | 'flag';
 
@@ -120,6 +132,8 @@ export class DumpInterruptedError extends Error {
 
 interface Pending {
   onMessage(m: NetlinkMessage): void;
+  /** Takes whole datagrams instead (no object per message): dumpBatches. */
+  onDatagram?(data: Uint8Array): void;
 }
 
 const PROTOCOLS = { route: NETLINK_ROUTE, netfilter: NETLINK_NETFILTER } as const;
@@ -391,6 +405,57 @@ export class NetlinkSocket implements Disposable {
   }
 
   /**
+   * A dump read in batches: one emission per datagram (a kernel dump chunk, up to ~32 KiB of
+   * records), as a {@link MessageCursor} over the records in place in the ring: no object per
+   * record. The cursor is valid until the callback returns. NLMSG_DONE completes (a negative code
+   * errors with NetlinkError); NLM_F_DUMP_INTR errors with DumpInterruptedError under 'error'
+   * (default), or only marks the stream under 'flag' (see `interrupted` on the emitted cursor's
+   * batch; records already emitted cannot be taken back, so there is no 'retry').
+   */
+  dumpBatches(message: Uint8Array, options: { onInterrupted?: 'error' | 'flag' } = {}): Observable<DumpBatch> {
+    const policy = options.onInterrupted ?? 'error';
+    return new Observable<DumpBatch>((sub) => {
+      let seq = 0;
+      seq = this.#send(message, 0, {
+        onMessage: () => undefined,
+        onDatagram: (data) => {
+          // Headers only, to find the end, NLMSG_DONE/ERROR and DUMP_INTR: 16 bytes per record, in cache.
+          const scan = new MessageCursor(data);
+          let end = 0;
+          let interrupted = false;
+          let done: { code: number } | null = null;
+          let error: Error | null = null;
+          while (scan.next()) {
+            if (scan.flags & NLM_F_DUMP_INTR) interrupted = true;
+            if (scan.type === NLMSG_DONE) {
+              done = { code: scan.payloadLen >= 4 ? scan.dv.getInt32(scan.payload, true) : 0 };
+              break;
+            }
+            if (scan.type === NLMSG_ERROR) {
+              const ack = parseAck(scan);
+              error = 'error' in ack && ack.error < 0 ? new NetlinkError(-ack.error, scan.seq, ack.extackMessage, ack.extackOffset) : new Error('a dump answered with an ACK');
+              break;
+            }
+            end = scan.offset + scan.len;
+          }
+          if (interrupted && policy === 'error') error ??= new DumpInterruptedError(1);
+          if (error) {
+            this.#finish(seq);
+            return sub.error(error);
+          }
+          if (end > 0) sub.next({ cursor: new MessageCursor(data, 0, end), interrupted });
+          if (done) {
+            this.#finish(seq);
+            if (done.code < 0) sub.error(new NetlinkError(-done.code, seq));
+            else sub.complete();
+          }
+        },
+      }, (e) => sub.error(e));
+      return () => this.#finish(seq);
+    });
+  }
+
+  /**
    * Reads everything the ring has for us and routes it: replies to their request or dump by
    * sequence number, multicast to {@link messages}. Runs on every kernel wake-up; public so a
    * caller without an event loop turn (tests, a busy worker) can drive it.
@@ -405,6 +470,16 @@ export class NetlinkSocket implements Disposable {
       for (const sub of this.#frameSubs) sub.next(frames);
       for (const f of frames) {
         if (this.#closed) return;
+        // A dump read in batches takes the whole datagram (its messages share one seq).
+        if (f.group === 0 && f.data.length >= NLMSG_HDRLEN) {
+          const head = new DataView(f.data.buffer, f.data.byteOffset, NLMSG_HDRLEN);
+          const batch = head.getUint32(12, true) === this.portId ? this.#pending.get(head.getUint32(8, true)) : undefined;
+          if (batch?.onDatagram) {
+            batch.onDatagram(f.data);
+            if (!this.#held.has(f.index)) this.#reader.release(f);
+            continue;
+          }
+        }
         const m = new MessageCursor(f.data);
         while (m.next()) {
           const bytes = Buffer.allocUnsafe(m.len);

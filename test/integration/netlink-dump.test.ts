@@ -44,6 +44,50 @@ describePrivileged('route dumps through NetlinkSocket', () => {
     expect(mainRoutes(all).length).toBe(ROUTES + 1); // and the connected 10.99.0.0/16
   });
 
+  it(`dumpBatches(): the same ${ROUTES} routes read in place, one cursor per datagram`, async () => {
+    using sock = NetlinkSocket.open({ protocol: 'route', netns: t.capNs });
+    let main = 0;
+    let batches = 0;
+    await new Promise<void>((resolve, reject) =>
+      sock.dumpBatches(getRoutes()).subscribe({
+        next: ({ cursor, interrupted }) => {
+          batches++;
+          expect(interrupted).toBe(false);
+          while (cursor.next()) if (cursor.type === RTM_NEWROUTE && cursor.dv.getUint8(cursor.payload + 4) === RT_TABLE_MAIN) main++;
+          expect(cursor.error).toBeNull();
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    expect(main).toBe(countMain());
+    expect(batches).toBeLessThan(main / 10); // batched: many records per emission
+  });
+
+  it('dumpBatches(): a link added mid-dump errors under the default policy, and is only flagged under \'flag\'', async () => {
+    const run = (policy: 'error' | 'flag') =>
+      new Promise<{ flagged: number; error: unknown }>((resolve) => {
+        const sock = open();
+        let changed = false;
+        let flagged = 0;
+        sock.dumpBatches(getLinks(), { onInterrupted: policy }).subscribe({
+          next: ({ interrupted }) => {
+            if (interrupted) flagged++;
+            if (!changed) {
+              changed = true;
+              changeLinks();
+            }
+          },
+          error: (error) => (sock.close(), resolve({ flagged, error })),
+          complete: () => (sock.close(), resolve({ flagged, error: null })),
+        });
+      });
+    expect((await run('error')).error).toBeInstanceOf(DumpInterruptedError);
+    const flag = await run('flag');
+    expect(flag.error).toBeNull();
+    expect(flag.flagged).toBeGreaterThan(0);
+  });
+
   it("'error': a link added during the dump errors with DumpInterruptedError", async () => {
     using sock = open();
     let changed = false;
