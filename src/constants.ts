@@ -159,6 +159,13 @@ export const NL_MMAP_MSG_ALIGNMENT = 4;
 export const NL_MMAP_HDR_SIZE = 24;
 /** `NL_MMAP_HDRLEN`: where a frame's message starts. */
 export const NL_MMAP_HDRLEN = (NL_MMAP_HDR_SIZE + NL_MMAP_MSG_ALIGNMENT - 1) & ~(NL_MMAP_MSG_ALIGNMENT - 1);
+/**
+ * NLMSG_GOODSIZE on typical x86-64 builds of the ring kernels: the smallest dump chunk the kernel
+ * allocates (a page minus the cache-aligned skb_shared_info).
+ */
+export const NLMSG_GOODSIZE = 3776;
+/** The cap on `max_recvmsg_len`, the recv buffer length netlink remembers to size dump chunks. */
+export const NETLINK_MAX_RECVMSG_LEN = 16384;
 /** `sizeof(struct nl_mmap_req)`: four u32. */
 export const NL_MMAP_REQ_SIZE = 16;
 

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 
 /**
@@ -82,7 +83,7 @@ export function errnoName(errno: number): string {
 // Which capability each kind of call needs. AF_PACKET sockets need CAP_NET_RAW; entering another
 // network namespace needs CAP_SYS_ADMIN.
 function privilegeHint(errno: number, syscall: string, op: string): string | undefined {
-  if (errno !== 1 /* EPERM */ && errno !== 13 /* EACCES */) return undefined;
+  if (errno !== osConstants.errno.EPERM && errno !== osConstants.errno.EACCES) return undefined;
   if (syscall === 'setns' || syscall === 'open') {
     return 'entering a network namespace needs CAP_SYS_ADMIN: run as root';
   }

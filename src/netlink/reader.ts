@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
-import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY } from '../constants';
+import { NETLINK_MAX_RECVMSG_LEN, NLMSG_GOODSIZE, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY } from '../constants';
 import { LeaseError } from '../errors';
 import { decodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { Ring } from '../ring/ring';
@@ -44,8 +44,11 @@ export interface NetlinkFrame {
   readonly data: Uint8Array;
 }
 
-/** Candidate allocation sizes of a trimmed 4.3/4.4 dump chunk: NLMSG_GOODSIZE builds, then max_recvmsg_len values. */
-const TRIMMED_ALLOC_SIZES = [3776, 3840, 3904, 7872, 16384, 32768];
+/**
+ * Candidate allocation sizes of a trimmed 4.3/4.4 dump chunk: NLMSG_GOODSIZE as typical builds
+ * have it (and as other cache-line and page sizes give it), then max_recvmsg_len values.
+ */
+const TRIMMED_ALLOC_SIZES = [NLMSG_GOODSIZE, 3840, 3904, 7872, NETLINK_MAX_RECVMSG_LEN, 32768];
 
 /**
  * Finds the message of a VALID frame (spec §8): at NL_MMAP_HDRLEN when a well-formed nlmsghdr chain

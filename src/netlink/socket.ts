@@ -39,7 +39,7 @@ import { EmulatedTxRing } from './emulated-tx';
 import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
 import { NetlinkFrame, NetlinkReader } from './reader';
 
-const { ENOBUFS, ENOPROTOOPT, EPERM } = osConstants.errno;
+const { ENOBUFS, ENOPROTOOPT, EPERM, EPROTO } = osConstants.errno;
 
 
 /** Options for {@link NetlinkSocket.open}. */
@@ -85,10 +85,13 @@ export interface NetlinkMessage {
   readonly bytes: Buffer;
   /** The payload after the nlmsghdr (a view of `bytes`, made on access). */
   readonly payload: Buffer;
+  /** Set by {@link NetlinkSocket.dump} under onInterrupted 'flag' on records after NLM_F_DUMP_INTR. */
+  interrupted?: boolean;
 }
 
 // One allocation per record besides the bytes: the payload view is made only when asked for.
 class ReceivedMessage implements NetlinkMessage {
+  interrupted?: boolean;
   constructor(
     readonly type: number,
     readonly flags: number,
@@ -282,15 +285,7 @@ export class NetlinkSocket implements Disposable {
    * subscribers each get every message. Completes on close.
    */
   messages(): Observable<NetlinkMessage> {
-    return new Observable<NetlinkMessage>((sub) => {
-      if (this.#closed) return sub.complete();
-      this.#multicast.add(sub);
-      this.#demand();
-      return () => {
-        this.#multicast.delete(sub);
-        this.#demand();
-      };
-    });
+    return this.#stream(this.#multicast);
   }
 
   /**
@@ -300,12 +295,18 @@ export class NetlinkSocket implements Disposable {
    * completes on close.
    */
   frames(): Observable<readonly NetlinkFrame[]> {
-    return new Observable<readonly NetlinkFrame[]>((sub) => {
+    return this.#stream(this.#frameSubs);
+  }
+
+  // A cold stream fed by dispatch(): subscribing adds a reader (and starts polling), teardown is the
+  // exact inverse; after close it completes at once.
+  #stream<T>(subscribers: Set<Subscriber<T>>): Observable<T> {
+    return new Observable<T>((sub) => {
       if (this.#closed) return sub.complete();
-      this.#frameSubs.add(sub);
+      subscribers.add(sub);
       this.#demand();
       return () => {
-        this.#frameSubs.delete(sub);
+        subscribers.delete(sub);
         this.#demand();
       };
     });
@@ -364,7 +365,7 @@ export class NetlinkSocket implements Disposable {
    * `interrupted`; 'retry' (default) holds the records until the dump completes clean, retrying up
    * to `retries` (default 3) times before erroring.
    */
-  dump(message: Uint8Array, options: { onInterrupted?: DumpInterruptPolicy; retries?: number } = {}): Observable<NetlinkMessage & { interrupted?: boolean }> {
+  dump(message: Uint8Array, options: { onInterrupted?: DumpInterruptPolicy; retries?: number } = {}): Observable<NetlinkMessage> {
     const policy = options.onInterrupted ?? 'retry';
     const retries = options.retries ?? 3;
     return new Observable((sub) => {
@@ -386,7 +387,10 @@ export class NetlinkSocket implements Disposable {
               else if (interrupted && policy === 'error') {
                 this.#finish(seq);
                 sub.error(new DumpInterruptedError(attempt));
-              } else sub.next(interrupted ? Object.assign(Object.create(m) as NetlinkMessage, { interrupted: true }) : m);
+              } else {
+                if (interrupted) m.interrupted = true;
+                sub.next(m);
+              }
               return;
             }
             this.#finish(seq);
@@ -518,7 +522,9 @@ export class NetlinkSocket implements Disposable {
   // Writes the message into the TX ring with a fresh seq (and extra flags), flushes (one
   // sendmmsg), and registers the handler for its replies. Returns the seq.
   #send(message: Uint8Array, addFlags: number, pending: Pending, fail: (e: unknown) => void): number {
-    const seq = this.#seq++ >>> 0 || this.#seq++;
+    // Sequence numbers 1..2^32-1, wrapping; 0 is what unsolicited messages carry.
+    const seq = this.#seq;
+    this.#seq = seq === 0xffffffff ? 1 : seq + 1;
     if (this.#closed) {
       fail(new Error('the NetlinkSocket is closed'));
       return seq;
@@ -579,6 +585,6 @@ function ackError(m: NetlinkMessage): NetlinkError | null {
   const cursor = new MessageCursor(m.bytes);
   cursor.next();
   const ack = parseAck(cursor);
-  if (!('error' in ack)) return new NetlinkError(71 /* EPROTO */, m.seq, `malformed NLMSG_ERROR: ${ack.reason}`);
+  if (!('error' in ack)) return new NetlinkError(EPROTO, m.seq, `malformed NLMSG_ERROR: ${ack.reason}`);
   return ack.error < 0 ? new NetlinkError(-ack.error, m.seq, ack.extackMessage, ack.extackOffset) : null;
 }

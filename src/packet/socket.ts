@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import '../dispose';
-import { endianness } from 'node:os';
+import { constants as osConstants, endianness } from 'node:os';
 // Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
 // start-up (67 ms against 12 ms here), which a short-lived CLI or dump pays on every run.
 import { Observable } from 'rxjs/internal/Observable';
@@ -27,8 +27,6 @@ import {
   SOCK_FILTER_SIZE,
   SOCK_RAW,
   SOL_PACKET,
-  SOL_SOCKET,
-  SO_ATTACH_FILTER,
   TPACKET_REQ3_SIZE,
   TPACKET_REQ_SIZE,
   TPACKET_STATS_V3_SIZE,
@@ -429,7 +427,7 @@ export class PacketSocket implements Disposable {
   #recvWhole(size: number): Buffer {
     const buf = Buffer.allocUnsafe(Math.max(size, 1));
     const n = native.krRecv(this.#fd, buf, MSG_TRUNC, 'TP_STATUS_COPY');
-    if (n < 0) throw new RingError(11 /* EAGAIN */, 'recv', 'TP_STATUS_COPY', 'the whole packet for a TP_STATUS_COPY frame was not queued');
+    if (n < 0) throw new RingError(osConstants.errno.EAGAIN, 'recv', 'TP_STATUS_COPY', 'the whole packet for a TP_STATUS_COPY frame was not queued');
     return buf.subarray(0, Math.min(n, buf.length));
   }
 

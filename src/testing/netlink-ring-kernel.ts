@@ -14,6 +14,8 @@
  */
 import { constants as osConstants } from 'node:os';
 import {
+  NETLINK_MAX_RECVMSG_LEN,
+  NLMSG_GOODSIZE,
   NL_MMAP_HDRLEN,
   NL_MMAP_STATUS_COPY,
   NL_MMAP_STATUS_RESERVED,
@@ -28,9 +30,8 @@ const { EPERM, ENOENT, EAGAIN, ENOMEM, EBUSY, EINVAL, ENOPROTOOPT, ENOBUFS, ECON
 
 
 /** The largest buffer length the kernel remembers from recvmsg (`max_recvmsg_len` cap). */
-export const MAX_RECVMSG_LEN = 16384;
-/** NLMSG_GOODSIZE on a typical x86-64 4.5 build. */
-export const NLMSG_GOODSIZE = 3776;
+export const MAX_RECVMSG_LEN = NETLINK_MAX_RECVMSG_LEN;
+export { NLMSG_GOODSIZE };
 
 /** Switches for the simulated kernel. */
 export interface NetlinkRingKernelOptions {

@@ -132,7 +132,6 @@ describePrivileged('route dumps through NetlinkSocket', () => {
 
   it("'retry': an interrupted pass is dropped and the dump retried until clean: exactly the links after the change", async () => {
     using sock = open();
-    let changes = 0;
     const got = new Promise<NetlinkMessage[]>((resolve, reject) => {
       const out: NetlinkMessage[] = [];
       sock.dump(getLinks(), { onInterrupted: 'retry', retries: 3 }).subscribe({ next: (m) => out.push(m), error: reject, complete: () => resolve(out) });
@@ -140,8 +139,6 @@ describePrivileged('route dumps through NetlinkSocket', () => {
     // The first chunk was built inside the request's send; the rest come as we read. A link added
     // now interrupts that first pass; the retry runs on an unchanged table.
     changeLinks();
-    changes++;
-    expect(changes).toBe(1);
     const links = await got;
     expect(links.filter((m) => m.type === RTM_NEWLINK).length).toBe(countLinks());
     // Every record is from the second request (a fresh socket's seq 1 was the interrupted pass).

@@ -36,7 +36,7 @@ describe('header lengths match the uapi macros', () => {
 
 describe('tpacket_hdr (V1)', () => {
   it('decodes a hand-built header at a non-zero offset', () => {
-    const { b, dv } = bytes(256);
+    const { dv } = bytes(256);
     const at = 64;
     dv.setBigUint64(at + 0, 0x1n | 0x10n, true); // unsigned long tp_status
     dv.setUint32(at + 8, 1514, true); // tp_len
@@ -51,7 +51,6 @@ describe('tpacket_hdr (V1)', () => {
     });
     expect(tpacketV1.sockaddrOffset).toBe(32);
     expect(tpacketV1.statusOffset).toBe(0);
-    expect(b[at + 8]).toBe(1514 & 0xff);
   });
   it('RX readiness is TP_STATUS_USER, release is TP_STATUS_KERNEL', () => {
     expect(tpacketV1.rxUserReady(C.TP_STATUS_KERNEL)).toBe(false);
