@@ -7,8 +7,11 @@
  * @packageDocumentation
  */
 import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING, V3_ALIGNMENT } from '../constants';
-import { tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
+
+/** tp_next_offset as a 32-bit word index within tpacket3_hdr. */
+const NEXT_OFFSET_WORD = TPACKET3_HDR.tp_next_offset >>> 2;
 
 import { Ring } from '../ring/ring';
 import { BatchOwner, FrameBatch } from './batch';
@@ -151,8 +154,8 @@ export class BlockReader implements RxReader {
 
   // Extends a batch's known frame offsets to index `upto` + 1 (one ahead, so that damage right after
   // frame `upto` shortens the batch before a `for (i < batch.length)` loop asks for the next index).
-  // Frames are V3_ALIGNMENT (8-byte) aligned, so tp_next_offset (word 0 of the header, the line the
-  // consumer reads next) is an aligned array element. A malformed block never reads outside itself:
+  // Frames are V3_ALIGNMENT (8-byte) aligned, so tp_next_offset (in the header line the consumer reads
+  // next) is an aligned array element. A malformed block never reads outside itself:
   // the batch is cut to the frames walked so far.
   #walk = (batch: FrameBatch, upto: number): void => {
     const u32 = this.#u32;
@@ -162,7 +165,7 @@ export class BlockReader implements RxReader {
     let k = batch._walked - 1;
     let at = offsets[k];
     while (k < target) {
-      const next = u32[at >>> 2];
+      const next = u32[(at >>> 2) + NEXT_OFFSET_WORD];
       if (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || at + next + tpacketV3.hdrLen > end) {
         batch._truncate(k + 1);
         return;
