@@ -9,6 +9,7 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -535,6 +536,37 @@ static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, got);
 }
 
+// krPoll(fd, events, op) -> revents of a poll() that does not wait. On a netlink socket with the
+// kernel's RX ring, poll() is also what lets a dump go on (netlink_poll runs the next dump step
+// when the ring has room), so the kernel-mode consumer calls it once per wake-up.
+static Napi::Value Poll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, events;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Int(info, 1, &events) || !Str(info, 2, &op)) return env.Undefined();
+  struct pollfd p = {static_cast<int>(fd), static_cast<short>(events), 0};
+  int n;
+  do {
+    n = poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowRingError(env, errno, "poll", op), env.Undefined();
+  return Napi::Number::New(env, n == 0 ? 0 : p.revents);
+}
+
+// krRingKick(fd, op) -> bytes sent, or -errno: sendto(fd, NULL, 0, 0, NULL, 0). A NULL buffer is
+// how the kernel's netlink_sendmsg tells a TX-ring send from an ordinary one.
+static Napi::Value RingKick(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  std::string op;
+  if (!Int(info, 0, &fd) || !Str(info, 1, &op)) return env.Undefined();
+  ssize_t n;
+  do {
+    n = sendto(static_cast<int>(fd), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+  } while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+}
+
 // krClose(fd). EINTR is not retried: on Linux the descriptor is gone either way.
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -563,6 +595,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
   exports.Set("krRecvmmsgInto", Napi::Function::New(env, RecvmmsgInto, "krRecvmmsgInto"));
   exports.Set("krSendmmsgAt", Napi::Function::New(env, SendmmsgAt, "krSendmmsgAt"));
+  exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
+  exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
   InitPoller(env, exports);
   return exports;

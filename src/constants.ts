@@ -193,9 +193,14 @@ export const RTNLGRP_LINK = 1;
 export const RTNLGRP_IPV4_ROUTE = 7;
 export const RTNLGRP_IPV6_ROUTE = 11;
 export const SO_PASSCRED = 16;
+export const SO_ERROR = 4;
 export const SO_RCVBUFFORCE = 33;
 
 /** The largest value the kernel reads from an `int` socket option (`tp_block_size` is checked as one). */
 export const INT_MAX = 0x7fffffff;
 /** `UINT_MAX` (`frames_per_block * tp_block_nr` must not overflow it). */
 export const UINT_MAX = 0xffffffff;
+
+// <poll.h> event bits.
+export const POLLIN = 0x001;
+export const POLLERR = 0x008;

@@ -64,6 +64,10 @@ export interface NativeBinding {
    * or a negative errno when the first one fails.
    */
   krSendmmsgAt(fd: number, buffer: ArrayBuffer, offsets: Float64Array, lengths: Uint32Array, count: number, address: Uint8Array | null, op: string): number;
+  /** poll() without waiting: the revents (POLLIN = 1, POLLERR = 8), 0 when none. Throws RingError. */
+  krPoll(fd: number, events: number, op: string): number;
+  /** sendto(fd, NULL, 0): the netlink TX-ring send. Bytes sent, or a negative errno. */
+  krRingKick(fd: number, op: string): number;
   krClose(fd: number): void;
   Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
 }

@@ -20,7 +20,6 @@ import {
   NETLINK_NO_ENOBUFS,
   NETLINK_PKTINFO,
   NETLINK_ROUTE,
-  NETLINK_RX_RING,
   SOCK_RAW,
   SOL_NETLINK,
   SOL_SOCKET,
@@ -28,8 +27,8 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
 } from '../constants';
-import { RingError, UnsupportedError } from '../errors';
-import { encodeNlMmapReq } from '../layouts/nl-mmap';
+import { errnoName, RingError, UnsupportedError } from '../errors';
+import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
 import { netnsPath } from '../packet/options';
 import { RingGeometry } from '../ring/geometry';
@@ -37,9 +36,10 @@ import { RingWriter } from '../ring/writer';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
 import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
-import { NetlinkFrame, NetlinkReader } from './reader';
+import { KernelRingCalls, KernelRings, nativeRingCalls } from './kernel-ring';
+import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
 
-const { ENOBUFS, ENOPROTOOPT, EPERM, EPROTO } = osConstants.errno;
+const { ENOBUFS, EPERM, EPROTO } = osConstants.errno;
 
 
 /** Options for {@link NetlinkSocket.open}. */
@@ -51,11 +51,11 @@ export interface NetlinkSocketOptions {
   /** Multicast groups to join at open. */
   groups?: number[];
   /**
-   * `'auto'` (default): the emulated ring (see below). `'emulated'`: kring's emulation of the frame
-   * protocol over recvmmsg/sendmmsg. `'kernel'`: the kernel's NETLINK_RX_RING, which exists only in
-   * Linux 3.10–4.5; on other kernels open() throws UnsupportedError. Kernel-mode sockets are not
-   * built yet either (their consumer is; it is tested on the simulator), so 'kernel' throws
-   * UnsupportedError everywhere today and 'auto' uses the emulation.
+   * `'auto'` (default): the kernel's ring where setting it up succeeds, else the emulation (the
+   * probe is the setsockopt's answer, ENOPROTOOPT or EPERM, never the version number).
+   * `'kernel'`: the kernel's NETLINK_RX_RING/NETLINK_TX_RING, which exist only in Linux 3.10–4.5
+   * and need CAP_NET_ADMIN; elsewhere open() throws UnsupportedError. `'emulated'`: kring's
+   * emulation of the frame protocol over recvmmsg/sendmmsg. Consumer code is the same for all.
    */
   ring?: 'auto' | 'kernel' | 'emulated';
   /** RX ring geometry; default 32 frames of 32 KiB (a dump datagram is at most ~32 KiB, so dumps stay VALID). */
@@ -158,14 +158,13 @@ const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller }>
  * replies by sequence number and port id; multicast messages go to {@link messages}.
  */
 export class NetlinkSocket implements Disposable {
-  /** Which ring runs: 'emulated' on kernels without NETLINK_RX_RING (≥ 4.6). */
+  /** Which ring runs: 'kernel' (Linux 3.10–4.5 with CAP_NET_ADMIN) or 'emulated' (everywhere else). */
   readonly ringMode: 'kernel' | 'emulated';
   /** The socket's netlink port id (nl_pid), assigned by the kernel at bind. */
   readonly portId: number;
   #fd: number;
-  #rx: EmulatedRxRing;
-  #tx: EmulatedTxRing;
-  #writer: RingWriter<typeof import('../layouts/nl-mmap').nlMmap>;
+  #rings: RingPair;
+  #writer: RingWriter<typeof nlMmap>;
   #reader: NetlinkReader;
   #poller: NativePoller;
   #closed = false;
@@ -179,15 +178,13 @@ export class NetlinkSocket implements Disposable {
   #drain: NodeJS.Immediate | null = null;
   #token = {};
 
-  private constructor(fd: number, portId: number, rx: RingGeometry, tx: RingGeometry) {
+  private constructor(fd: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number) {
     this.#fd = fd;
     this.portId = portId;
-    this.ringMode = 'emulated';
-    this.#rx = new EmulatedRxRing(fd, rx);
-    this.#tx = new EmulatedTxRing(fd, tx);
-    this.#writer = this.#tx.writer();
-    const rxRing = this.#rx;
-    this.#reader = new NetlinkReader({ ring: rxRing.ring, buffer: rxRing.buffer, pump: () => void rxRing.fill(), recvCopy: () => rxRing.recvCopy() }, rx.frameSize);
+    this.ringMode = mode;
+    this.#rings = rings;
+    this.#writer = rings.writer;
+    this.#reader = new NetlinkReader(rings.backend, frameSize);
     this.#poller = new native.Poller(fd, NetlinkSocket.#pollCallback(new WeakRef(this)));
     finalizer.register(this, { fd, poller: this.#poller }, this.#token);
   }
@@ -200,68 +197,16 @@ export class NetlinkSocket implements Disposable {
   /**
    * Opens, binds (the kernel assigns the port id), sets the options and the ring up.
    * @throws TypeError / RangeError for invalid options, before any native call
-   * @throws UnsupportedError for ring: 'kernel' (see {@link NetlinkSocketOptions.ring})
+   * @throws UnsupportedError for ring: 'kernel' where the kernel refuses its ring (see {@link NetlinkSocketOptions.ring})
    * @throws RingError for kernel failures
    */
   static open(o: NetlinkSocketOptions): NetlinkSocket {
-    if (o === null || typeof o !== 'object') throw new TypeError('NetlinkSocket.open() needs an options object');
-    const protocol = typeof o.protocol === 'number' ? o.protocol : PROTOCOLS[o.protocol as keyof typeof PROTOCOLS];
-    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
-      throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${JSON.stringify(o.protocol)}`);
-    }
-    const ring = o.ring ?? 'auto';
-    if (!['auto', 'kernel', 'emulated'].includes(ring)) throw new RangeError(`ring must be 'auto', 'kernel' or 'emulated', got ${JSON.stringify(ring)}`);
-    const groups = o.groups ?? [];
-    if (!Array.isArray(groups) || groups.some((g) => !Number.isInteger(g) || g < 1 || g > 1023)) {
-      throw new RangeError('groups must be an array of multicast group numbers 1..1023');
-    }
-    const rcvbuf = o.rcvbuf ?? 4 << 20;
-    if (!Number.isInteger(rcvbuf) || rcvbuf < 1024) throw new RangeError(`rcvbuf must be an integer of at least 1024, got ${rcvbuf}`);
-    const path = netnsPath(o.netns);
-    const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
-    try {
-      const sa = new Uint8Array(12);
-      new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-      native.krBind(fd, sa, 'AF_NETLINK');
-      native.krGetsockname(fd, sa, 'AF_NETLINK');
-      const portId = new DataView(sa.buffer).getUint32(4, true);
-      if (ring === 'kernel') NetlinkSocket.#requireKernelRing(fd, o.rx ?? DEFAULT_RX);
-      try {
-        native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 'SO_RCVBUFFORCE');
-      } catch (e) {
-        if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
-        native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 'SO_RCVBUF');
-      }
-      if (o.extAck ?? true) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
-      if (o.strict) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, 'NETLINK_GET_STRICT_CHK');
-      if (o.noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
-      // The emulation fills nm_group and the credentials from these.
-      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
-      native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
-      const sock = new NetlinkSocket(fd, portId, o.rx ?? DEFAULT_RX, o.tx ?? DEFAULT_TX);
-      for (const g of groups) sock.join(g);
-      return sock;
-    } catch (e) {
-      native.krClose(fd);
-      throw e;
-    }
+    return openNetlinkSocket(o);
   }
 
-  // The probe: the setsockopt answer, never the version number (late 4.4.y removed the ring too).
-  static #requireKernelRing(fd: number, rx: RingGeometry): never {
-    try {
-      native.krSetsockopt(fd, SOL_NETLINK, NETLINK_RX_RING, encodeNlMmapReq(rx), 'NETLINK_RX_RING');
-    } catch (e) {
-      if (e instanceof RingError && (e.errno === ENOPROTOOPT || e.errno === EPERM)) {
-        throw new UnsupportedError(
-          'memory-mapped netlink (NETLINK_RX_RING)',
-          `this kernel answered ${e.code}: the kernel ring exists only in Linux 3.10–4.5 (removed in 4.6 and late 4.4.y); use ring: 'emulated' or 'auto'`,
-        );
-      }
-      throw e;
-    }
-    native.krSetsockopt(fd, SOL_NETLINK, NETLINK_RX_RING, new Uint8Array(16), 'NETLINK_RX_RING'); // tear it down again
-    throw new UnsupportedError('kernel-mode NetlinkSocket', "this kernel has the ring, but kring's kernel-mode socket is not built yet; use ring: 'emulated' or 'auto'");
+  /** @internal {@link openNetlinkSocket} builds sockets through this. */
+  static _make(fd: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number): NetlinkSocket {
+    return new NetlinkSocket(fd, portId, rings, mode, frameSize);
   }
 
   /** Whether {@link close} has run. */
@@ -329,7 +274,7 @@ export class NetlinkSocket implements Disposable {
    * frame (no syscall), `flush()` sends every filled frame in one sendmmsg. Replies to what it sends
    * arrive on {@link messages} (nothing else claims them).
    */
-  writer(): RingWriter<typeof import('../layouts/nl-mmap').nlMmap> {
+  writer(): RingWriter<typeof nlMmap> {
     return this.#writer;
   }
 
@@ -511,6 +456,7 @@ export class NetlinkSocket implements Disposable {
     this.#frameSubs.clear();
     this.#pending.clear();
     this.#losses.complete();
+    this.#rings.close();
     native.krClose(this.#fd);
   }
 
@@ -573,12 +519,105 @@ export class NetlinkSocket implements Disposable {
   #reportLosses(): void {
     let count = this.#reader.overruns - this.#overruns;
     this.#overruns = this.#reader.overruns;
-    if (this.#rx.pendingError === ENOBUFS) {
-      this.#rx.recvCopy(); // consumes the pending error, as a recv would
-      count++;
-    }
+    if (this.#rings.takeError() === ENOBUFS) count++;
     if (count > 0) this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
   }
+}
+
+/** The ring pair a socket runs on: the kernel's, or the emulation's. */
+interface RingPair {
+  readonly backend: NetlinkRingBackend;
+  readonly writer: RingWriter<typeof nlMmap>;
+  /** The pending socket error, consumed (ENOBUFS after an overrun), or 0. */
+  takeError(): number;
+  close(): void;
+}
+
+function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair {
+  const r = new EmulatedRxRing(fd, rx);
+  return {
+    backend: { ring: r.ring, buffer: r.buffer, pump: () => void r.fill(), recvCopy: () => r.recvCopy() },
+    writer: new EmulatedTxRing(fd, tx).writer(),
+    takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
+    close: () => undefined,
+  };
+}
+
+function kernelRings(k: KernelRings): RingPair {
+  return { backend: k.backend, writer: k.writer(), takeError: () => k.takeError(), close: () => k.close() };
+}
+
+/**
+ * {@link NetlinkSocket.open}, with the kernel ring's syscalls replaceable: `kring/testing` runs
+ * kernel-mode sockets on the simulator through `ringCalls`. Everything else (the socket, bind,
+ * options, polling) is real.
+ * @internal
+ */
+export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: number) => KernelRingCalls = nativeRingCalls): NetlinkSocket {
+  if (o === null || typeof o !== 'object') throw new TypeError('NetlinkSocket.open() needs an options object');
+  const protocol = typeof o.protocol === 'number' ? o.protocol : PROTOCOLS[o.protocol as keyof typeof PROTOCOLS];
+  if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
+    throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${JSON.stringify(o.protocol)}`);
+  }
+  const ring = o.ring ?? 'auto';
+  if (!['auto', 'kernel', 'emulated'].includes(ring)) throw new RangeError(`ring must be 'auto', 'kernel' or 'emulated', got ${JSON.stringify(ring)}`);
+  const groups = o.groups ?? [];
+  if (!Array.isArray(groups) || groups.some((g) => !Number.isInteger(g) || g < 1 || g > 1023)) {
+    throw new RangeError('groups must be an array of multicast group numbers 1..1023');
+  }
+  const rcvbuf = o.rcvbuf ?? 4 << 20;
+  if (!Number.isInteger(rcvbuf) || rcvbuf < 1024) throw new RangeError(`rcvbuf must be an integer of at least 1024, got ${rcvbuf}`);
+  const rx = o.rx ?? DEFAULT_RX;
+  const tx = o.tx ?? DEFAULT_TX;
+  const pageSize = native.krPageSize();
+  validateNlMmapGeometry(rx, pageSize);
+  validateNlMmapGeometry(tx, pageSize);
+  const path = netnsPath(o.netns);
+  const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
+  let kernel: KernelRings | null = null;
+  try {
+    const sa = new Uint8Array(12);
+    new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+    native.krBind(fd, sa, 'AF_NETLINK');
+    native.krGetsockname(fd, sa, 'AF_NETLINK');
+    const portId = new DataView(sa.buffer).getUint32(4, true);
+    if (ring !== 'emulated') {
+      const k = KernelRings.setUp(ringCalls(fd), rx, tx);
+      if (k instanceof KernelRings) kernel = k;
+      else if (ring === 'kernel') throw refusedRing(k.refused);
+    }
+    try {
+      native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 'SO_RCVBUFFORCE');
+    } catch (e) {
+      if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
+      native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 'SO_RCVBUF');
+    }
+    if (o.extAck ?? true) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
+    if (o.strict) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, 'NETLINK_GET_STRICT_CHK');
+    if (o.noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
+    if (!kernel) {
+      // The emulation fills nm_group and the credentials from these (the kernel ring's frame headers carry them).
+      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
+      native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
+    }
+    const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
+    const sock = NetlinkSocket._make(fd, portId, rings, kernel ? 'kernel' : 'emulated', rx.frameSize);
+    for (const g of groups) sock.join(g);
+    return sock;
+  } catch (e) {
+    kernel?.close();
+    native.krClose(fd);
+    throw e;
+  }
+}
+
+function refusedRing(errno: number): UnsupportedError {
+  return errno === EPERM
+    ? new UnsupportedError('memory-mapped netlink (NETLINK_RX_RING)', "this kernel has the ring but refused it with EPERM: setting it up needs CAP_NET_ADMIN; use ring: 'emulated' or 'auto'")
+    : new UnsupportedError(
+        'memory-mapped netlink (NETLINK_RX_RING)',
+        `this kernel answered ${errnoName(errno)}: the kernel ring exists only in Linux 3.10–4.5 (removed in 4.6 and late 4.4.y); use ring: 'emulated' or 'auto'`,
+      );
 }
 
 function ackError(m: NetlinkMessage): NetlinkError | null {

@@ -13,3 +13,4 @@ export {
   NLMSG_GOODSIZE,
   SIM_ERRNO,
 } from './netlink-ring-kernel';
+export { simulatedRingCalls, openSimulatedNetlinkSocket } from './kernel-socket';

@@ -1,0 +1,190 @@
+/**
+ * The kernel's own netlink rings (NETLINK_RX_RING / NETLINK_TX_RING, Linux 3.10–4.5): setup with
+ * setsockopt then one mmap of RX followed by TX (spec §1.3), the consumer's pump (poll, which is
+ * what lets a dump go on: spec §5.2), COPY frames received with recv, and the TX kick
+ * `sendto(fd, NULL, 0)` (spec §3.2).
+ *
+ * Every call that touches the kernel's ring goes through {@link KernelRingCalls}: the native
+ * syscalls in production, `kring/testing`'s simulator in tests (no CI kernel has the ring).
+ * @packageDocumentation
+ */
+import { constants as osConstants } from 'node:os';
+import { NETLINK_RX_RING, NETLINK_TX_RING, NL_MMAP_HDRLEN, NL_MMAP_STATUS_VALID, POLLERR, POLLIN, SOL_NETLINK, SOL_SOCKET, SO_ERROR } from '../constants';
+import { RingError } from '../errors';
+import { encodeNlMmapReq, NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
+import { native } from '../native';
+import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { Ring } from '../ring/ring';
+import { RingWriter } from '../ring/writer';
+import type { NetlinkRingBackend } from './reader';
+
+const { EAGAIN, ENOPROTOOPT, EPERM } = osConstants.errno;
+
+
+/**
+ * The syscalls of a kernel-mode netlink ring, answering as syscalls do: a count or 0 on success,
+ * a negative errno on failure.
+ */
+export interface KernelRingCalls {
+  /** setsockopt(SOL_NETLINK, NETLINK_RX_RING or NETLINK_TX_RING, nl_mmap_req). */
+  setRing(which: 'rx' | 'tx', req: RingGeometry): number;
+  /** mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0): the RX ring, then the TX ring. */
+  mmap(length: number): ArrayBuffer | number;
+  /** munmap of that mapping (detaching it first, so stale views throw). */
+  munmap(mapping: ArrayBuffer): void;
+  /** poll() without waiting; whether an error is pending. Calling it lets a running dump go on. */
+  poll(): { err: boolean };
+  /** recv() into `buf`: the bytes received, or a negative errno (-EAGAIN when nothing is queued). */
+  recv(buf: Uint8Array): number;
+  /** getsockopt(SO_ERROR): reads and clears the pending error. */
+  soError(): number;
+  /** sendto(fd, NULL, 0): sends the TX ring's VALID frames. Bytes sent, or a negative errno. */
+  kick(): number;
+}
+
+/** {@link KernelRingCalls} as the native syscalls on `fd`. */
+export function nativeRingCalls(fd: number): KernelRingCalls {
+  const errnoOf = (f: () => void): number => {
+    try {
+      f();
+      return 0;
+    } catch (e) {
+      if (e instanceof RingError) return -e.errno;
+      throw e;
+    }
+  };
+  const soError = new Uint8Array(4);
+  return {
+    setRing: (which, req) =>
+      errnoOf(() => native.krSetsockopt(fd, SOL_NETLINK, which === 'rx' ? NETLINK_RX_RING : NETLINK_TX_RING, encodeNlMmapReq(req), which === 'rx' ? 'NETLINK_RX_RING' : 'NETLINK_TX_RING')),
+    mmap: (length) => {
+      let mapping: ArrayBuffer | null = null;
+      const err = errnoOf(() => (mapping = native.krMmap(fd, length, 'NETLINK_RX_RING')));
+      return mapping ?? err;
+    },
+    munmap: (mapping) => native.krMunmap(mapping),
+    poll: () => ({ err: (native.krPoll(fd, POLLIN, 'NETLINK_RX_RING') & POLLERR) !== 0 }),
+    recv: (buf) => {
+      let n = 0;
+      const err = errnoOf(() => (n = native.krRecv(fd, buf, 0, 'NETLINK_RX_RING')));
+      if (err) return err;
+      return n < 0 ? -EAGAIN : n;
+    },
+    soError: () => {
+      native.krGetsockopt(fd, SOL_SOCKET, SO_ERROR, soError, 'SO_ERROR');
+      return new DataView(soError.buffer).getInt32(0, true);
+    },
+    kick: () => native.krRingKick(fd, 'NETLINK_TX_RING'),
+  };
+}
+
+/** The smallest buffer a COPY receive offers: dump chunks are sized from it (spec §4, max_recvmsg_len). */
+const COPY_RECV_BYTES = 32768;
+
+/**
+ * The kernel's RX and TX rings of one socket, mapped. Construct with {@link KernelRings.setUp}.
+ */
+export class KernelRings {
+  /** The whole mapping: the RX ring's blocks, then the TX ring's. */
+  readonly mapping: ArrayBuffer;
+  readonly rx: Ring<typeof nlMmap>;
+  readonly tx: Ring<typeof nlMmap>;
+  /** The consumer's side of the RX ring, for {@link NetlinkReader}. */
+  readonly backend: NetlinkRingBackend;
+  /** The error that stopped the last TX kick (positive errno), or 0. */
+  lastSendError = 0;
+  #calls: KernelRingCalls;
+  #errPending = false;
+  #scratch = new Uint8Array(COPY_RECV_BYTES);
+  #closed = false;
+  #txCapacity: number;
+
+  private constructor(calls: KernelRingCalls, mapping: ArrayBuffer, rx: RingGeometry, tx: RingGeometry) {
+    this.#calls = calls;
+    this.mapping = mapping;
+    this.#txCapacity = tx.frameSize - NL_MMAP_HDRLEN;
+    this.rx = new Ring(mapping, frameOffsets(rx), nlMmap);
+    const rxBytes = rx.blockSize * rx.blockCount;
+    this.tx = new Ring(mapping, frameOffsets(tx).map((o) => o + rxBytes), nlMmap);
+    this.backend = {
+      ring: this.rx,
+      buffer: mapping,
+      pump: () => {
+        this.#errPending = calls.poll().err;
+      },
+      recvCopy: (length) => this.#recvCopy(length),
+    };
+  }
+
+  /**
+   * Sets both rings up (RX, then TX: the order the mmap layout follows) and maps them. Returns
+   * `{ refused: errno }` when the kernel has no ring for this socket: ENOPROTOOPT (Linux ≥ 4.6,
+   * late 4.4.y) or EPERM (no CAP_NET_ADMIN). That answer is the probe `ring: 'auto'` falls back
+   * on: the setsockopt itself, never the version number.
+   * @throws RingError for any other refusal, with op NETLINK_RX_RING / NETLINK_TX_RING / mmap
+   */
+  static setUp(calls: KernelRingCalls, rx: RingGeometry, tx: RingGeometry): KernelRings | { refused: number } {
+    const probe = calls.setRing('rx', rx);
+    if (probe === -ENOPROTOOPT || probe === -EPERM) return { refused: -probe };
+    if (probe < 0) throw new RingError(-probe, 'setsockopt', 'NETLINK_RX_RING', 'the kernel refused the RX ring');
+    const txErr = calls.setRing('tx', tx);
+    if (txErr < 0) throw new RingError(-txErr, 'setsockopt', 'NETLINK_TX_RING', 'the kernel refused the TX ring');
+    const mapping = calls.mmap(rx.blockSize * rx.blockCount + tx.blockSize * tx.blockCount);
+    if (typeof mapping === 'number') throw new RingError(-mapping, 'mmap', 'NETLINK_RX_RING', 'mapping the rings failed');
+    return new KernelRings(calls, mapping, rx, tx);
+  }
+
+  /**
+   * A fill-then-flush writer whose kick is `sendto(fd, NULL, 0)`. The kernel reports bytes, not
+   * frames; the count the kick returns is the submitted frames the kernel took (VALID before, not
+   * after), less the one a failure consumed. The failure's errno is {@link lastSendError}.
+   */
+  writer(): RingWriter<typeof nlMmap> {
+    const tx = this.tx;
+    const valid = () => {
+      let n = 0;
+      for (let i = 0; i < tx.size; i++) if (tx.status(i) === NL_MMAP_STATUS_VALID) n++;
+      return n;
+    };
+    return new RingWriter({
+      ring: tx,
+      buffer: this.mapping,
+      payloadOffset: NL_MMAP_HDRLEN,
+      capacity: this.#txCapacity,
+      writeLength: (dv, at, len) => dv.setUint32(at + NL_MMAP_HDR.nm_len, len, true),
+      kick: () => {
+        const before = valid();
+        const r = this.#calls.kick();
+        this.lastSendError = r < 0 ? -r : 0;
+        // A failed datagram's frame was consumed (UNUSED) yet not sent.
+        return Math.max(0, before - valid() - (r < 0 ? 1 : 0));
+      },
+    });
+  }
+
+  /**
+   * The pending socket error (ENOBUFS after an overrun), read and cleared with SO_ERROR, or 0.
+   * Only asks the kernel when the last poll reported POLLERR.
+   */
+  takeError(): number {
+    if (!this.#errPending) return 0;
+    this.#errPending = false;
+    return this.#calls.soError();
+  }
+
+  /** Unmaps (detaching the mapping first). Idempotent; the socket's close() ends the rings. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#calls.munmap(this.mapping);
+  }
+
+  // The datagram behind a COPY frame: one recv, offering at least 32 KiB (the kernel sizes later
+  // dump chunks from the largest buffer offered). Copied out: the scratch is reused.
+  #recvCopy(length: number): Uint8Array | { errno: number } {
+    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length);
+    const n = this.#calls.recv(this.#scratch);
+    if (n < 0) return { errno: -n };
+    return this.#scratch.slice(0, n);
+  }
+}
