@@ -1,6 +1,8 @@
 /**
  * The `kring` command line.
  *
+ *   kring routes [-4|-6] [--table main|all|N] [--json] [--count] [--netns NAME]   (the main job)
+ *   kring links | addrs | neigh [--json] [--netns NAME]; kring monitor routes
  *   kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
  *                 [--netns NAME] [--promisc] [--json] [--quiet]
  *
@@ -13,8 +15,10 @@ import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKE
 import { FrameView } from './packet/batch';
 import { TpacketVersionName } from './packet/options';
 import { PacketSocket } from './packet/socket';
+import { runRtnetlinkCommand, RTNETLINK_USAGE, UsageError } from './cli-rtnetlink';
 
 const USAGE = `usage:
+${RTNETLINK_USAGE}
   kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
                 [--netns NAME] [--promisc] [--json] [--quiet]
 
@@ -41,7 +45,6 @@ const PKTTYPES: Record<number, string> = {
 /** Bytes of each frame shown in hex. */
 const HEX_BYTES = 32;
 
-class UsageError extends Error {}
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -139,10 +142,20 @@ async function capture(argv: string[]): Promise<number> {
  */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // A closed pipe (| head) ends the output, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   try {
     switch (command) {
       case 'capture':
         return await capture(rest);
+      case 'routes':
+      case 'links':
+      case 'addrs':
+      case 'neigh':
+      case 'monitor':
+        return await runRtnetlinkCommand(command, rest)!;
       case undefined:
       case '-h':
       case '--help':

@@ -186,11 +186,202 @@ export const RTM_GETNEIGH = 30;
 export const IFINFOMSG_SIZE = 16;
 /** `sizeof(struct rtmsg)` */
 export const RTMSG_SIZE = 12;
+/** `sizeof(struct ifaddrmsg)` */
+export const IFADDRMSG_SIZE = 8;
+/** `sizeof(struct ndmsg)` */
+export const NDMSG_SIZE = 12;
+/** `sizeof(struct rtnexthop)` */
+export const RTNEXTHOP_SIZE = 8;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_MPLS = 28;
+export const AF_BRIDGE = 7;
+export const AF_UNSPEC = 0;
+
+/** `enum rtattr_type_t` (route attributes). */
+export const RTA_DST = 1;
+export const RTA_SRC = 2;
+export const RTA_IIF = 3;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_METRICS = 8;
+export const RTA_MULTIPATH = 9;
+export const RTA_FLOW = 11;
+export const RTA_CACHEINFO = 12;
+export const RTA_TABLE = 15;
+export const RTA_MARK = 16;
+export const RTA_MFC_STATS = 17;
+export const RTA_VIA = 18;
+export const RTA_NEWDST = 19;
+export const RTA_PREF = 20;
+export const RTA_ENCAP_TYPE = 21;
+export const RTA_ENCAP = 22;
+export const RTA_EXPIRES = 23;
+export const RTA_UID = 25;
+export const RTA_TTL_PROPAGATE = 26;
+export const RTA_NH_ID = 30;
+/** `rtm_type` */
+export const RTN_UNSPEC = 0;
+export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BROADCAST = 3;
+export const RTN_ANYCAST = 4;
+export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+export const RTN_THROW = 9;
+export const RTN_NAT = 10;
+export const RTN_XRESOLVE = 11;
+/** `rtm_protocol` values the kernel itself sets. */
+export const RTPROT_UNSPEC = 0;
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RTPROT_STATIC = 4;
+/** `rtm_scope` */
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_SITE = 200;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+export const RT_SCOPE_NOWHERE = 255;
+/** `rtm_flags` (low byte: RTNH_F_*, shared with nexthops) */
+export const RTNH_F_DEAD = 1;
+export const RTNH_F_PERVASIVE = 2;
+export const RTNH_F_ONLINK = 4;
+export const RTNH_F_OFFLOAD = 8;
+export const RTNH_F_LINKDOWN = 16;
+export const RTNH_F_UNRESOLVED = 32;
+export const RTNH_F_TRAP = 64;
+export const RTM_F_NOTIFY = 0x100;
+export const RTM_F_CLONED = 0x200;
+export const RTM_F_EQUALIZE = 0x400;
+export const RTM_F_PREFIX = 0x800;
+export const RTM_F_LOOKUP_TABLE = 0x1000;
+export const RTM_F_FIB_MATCH = 0x2000;
+export const RTM_F_OFFLOAD = 0x4000;
+export const RTM_F_TRAP = 0x8000;
+export const RTM_F_OFFLOAD_FAILED = 0x20000000;
+/** `RTAX_*` (RTA_METRICS members) */
+export const RTAX_LOCK = 1;
+export const RTAX_MTU = 2;
+export const RTAX_RTT = 4;
+export const RTAX_RTTVAR = 5;
+export const RTAX_HOPLIMIT = 10;
+export const RTAX_FEATURES = 12;
+export const RTAX_RTO_MIN = 13;
+export const RTAX_CC_ALGO = 16;
+export const RTAX_FEATURE_ECN = 1;
+/** `RT_TABLE_*` */
+export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_DEFAULT = 253;
+export const RT_TABLE_LOCAL = 255;
+
+/** `IFLA_*` (link attributes). */
+export const IFLA_ADDRESS = 1;
+export const IFLA_BROADCAST = 2;
 export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_QDISC = 6;
+export const IFLA_STATS = 7;
+export const IFLA_MASTER = 10;
+export const IFLA_TXQLEN = 13;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKMODE = 17;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_IFALIAS = 20;
+export const IFLA_STATS64 = 23;
+export const IFLA_GROUP = 27;
+export const IFLA_PROMISCUITY = 30;
+export const IFLA_NUM_TX_QUEUES = 31;
+export const IFLA_NUM_RX_QUEUES = 32;
+export const IFLA_CARRIER = 33;
+export const IFLA_LINK_NETNSID = 37;
+export const IFLA_PROTO_DOWN = 39;
+export const IFLA_MIN_MTU = 50;
+export const IFLA_MAX_MTU = 51;
+export const IFLA_PROP_LIST = 52;
+export const IFLA_ALT_IFNAME = 53;
+export const IFLA_PERM_ADDRESS = 54;
+export const IFLA_PARENT_DEV_NAME = 56;
+/** `IFLA_INFO_*` (inside IFLA_LINKINFO) */
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_SLAVE_KIND = 4;
+/** `IFLA_VLAN_ID`, `IFLA_MACVLAN_MODE`, `IFLA_VXLAN_ID` (inside IFLA_INFO_DATA of their kinds) */
+export const IFLA_VLAN_ID = 1;
+export const IFLA_VLAN_PROTOCOL = 5;
+export const IFLA_MACVLAN_MODE = 1;
+export const IFLA_VXLAN_ID = 1;
+/** `IFF_*` (ifi_flags) */
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFF_POINTOPOINT = 0x10;
+/** `ARPHRD_*` used by default */
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+
+/** `IFA_*` (address attributes). */
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_BROADCAST = 4;
+export const IFA_ANYCAST = 5;
+export const IFA_CACHEINFO = 6;
+export const IFA_MULTICAST = 7;
+export const IFA_FLAGS = 8;
+export const IFA_RT_PRIORITY = 9;
+export const IFA_PROTO = 11;
+/** `IFA_F_*` */
+export const IFA_F_SECONDARY = 0x01;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_OPTIMISTIC = 0x04;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_HOMEADDRESS = 0x10;
+export const IFA_F_DEPRECATED = 0x20;
+export const IFA_F_TENTATIVE = 0x40;
+export const IFA_F_PERMANENT = 0x80;
+export const IFA_F_MANAGETEMPADDR = 0x100;
+export const IFA_F_NOPREFIXROUTE = 0x200;
+export const IFA_F_MCAUTOJOIN = 0x400;
+export const IFA_F_STABLE_PRIVACY = 0x800;
+
+/** `NDA_*` (neighbour attributes). */
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NDA_CACHEINFO = 3;
+export const NDA_PROBES = 4;
+export const NDA_VLAN = 5;
+export const NDA_MASTER = 9;
+/** `NUD_*` */
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+/** `NTF_*` */
+export const NTF_USE = 0x01;
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+export const NTF_PROXY = 0x08;
+export const NTF_EXT_LEARNED = 0x10;
+export const NTF_OFFLOADED = 0x20;
+export const NTF_STICKY = 0x40;
+export const NTF_ROUTER = 0x80;
+
 export const RT_TABLE_MAIN = 254;
 /** Multicast groups (`enum rtnetlink_groups`). */
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV6_IFADDR = 9;
+export const RTNLGRP_NEIGH = 3;
 export const RTNLGRP_IPV6_ROUTE = 11;
 export const SO_PASSCRED = 16;
 export const SO_ERROR = 4;

@@ -1,0 +1,173 @@
+/**
+ * The routing-table commands of the `kring` CLI: `routes`, `links`, `addrs`, `neigh`, `monitor
+ * routes`. `--json` prints what `ip -j` prints for the same listing; text follows `ip`'s layout.
+ * @packageDocumentation
+ */
+import { parseArgs } from 'node:util';
+import { AF_INET, AF_INET6 } from './constants';
+import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink/readers';
+import { addressText, addrShowJson, ipContext, IpContext, linkJson, linkText, neighbourJson, neighbourShown, neighbourText, routeJson, routeText } from './rtnetlink/ip-format';
+import { tableId } from './rtnetlink/names';
+import { RouteTable } from './rtnetlink/route-table';
+
+/** A bad command line (exit code 2). */
+export class UsageError extends Error {}
+
+export const RTNETLINK_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [--netns NAME]
+  kring links [--json] [--netns NAME]
+  kring addrs [-4|-6] [--json] [--netns NAME]
+  kring neigh [-4|-6] [--json] [--netns NAME]
+  kring monitor routes [-4|-6] [--json] [--netns NAME]
+
+  routes lists the main table by default, IPv4 unless -6 or --table all (as ip route show);
+  --count prints only routes=N. --json output equals ip -j for the same listing.
+`;
+
+const common = {
+  4: { type: 'boolean', short: '4' },
+  6: { type: 'boolean', short: '6' },
+  json: { type: 'boolean', short: 'j' },
+  netns: { type: 'string' },
+} as const;
+
+function family(v: { 4?: boolean; 6?: boolean }): 4 | 6 | undefined {
+  if (v[4] && v[6]) throw new UsageError('-4 and -6 exclude each other');
+  return v[4] ? 4 : v[6] ? 6 : undefined;
+}
+
+async function context(netns: string | undefined): Promise<IpContext> {
+  return ipContext(await getLinks({ netns }));
+}
+
+function write(s: string): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(s) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+async function routesCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...common, table: { type: 'string' }, count: { type: 'boolean' } }, strict: true });
+  const tableArg = values.table ?? 'main';
+  const table = tableArg === 'all' ? 'all' : tableId(tableArg);
+  if (table === undefined) throw new UsageError(`--table must be main, local, default, all or a number, got ${JSON.stringify(tableArg)}`);
+  // ip route show: one table means IPv4 unless -6; "table all" lists both families.
+  const fam = family(values) ?? (table === 'all' ? undefined : 4);
+  const ctx = values.count ? null : await context(values.netns);
+  const json = values.json ?? false;
+  let n = 0;
+  let first = true;
+  if (json) await write('[');
+  await new Promise<void>((resolve, reject) => {
+    const sub = routeBatches({ family: fam, table, netns: values.netns }).subscribe({
+      next: (batch) => {
+        n += batch.length;
+        if (!ctx || batch.length === 0) return;
+        const lines = batch.map((r) => (json ? JSON.stringify(routeJson(r, ctx, table === 'all')) : routeText(r, ctx, table === 'all')));
+        const chunk = json ? (first ? '' : ',') + lines.join(',') : lines.join('\n') + '\n';
+        first = false;
+        if (!process.stdout.write(chunk)) {
+          // Back-pressure: no more dump reading until stdout drains would need pausing the
+          // socket; the dump is bounded, so buffer (as ip does in its pipe).
+        }
+      },
+      error: reject,
+      complete: resolve,
+    });
+    void sub;
+  });
+  if (json) await write(']\n');
+  if (values.count) await write(`routes=${n}\n`);
+  return 0;
+}
+
+async function linksCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: common.json, netns: common.netns }, strict: true });
+  const links = await getLinks({ netns: values.netns });
+  const ctx = ipContext(links);
+  if (values.json) await write(JSON.stringify(links.map((l) => linkJson(l, ctx))) + '\n');
+  else await write(links.map((l) => linkText(l, ctx) + '\n').join(''));
+  return 0;
+}
+
+async function addrsCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: common, strict: true });
+  const fam = family(values);
+  // As ip: links asked for with the address family (IPv6 answers with its own, shorter set).
+  const links = await getLinks({ netns: values.netns, family: fam });
+  const addrs = await getAddresses({ netns: values.netns, family: fam });
+  const linkLayer = fam === undefined;
+  if (fam === 6) {
+    // IPv6's link handler sends no IFLA_TXQLEN; ip asks SIOCGIFTXQLEN, which is the same value.
+    const full = new Map((await getLinks({ netns: values.netns })).map((l) => [l.index, l.txqlen]));
+    for (const l of links) l.txqlen ??= full.get(l.index);
+  }
+  const ctx = ipContext(links);
+  // ip -4/-6 addr show lists only links that have an address of that family.
+  const shown = fam === undefined ? links : links.filter((l) => addrs.some((a) => a.index === l.index));
+  if (values.json) {
+    await write(JSON.stringify(addrShowJson(shown, addrs, ctx, linkLayer)) + '\n');
+    return 0;
+  }
+  let out = '';
+  for (const l of shown) {
+    out += linkText(l, ctx, true, linkLayer) + '\n';
+    for (const a of addrs) if (a.index === l.index) out += addressText(a) + '\n';
+  }
+  await write(out);
+  return 0;
+}
+
+async function neighCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: common, strict: true });
+  const ctx = await context(values.netns);
+  const all = (await getNeighbours({ netns: values.netns, family: family(values) })).filter(neighbourShown);
+  if (values.json) await write(JSON.stringify(all.map((n) => neighbourJson(n, ctx))) + '\n');
+  else await write(all.map((n) => neighbourText(n, ctx) + '\n').join(''));
+  return 0;
+}
+
+async function monitorCommand(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (what !== 'routes') throw new UsageError(`monitor: only 'routes' is supported, got ${JSON.stringify(what)}`);
+  const { values } = parseArgs({ args: rest, options: common, strict: true });
+  const fam = family(values);
+  const table = RouteTable.open({ family: fam, netns: values.netns });
+  let ctx = await context(values.netns);
+  let live = false;
+  table.changes().subscribe((d) => {
+    if (!live) return; // the first dump is the baseline, not a change
+    const r = d.kind === 'delete' ? { ...d.route, deleted: true } : d.route;
+    const line = values.json ? JSON.stringify({ ...routeJson(r, ctx), change: d.kind, cause: d.cause }) : routeText(r, ctx);
+    process.stdout.write(line + '\n');
+    if (d.cause === 'resync') void context(values.netns).then((c) => (ctx = c), () => undefined);
+  });
+  await table.ready;
+  live = true;
+  process.stderr.write(`kring: monitoring ${table.size} routes\n`);
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      table.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** Runs one routing-table command; undefined when `command` is not one of them. */
+export function runRtnetlinkCommand(command: string, argv: string[]): Promise<number> | undefined {
+  switch (command) {
+    case 'routes':
+      return routesCommand(argv);
+    case 'links':
+      return linksCommand(argv);
+    case 'addrs':
+      return addrsCommand(argv);
+    case 'neigh':
+      return neighCommand(argv);
+    case 'monitor':
+      return monitorCommand(argv);
+    default:
+      return undefined;
+  }
+}
+
+
