@@ -174,7 +174,7 @@ export function routeJson(r: Route, ctx: IpContext, tableShown = true): IpJson {
   return o;
 }
 
-/** A route in `ip route show`'s text layout (one line; nexthops on continuation lines). */
+/** A route in `ip route show`'s text layout (one line; nexthops on continuation lines; no trailing blanks). */
 export function routeText(r: Route, ctx: IpContext, tableShown = true): string {
   const j = routeJson(r, ctx, tableShown);
   const t: string[] = [];
@@ -209,17 +209,17 @@ export function routeText(r: Route, ctx: IpContext, tableShown = true): string {
     }
   }
   if (j.iif) t.push('iif', String(j.iif));
-  let line = t.join(' ') + ' ';
+  if (j.pref) t.push('pref', String(j.pref));
+  const lines = [t.join(' ')];
   for (const nh of (j.nexthops as IpJson[] | undefined) ?? []) {
     const n: string[] = ['\tnexthop'];
     if (nh.gateway) n.push('via', String(nh.gateway));
     const v = nh.via as { family: string; host: string } | undefined;
     if (v) n.push('via', v.family, v.host);
     n.push('dev', String(nh.dev), 'weight', String(nh.weight), ...(nh.flags as string[]));
-    line += '\n' + n.join(' ') + ' ';
+    lines.push(n.join(' '));
   }
-  if (j.pref) line += `pref ${j.pref}`;
-  return line.trimEnd();
+  return lines.join('\n');
 }
 
 // print_link_flags: NO-CARRIER first, then the IFF names in this order, leftover bits in hex.
@@ -386,7 +386,7 @@ export function neighbourText(n: Neighbour, ctx: IpContext): string {
   if (j.lladdr) t.push('lladdr', String(j.lladdr));
   for (const k of ['router', 'proxy', 'extern_learn', 'offload', 'sticky']) if (k in j) t.push(k);
   t.push(...((j.state as string[] | undefined) ?? []));
-  return t.join(' ') + ' ';
+  return t.join(' ');
 }
 
 /** `ip link show`'s two lines for a link (`addrShow`: the `ip addr show` header, without mode). */

@@ -70,8 +70,8 @@ export const scopeName = (n: number): string => table('rt_scopes').get(n) ?? Str
 export const realmName = (n: number): string => table('rt_realms').get(n) ?? String(n);
 /** A link group → 'default' or the number (rtnl_group_n2a). */
 export const groupName = (n: number): string => table('group').get(n) ?? String(n);
-/** `rtm_tos` → its DS field name or `0x%x` (rtnl_dsfield_n2a). */
-export const dsfieldName = (n: number): string => table('rt_dsfield').get(n) ?? `0x${n.toString(16)}`;
+/** `rtm_tos` → its DS field name or `0x%02x` (rtnl_dsfield_n2a). */
+export const dsfieldName = (n: number): string => table('rt_dsfield').get(n) ?? `0x${n.toString(16).padStart(2, '0')}`;
 
 /** A name or number given on the command line → the number; undefined when unknown. */
 export function tableId(name: string): number | undefined {

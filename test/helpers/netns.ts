@@ -98,3 +98,43 @@ export function rxPackets(netns: string, ifname: string): number {
   const j = JSON.parse(ip(['-j', '-s', 'link', 'show', 'dev', ifname], netns))[0];
   return j.stats64.rx.packets;
 }
+
+/** A namespace of its own (IPv6 on, duplicate address detection off, `lo` up), removed like the pairs. */
+export function createNamespace(): { ns: string; destroy(): void } {
+  const ns = `kring-${process.pid.toString(36)}${(counter++).toString(36)}-rt`;
+  const destroy = () => {
+    if (!live.delete(ns)) return;
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  };
+  try {
+    ip(['netns', 'add', ns]);
+    live.add(ns);
+    // No DAD: addresses are final at once, so two listings taken moments apart agree.
+    for (const k of ['all', 'default']) sysctl(ns, `net.ipv6.conf.${k}.accept_dad`, '0');
+    ip(['link', 'set', 'lo', 'up'], ns);
+    return { ns, destroy };
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+}
+
+/** `ip -n ns -batch -` with `lines`; `force` goes on past failing lines. Returns ip's stderr lines. */
+export function ipBatch(ns: string, lines: string[], force = false): string[] {
+  try {
+    execFileSync('ip', ['-n', ns, ...(force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
+    return [];
+  } catch (e) {
+    if (!force) throw e;
+    return String((e as { stderr?: Buffer }).stderr ?? '').split('\n').filter(Boolean);
+  }
+}
+
+/** `ip -n ns -j ARGS` parsed. */
+export function ipJson(ns: string, args: string[]): unknown {
+  return JSON.parse(ip(['-j', ...args], ns));
+}
