@@ -7,7 +7,7 @@
 import { Observable } from 'rxjs/internal/Observable';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
 import { AF_INET, AF_INET6, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../constants';
-import { MessageCursor, NetlinkParseError } from '../netlink/message';
+import { MessageCursor, NetlinkParseError, NLM_F_DUMP_INTR } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
 import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
@@ -30,7 +30,8 @@ export interface ReaderOptions {
   /**
    * NLM_F_DUMP_INTR (the table changed during the dump): `'retry'` (default) holds the records
    * until a clean pass, dumping again up to `retries` (3) times; `'error'` errors with
-   * DumpInterruptedError; `'flag'` streams on and sets `interrupted` on every record after it.
+   * DumpInterruptedError; `'flag'` streams on and sets `interrupted` on the first flagged record
+   * and every record after it.
    */
   onInterrupted?: DumpInterruptPolicy;
   retries?: number;
@@ -82,22 +83,18 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
     const run = () => {
       attempt++;
       const held: Flagged<T>[][] = [];
-      let interrupted = false;
+      const state = { interrupted: false };
       inner = sock.dumpBatches(request, { onInterrupted: policy === 'error' ? 'error' : 'flag' }).subscribe({
         next: (b) => {
-          const out = decodeBatch(b.cursor, want, decode, keep, sub);
+          const out = decodeBatch(b.cursor, want, decode, keep, sub, state);
           if (!out) return;
-          if (b.interrupted) {
-            interrupted = true;
-            if (policy === 'flag') for (const x of out) x.interrupted = true;
-          }
           if (policy === 'retry') held.push(out);
           else if (out.length) sub.next(out);
         },
         error: (e) => sub.error(e),
         complete: () => {
           if (policy === 'retry') {
-            if (interrupted) return attempt <= retries ? run() : sub.error(new DumpInterruptedError(attempt));
+            if (state.interrupted) return attempt <= retries ? run() : sub.error(new DumpInterruptedError(attempt));
             for (const out of held) if (out.length) sub.next(out);
           }
           sub.complete();
@@ -112,16 +109,21 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
   });
 }
 
-function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>): Flagged<T>[] | null {
+// Decodes a datagram's records; from the first record that carries NLM_F_DUMP_INTR on (the kernel
+// flags each message added after the change), records are marked `interrupted`.
+function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>, state: { interrupted: boolean }): Flagged<T>[] | null {
   const out: Flagged<T>[] = [];
   while (c.next()) {
+    if (c.flags & NLM_F_DUMP_INTR) state.interrupted = true;
     if (c.type !== want) continue;
     const x = decode(c.dv, c.payload, c.payloadLen, c.type);
     if (x instanceof NetlinkParseError) {
       sub.error(new MalformedMessageError(x));
       return null;
     }
-    if (keep(x)) out.push(x as Flagged<T>);
+    if (!keep(x)) continue;
+    if (state.interrupted) (x as Flagged<T>).interrupted = true;
+    out.push(x as Flagged<T>);
   }
   return out;
 }

@@ -27,7 +27,7 @@ const live = new Set<string>();
 
 function ip(args: string[], netns?: string): string {
   const argv = netns ? ['-n', netns, ...args] : args;
-  return execFileSync('ip', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('ip', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
 }
 
 function cleanupAll(): void {
