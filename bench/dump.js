@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench:dump`: a large IPv4 route dump read by the project's C recvmsg reader
-// (bench/c/nldump.c), by kring (NetlinkSocket.dump, streamed and retained), and by `ip -j route show`,
+// (bench/c/nldump.c), by kring (raw batches, message copies, typed routes streamed and retained,
+// the CLI's --count), and by `ip -j route show`,
 // in the same run, in a namespace this script fills and removes. Wall time of each whole process
 // (start-up included), median of --reps, and peak RSS.
 //   npm run bench:dump [-- --routes 1000000 --reps 3 --write]
@@ -31,20 +32,30 @@ function setup() {
   for (let i = 0; i < lines.length; i += 200000) execFileSync('ip', ['-n', NS, '-batch', '-'], { input: lines.slice(i, i + 200000).join('\n'), maxBuffer: 1 << 26 });
 }
 
+// Wall time and peak RSS of one whole process: python3 (on every machine node-gyp builds on) runs
+// it and reads the child's rusage, which Node's spawnSync does not expose.
+const MEASURE = `import resource, subprocess, sys, time
+t0 = time.perf_counter()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
+wall = (time.perf_counter() - t0) * 1000
+sys.stdout.buffer.write(r.stdout)
+sys.stderr.write('\\nKRING_MEASURE %f %d %d\\n' % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode))`;
+
 function time(cmd, args) {
-  // /usr/bin/time is not assumed; wall time from here, peak RSS from the child's rusage.
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return { wall, out: r.stdout };
+  const r = spawnSync('python3', ['-c', MEASURE, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const m = /KRING_MEASURE (\S+) (\d+) (-?\d+)/.exec(r.stderr);
+  if (!m || m[3] !== '0') throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return { wall: Number(m[1]), rssMiB: Number(m[2]) / 1024, out: r.stdout };
 }
 
+const kring = (mode) => () => [process.execPath, [path.join(HERE, 'kring-dump.js'), mode, NS]];
 const READERS = {
   'C recvmsg, 32 KiB buffer': () => ['ip', ['netns', 'exec', NS, path.join(WORK, 'nldump')]],
-  'kring dumpBatches(), in place': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'batch', NS]],
-  'kring dump(), streamed': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'stream', NS]],
-  'kring dump(), retained': () => [process.execPath, [path.join(HERE, 'kring-dump.js'), 'retain', NS]],
+  'kring dumpBatches(), records in place': kring('batch'),
+  'kring dump(), a message copy per record': kring('stream'),
+  'kring routes(), a typed Route per emission (streamed)': kring('routes'),
+  'kring getRoutes(), every Route kept (retained)': kring('retain'),
+  'kring routes --count (CLI)': () => [process.execPath, [path.join(HERE, '..', 'bin', 'kring.js'), 'routes', '--count', '--table', 'all', '-4', '--netns', NS]],
   'ip -j route show': () => ['ip', ['-n', NS, '-j', 'route', 'show']],
 };
 
@@ -56,17 +67,19 @@ function main() {
     for (const [name, make] of Object.entries(READERS)) {
       const walls = [];
       let count = null;
+      let rss = 0;
       for (let r = 0; r < REPS; r++) {
         const [cmd, args] = make();
-        const { wall, out } = time(cmd, args);
+        const { wall, rssMiB, out } = time(cmd, args);
         walls.push(wall);
+        rss = Math.max(rss, rssMiB);
         const m = /routes=(\d+)/.exec(out);
         count = m ? Number(m[1]) : JSON.parse(out).length;
       }
-      rows.push({ name, wall: walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)], count });
+      rows.push({ name, wall: walls.sort((a, b) => a - b)[Math.floor(walls.length / 2)], count, rss });
     }
     const ref = rows[0].wall;
-    const table = ['| reader | routes | wall | vs C |', '|---|---|---|---|', ...rows.map((r) => `| ${r.name} | ${r.count} | ${r.wall.toFixed(0)} ms | ${(r.wall / ref).toFixed(2)}× |`)].join('\n');
+    const table = ['| reader | routes | wall | vs C | peak RSS |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.name} | ${r.count} | ${r.wall.toFixed(0)} ms | ${(r.wall / ref).toFixed(2)}× | ${r.rss.toFixed(0)} MiB |`)].join('\n');
     const stamp = `${new Date().toISOString().slice(0, 10)}, ${ROUTES} IPv4 routes (plus the connected and local ones), median of ${REPS}, whole-process wall time including start-up`;
     process.stdout.write(`${stamp}\n\n${table}\n`);
     if (opt.write) {

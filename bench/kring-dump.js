@@ -1,41 +1,41 @@
-// kring reader for the netlink dump benchmark: RTM_GETROUTE (IPv4) through NetlinkSocket.
-//   node bench/kring-dump.js stream|retain|batch NETNS    -> prints "routes=N"
-// stream: dump(), one NetlinkMessage per record, counted; retain: the same, every record kept in
-// an array; batch: dumpBatches(), records counted in place in the ring (no object per record).
+// kring readers for the netlink dump benchmark (IPv4 routes, every table):
+//   node bench/kring-dump.js MODE NETNS    -> prints "routes=N"
+// batch:  NetlinkSocket.dumpBatches(), records counted in place in the ring (no object per record);
+// stream: NetlinkSocket.dump(), one NetlinkMessage (a copy) per record, counted;
+// routes: routes(), one decoded Route per RxJS emission, counted (the typed streamed path);
+// retain: getRoutes(), every decoded Route kept in one array (the typed retained path).
 'use strict';
-const { NetlinkSocket, MessageBuilder, NLM_F_REQUEST, NLM_F_DUMP } = require('..');
+const { NetlinkSocket, routeDumpRequest, routes, getRoutes } = require('..');
 
 const [mode, netns] = process.argv.slice(2);
 const RTM_NEWROUTE = 24;
-const RTM_GETROUTE = 26;
-const sock = NetlinkSocket.open({ protocol: 'route', netns });
-const req = new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).finish();
-let routes = 0;
-const kept = [];
-const end = {
-  error: (e) => {
-    process.stderr.write(`${e.message}\n`);
-    process.exit(1);
-  },
-  complete: () => {
-    process.stdout.write(`routes=${routes}\n`);
-    sock.close();
-  },
+const AF_INET = 2;
+let count = 0;
+const fail = (e) => {
+  process.stderr.write(`${e.stack}\n`);
+  process.exit(1);
 };
-if (mode === 'batch') {
-  sock.dumpBatches(req, { onInterrupted: 'flag' }).subscribe({
-    ...end,
-    next: ({ cursor }) => {
-      while (cursor.next()) if (cursor.type === RTM_NEWROUTE) routes++;
-    },
-  });
+const report = () => process.stdout.write(`routes=${count}\n`);
+
+if (mode === 'routes') {
+  routes({ netns, family: 4, onInterrupted: 'flag' }).subscribe({ next: () => void count++, error: fail, complete: report });
+} else if (mode === 'retain') {
+  getRoutes({ netns, family: 4 }).then((all) => {
+    count = all.length;
+    report();
+  }, fail);
 } else {
-  sock.dump(req, { onInterrupted: 'flag' }).subscribe({
-    ...end,
-    next: (m) => {
-      if (m.type !== RTM_NEWROUTE) return;
-      routes++;
-      if (mode === 'retain') kept.push(m);
-    },
-  });
+  const sock = NetlinkSocket.open({ protocol: 'route', netns });
+  const req = routeDumpRequest({ family: AF_INET });
+  const end = { error: fail, complete: () => (report(), sock.close()) };
+  if (mode === 'batch') {
+    sock.dumpBatches(req, { onInterrupted: 'flag' }).subscribe({
+      ...end,
+      next: ({ cursor }) => {
+        while (cursor.next()) if (cursor.type === RTM_NEWROUTE) count++;
+      },
+    });
+  } else {
+    sock.dump(req, { onInterrupted: 'flag' }).subscribe({ ...end, next: (m) => void (m.type === RTM_NEWROUTE && count++) });
+  }
 }

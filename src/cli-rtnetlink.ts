@@ -9,6 +9,7 @@ import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink
 import { addressText, addrShowJson, ipContext, IpContext, linkJson, linkText, neighbourJson, neighbourShown, neighbourText, routeJson, routeText } from './rtnetlink/ip-format';
 import { tableId } from './rtnetlink/names';
 import { RouteTable } from './rtnetlink/route-table';
+import { plainRoute } from './rtnetlink/route';
 
 /** A bad command line (exit code 2). */
 export class UsageError extends Error {}
@@ -50,31 +51,45 @@ async function routesCommand(argv: string[]): Promise<number> {
   if (table === undefined) throw new UsageError(`--table must be main, local, default, all or a number, got ${JSON.stringify(tableArg)}`);
   // ip route show: one table means IPv4 unless -6; "table all" lists both families.
   const fam = family(values) ?? (table === 'all' ? undefined : 4);
-  const ctx = values.count ? null : await context(values.netns);
+  if (values.count) {
+    // Counting keeps nothing: records of an interrupted pass are not held, the pass is redone.
+    for (let attempt = 1; ; attempt++) {
+      let n = 0;
+      let interrupted = false;
+      await new Promise<void>((resolve, reject) =>
+        routeBatches({ family: fam, table, netns: values.netns, onInterrupted: 'flag' }).subscribe({
+          next: (batch) => {
+            n += batch.length;
+            if (batch.length && batch[batch.length - 1].interrupted) interrupted = true;
+          },
+          error: reject,
+          complete: resolve,
+        }),
+      );
+      if (!interrupted || attempt > 3) {
+        await write(`routes=${n}${interrupted ? ' interrupted' : ''}\n`);
+        return 0;
+      }
+    }
+  }
+  const ctx = await context(values.netns);
   const json = values.json ?? false;
-  let n = 0;
   let first = true;
   if (json) await write('[');
-  await new Promise<void>((resolve, reject) => {
-    const sub = routeBatches({ family: fam, table, netns: values.netns }).subscribe({
+  // Output follows each datagram; stdout buffers what the terminal or pipe has not taken yet.
+  await new Promise<void>((resolve, reject) =>
+    routeBatches({ family: fam, table, netns: values.netns }).subscribe({
       next: (batch) => {
-        n += batch.length;
-        if (!ctx || batch.length === 0) return;
+        if (batch.length === 0) return;
         const lines = batch.map((r) => (json ? JSON.stringify(routeJson(r, ctx, table === 'all')) : routeText(r, ctx, table === 'all')));
-        const chunk = json ? (first ? '' : ',') + lines.join(',') : lines.join('\n') + '\n';
+        process.stdout.write(json ? (first ? '' : ',') + lines.join(',') : lines.join('\n') + '\n');
         first = false;
-        if (!process.stdout.write(chunk)) {
-          // Back-pressure: no more dump reading until stdout drains would need pausing the
-          // socket; the dump is bounded, so buffer (as ip does in its pipe).
-        }
       },
       error: reject,
       complete: resolve,
-    });
-    void sub;
-  });
+    }),
+  );
   if (json) await write(']\n');
-  if (values.count) await write(`routes=${n}\n`);
   return 0;
 }
 
@@ -134,7 +149,7 @@ async function monitorCommand(argv: string[]): Promise<number> {
   let live = false;
   table.changes().subscribe((d) => {
     if (!live) return; // the first dump is the baseline, not a change
-    const r = d.kind === 'delete' ? { ...d.route, deleted: true } : d.route;
+    const r = d.kind === 'delete' ? { ...plainRoute(d.route), deleted: true } : d.route;
     const line = values.json ? JSON.stringify({ ...routeJson(r, ctx), change: d.kind, cause: d.cause }) : routeText(r, ctx);
     process.stdout.write(line + '\n');
     if (d.cause === 'resync') void context(values.netns).then((c) => (ctx = c), () => undefined);

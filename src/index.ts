@@ -89,3 +89,58 @@ export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
 export { RingWriter, RingWriterTarget } from './ring/writer';
 export { NetlinkReader, NetlinkRingBackend, NetlinkFrame, locateMessage } from './netlink/reader';
 export { NetlinkSocket, NetlinkSocketOptions, NetlinkMessage, NetlinkLossEvent, DumpInterruptPolicy, DumpInterruptedError, DumpBatch } from './netlink/socket';
+export { KernelRings, KernelRingCalls, nativeRingCalls } from './netlink/kernel-ring';
+export { RawAttribute } from './rtnetlink/types';
+export { Route, RouteVia, Nexthop, RouteCacheInfo, RouteDumpFilter, decodeRoute, routeDumpRequest, plainRoute, METRIC_NAMES } from './rtnetlink/route';
+export { RouteRecord } from './rtnetlink/route-record';
+export { Link, LinkInfo, LinkStats64, decodeLink, linkDumpRequest } from './rtnetlink/link';
+export { Address, AddressCacheInfo, decodeAddress, addressDumpRequest } from './rtnetlink/address';
+export { Neighbour, decodeNeighbour, neighbourDumpRequest } from './rtnetlink/neighbour';
+export {
+  routes,
+  routeBatches,
+  getRoutes,
+  links,
+  getLinks,
+  addresses,
+  getAddresses,
+  neighbours,
+  getNeighbours,
+  ReaderOptions,
+  RouteReaderOptions,
+  Flagged,
+  MalformedMessageError,
+} from './rtnetlink/readers';
+export { RouteTable, RouteTableOptions, RouteDiff, routeKey, routeValue } from './rtnetlink/route-table';
+export {
+  IpJson,
+  IpContext,
+  ipContext,
+  routeJson,
+  routeText,
+  linkJson,
+  linkText,
+  addressJson,
+  addressText,
+  addrShowJson,
+  neighbourJson,
+  neighbourText,
+  neighbourShown,
+} from './rtnetlink/ip-format';
+export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } from './rtnetlink/ip-address';
+export {
+  protocolName,
+  tableName,
+  scopeName,
+  realmName,
+  groupName,
+  dsfieldName,
+  routeTypeName,
+  familyName,
+  operstateName,
+  linkmodeName,
+  linkTypeName,
+  tableId,
+  resetNameCache,
+  IPROUTE2_CONFIG_DIR,
+} from './rtnetlink/names';

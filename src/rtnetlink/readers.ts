@@ -12,7 +12,8 @@ import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../net
 import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';
-import { decodeRoute, Route, routeDumpRequest } from './route';
+import { Route, routeDumpRequest } from './route';
+import { RouteRecord } from './route-record';
 
 /** A record the kernel sent that kring could not decode (truncated or malformed attributes). */
 export class MalformedMessageError extends Error {
@@ -52,6 +53,9 @@ export interface RouteReaderOptions extends ReaderOptions {
 /** A record of a dump read with 'flag': set when NLM_F_DUMP_INTR was seen at or before it. */
 export type Flagged<T> = T & { interrupted?: boolean };
 
+/** The keep-everything filter (recognised, so it costs no call per record). */
+const all = (): boolean => true;
+
 type Decoder<T> = (dv: DataView, at: number, len: number, type: number) => T | NetlinkParseError;
 
 function familyNumber(f: 4 | 6 | undefined): number {
@@ -72,7 +76,7 @@ function checkCommon(o: ReaderOptions): void {
  * datagram (`Flagged<T>[]`). 'retry' keeps the batches of an attempt until NLMSG_DONE and emits
  * them only from a clean pass.
  */
-function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, decode: Decoder<T>, keep: (x: T) => boolean, strict: boolean): Observable<Flagged<T>[]> {
+function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, decode: Decoder<T>, keep: (x: T) => boolean, strict: boolean, keepsBytes = false): Observable<Flagged<T>[]> {
   checkCommon(o);
   const policy = o.onInterrupted ?? 'retry';
   const retries = o.retries ?? 3;
@@ -86,7 +90,7 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
       const state = { interrupted: false };
       inner = sock.dumpBatches(request, { onInterrupted: policy === 'error' ? 'error' : 'flag' }).subscribe({
         next: (b) => {
-          const out = decodeBatch(b.cursor, want, decode, keep, sub, state);
+          const out = decodeBatch(b.cursor, want, decode, keep, sub, state, keepsBytes);
           if (!out) return;
           if (policy === 'retry') held.push(out);
           else if (out.length) sub.next(out);
@@ -111,17 +115,20 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
 
 // Decodes a datagram's records; from the first record that carries NLM_F_DUMP_INTR on (the kernel
 // flags each message added after the change), records are marked `interrupted`.
-function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>, state: { interrupted: boolean }): Flagged<T>[] | null {
+// `keepsBytes`: the records keep their message bytes, so the datagram is copied out of the ring
+// first (once per datagram, ~32 KiB).
+function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>, state: { interrupted: boolean }, keepsBytes: boolean): Flagged<T>[] | null {
   const out: Flagged<T>[] = [];
+  const dv = keepsBytes ? new DataView(new Uint8Array(c.dv.buffer, c.dv.byteOffset, c.dv.byteLength).slice().buffer) : c.dv;
   while (c.next()) {
     if (c.flags & NLM_F_DUMP_INTR) state.interrupted = true;
     if (c.type !== want) continue;
-    const x = decode(c.dv, c.payload, c.payloadLen, c.type);
+    const x = decode(dv, c.payload, c.payloadLen, c.type);
     if (x instanceof NetlinkParseError) {
       sub.error(new MalformedMessageError(x));
       return null;
     }
-    if (!keep(x)) continue;
+    if (keep !== all && !keep(x)) continue;
     if (state.interrupted) (x as Flagged<T>).interrupted = true;
     out.push(x as Flagged<T>);
   }
@@ -156,13 +163,14 @@ function routeSource(o: RouteReaderOptions): Observable<Flagged<Route>[]> {
   const f = o.filter ?? {};
   const kernel = { family, table: table === 'all' ? undefined : table, protocol: f.protocol, type: f.type, oif: f.oif };
   const strict = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined;
-  const keep = (r: Route) =>
+  const filtered = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined || f.predicate !== undefined;
+  const keep = !filtered ? all : (r: Route) =>
     (table === 'all' || r.table === table) &&
     (f.protocol === undefined || r.protocol === f.protocol) &&
     (f.type === undefined || r.type === f.type) &&
     (f.oif === undefined || r.oif === f.oif || (r.multipath?.some((n) => n.ifindex === f.oif) ?? false)) &&
     (!f.predicate || f.predicate(r));
-  return dumpRecords(o, routeDumpRequest(kernel), RTM_NEWROUTE, decodeRoute, keep, strict);
+  return dumpRecords(o, routeDumpRequest(kernel), RTM_NEWROUTE, RouteRecord.from, keep, strict, true);
 }
 
 /**
@@ -184,7 +192,6 @@ export function getRoutes(o: RouteReaderOptions = {}): Promise<Flagged<Route>[]>
   return collect(routeSource(o));
 }
 
-const all = () => true;
 
 /**
  * Links (network interfaces), one emission each. Cold, as {@link routes}. `family: 6` asks IPv6's

@@ -14,7 +14,7 @@ import { NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink } from './link';
 import { routeBatches } from './readers';
-import { decodeRoute, Route } from './route';
+import { decodeRoute, plainRoute, Route } from './route';
 
 const LINK_STATE = IFF_UP | 0x10000; // IFF_LOWER_UP
 
@@ -45,9 +45,12 @@ export function routeKey(r: Route): string {
   return `${r.family}|${r.table}|${r.dst ?? ''}/${r.dstLen}|${r.src ?? ''}/${r.srcLen}|${r.tos}|${r.priority ?? ''}|${r.type}`;
 }
 
-// The value compared for 'change': everything but the volatile cache info and the deleted flag.
-function value(r: Route): string {
-  return JSON.stringify({ ...r, cacheinfo: undefined, deleted: undefined }, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v));
+/**
+ * A route's value as the mirror compares it for 'change': every field but the volatile cache info
+ * (lifetimes count down) and the deleted flag, as a string.
+ */
+export function routeValue(r: Route): string {
+  return JSON.stringify({ ...plainRoute(r), cacheinfo: undefined, deleted: undefined, interrupted: undefined }, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v));
 }
 
 /**
@@ -55,7 +58,7 @@ function value(r: Route): string {
  * Diffs are emitted from the first dump on (as 'add', cause 'resync').
  */
 export class RouteTable implements Disposable {
-  /** Resolves once the first dump is in; rejects if it fails. */
+  /** Resolves once the first dump is in (or at close, if that comes first); rejects if the dump fails. */
   readonly ready: Promise<void>;
   /** Re-dumps done after the first (for overruns and links going down). */
   resyncs = 0;
@@ -69,6 +72,7 @@ export class RouteTable implements Disposable {
   #again = false;
   #closed = false;
   #settled: (() => void)[] = [];
+  #resolveReady: (() => void) | null = null;
   /** Last seen IFF_UP | IFF_LOWER_UP of each link that sent an event. */
   #links = new Map<number, number>();
 
@@ -78,7 +82,10 @@ export class RouteTable implements Disposable {
     // Events first: what changes during the dump is queued, not missed.
     this.#subs.push(sock.messages().subscribe((m) => (this.#dumping ? this.#queued.push(m) : this.#event(m))));
     this.#subs.push(sock.losses().subscribe(() => this.#resync()));
-    this.ready = new Promise((resolve, reject) => this.#dump(resolve, reject));
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#dump(resolve, reject);
+    });
   }
 
   /**
@@ -135,6 +142,7 @@ export class RouteTable implements Disposable {
     for (const s of this.#subs) s.unsubscribe();
     this.#sock.close();
     this.#changes.complete();
+    this.#resolveReady?.(); // closed before the first dump finished: ready, and empty
     for (const f of this.#settled.splice(0)) f();
   }
 
@@ -195,7 +203,7 @@ export class RouteTable implements Disposable {
       const old = this.#map.get(k);
       this.#map.set(k, r);
       if (!old) this.#changes.next({ kind: 'add', route: r, cause: 'resync' });
-      else if (value(old) !== value(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'resync' });
+      else if (routeValue(old) !== routeValue(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'resync' });
     }
   }
 
@@ -228,6 +236,6 @@ export class RouteTable implements Disposable {
     }
     this.#map.set(k, r);
     if (!old) this.#changes.next({ kind: 'add', route: r, cause: 'event' });
-    else if (value(old) !== value(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'event' });
+    else if (routeValue(old) !== routeValue(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'event' });
   }
 }

@@ -278,3 +278,9 @@ export function routeDumpRequest(f: RouteDumpFilter = {}): Uint8Array {
   if (f.oif !== undefined) b.attr(RTA_OIF, u32(f.oif));
   return b.finish().slice();
 }
+
+/** The plain-object form of a route (a {@link RouteRecord}'s decode; a plain Route as it is). */
+export function plainRoute(r: Route): Route {
+  const j = (r as { toJSON?: () => Route }).toJSON;
+  return typeof j === 'function' ? j.call(r) : r;
+}

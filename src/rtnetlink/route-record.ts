@@ -1,0 +1,190 @@
+/**
+ * {@link RouteRecord}: a {@link Route} kept as its message bytes. The `struct rtmsg` fields read
+ * straight from the bytes; the attributes are decoded on first access of any of them and cached.
+ * A retained million-route table costs its bytes (~60 per route) and a small object, not a
+ * decoded object graph (~240 bytes): what `getRoutes()` and the route readers hand out.
+ * @packageDocumentation
+ */
+import { RTA_MULTIPATH, RTA_TABLE, RTM_DELROUTE, RTMSG_SIZE, RTNEXTHOP_SIZE } from '../constants';
+import { AttrCursor, NetlinkParseError, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from '../netlink/message';
+import { RawAttribute } from './types';
+import { decodeRoute, Nexthop, Route, RouteCacheInfo, RouteVia } from './route';
+
+/**
+ * Checks a route message's structure (rtmsg, attribute and nexthop lengths) without decoding
+ * values, and finds RTA_TABLE. Returns the table, or the error a full decode would return.
+ */
+function validate(dv: DataView, at: number, len: number): number | NetlinkParseError {
+  if (len < RTMSG_SIZE) return new NetlinkParseError(`a route message needs ${RTMSG_SIZE} bytes of rtmsg, got ${len}`, at);
+  let table = dv.getUint8(at + 4);
+  // The attribute walk of AttrCursor, inlined: this runs once per route of every dump.
+  const end = at + len;
+  let p = at + RTMSG_SIZE;
+  while (end - p >= NLA_HDRLEN) {
+    const l = dv.getUint16(p, true);
+    if (l < NLA_HDRLEN || l > end - p) return new NetlinkParseError(`nla_len ${l} is outside ${NLA_HDRLEN}..${end - p}`, p);
+    const type = dv.getUint16(p + 2, true) & NLA_TYPE_MASK;
+    if (type === RTA_TABLE && l >= NLA_HDRLEN + 4) table = dv.getUint32(p + NLA_HDRLEN, true);
+    else if (type === RTA_MULTIPATH) {
+      const e = validateMultipath(dv, p + NLA_HDRLEN, p + l);
+      if (e) return e;
+    }
+    p += (l + 3) & ~3;
+  }
+  if (end - p > 0 && end - p < NLA_HDRLEN) return new NetlinkParseError(`${end - p} trailing bytes, less than an nlattr`, p);
+  return table;
+}
+
+function validateMultipath(dv: DataView, p: number, end: number): NetlinkParseError | null {
+  while (end - p >= RTNEXTHOP_SIZE) {
+    const l = dv.getUint16(p, true);
+    if (l < RTNEXTHOP_SIZE || l > end - p) return new NetlinkParseError(`rtnh_len ${l} is outside ${RTNEXTHOP_SIZE}..${end - p}`, p);
+    const c = new AttrCursor(dv, p + RTNEXTHOP_SIZE, p + l);
+    while (c.next());
+    if (c.error) return c.error;
+    p += (l + 3) & ~3;
+  }
+  return null;
+}
+
+/** A route read from its message bytes; see the module comment. Serialises (toJSON) as the plain {@link Route}. */
+export class RouteRecord implements Route {
+  // Four fields per record (a million of them are kept): the length and the message type are
+  // read back from the nlmsghdr in front of the payload.
+  readonly #dv: DataView;
+  readonly #at: number;
+  /** RTA_TABLE or rtm_table, found by the validation walk (filters read it without a decode). */
+  readonly table: number;
+  #full: Route | undefined;
+
+  private constructor(dv: DataView, at: number, table: number) {
+    this.#dv = dv;
+    this.#at = at;
+    this.table = table;
+  }
+
+  /**
+   * A record over the payload at `[at, at + len)` of `dv`, which must be a whole message: its
+   * nlmsghdr (of type `msgType`, length `len + 16`) right before `at`. `dv` is kept (do not
+   * reuse that memory: copy it out of a ring first). Malformed input is an error value.
+   * @throws RangeError when no matching nlmsghdr precedes the payload
+   */
+  static from(dv: DataView, at: number, len: number, msgType: number): RouteRecord | NetlinkParseError {
+    const t = validate(dv, at, len);
+    if (t instanceof NetlinkParseError) return t;
+    if (at < NLMSG_HDRLEN || dv.getUint32(at - NLMSG_HDRLEN, true) !== len + NLMSG_HDRLEN || dv.getUint16(at - NLMSG_HDRLEN + 4, true) !== msgType) {
+      throw new RangeError('RouteRecord.from() needs the payload of a whole message, its nlmsghdr right before it');
+    }
+    return new RouteRecord(dv, at, t);
+  }
+
+  get #len(): number {
+    return this.#dv.getUint32(this.#at - NLMSG_HDRLEN, true) - NLMSG_HDRLEN;
+  }
+  get #msgType(): number {
+    return this.#dv.getUint16(this.#at - NLMSG_HDRLEN + 4, true);
+  }
+
+  get deleted(): boolean {
+    return this.#msgType === RTM_DELROUTE;
+  }
+  get family(): number {
+    return this.#dv.getUint8(this.#at);
+  }
+  get dstLen(): number {
+    return this.#dv.getUint8(this.#at + 1);
+  }
+  get srcLen(): number {
+    return this.#dv.getUint8(this.#at + 2);
+  }
+  get tos(): number {
+    return this.#dv.getUint8(this.#at + 3);
+  }
+  get protocol(): number {
+    return this.#dv.getUint8(this.#at + 5);
+  }
+  get scope(): number {
+    return this.#dv.getUint8(this.#at + 6);
+  }
+  get type(): number {
+    return this.#dv.getUint8(this.#at + 7);
+  }
+  get flags(): number {
+    return this.#dv.getUint32(this.#at + 8, true);
+  }
+  get dst(): string | undefined {
+    return this.toJSON().dst;
+  }
+  get src(): string | undefined {
+    return this.toJSON().src;
+  }
+  get gateway(): string | undefined {
+    return this.toJSON().gateway;
+  }
+  get via(): RouteVia | undefined {
+    return this.toJSON().via;
+  }
+  get oif(): number | undefined {
+    return this.toJSON().oif;
+  }
+  get iif(): number | undefined {
+    return this.toJSON().iif;
+  }
+  get priority(): number | undefined {
+    return this.toJSON().priority;
+  }
+  get prefsrc(): string | undefined {
+    return this.toJSON().prefsrc;
+  }
+  get metrics(): Record<string, number | string> | undefined {
+    return this.toJSON().metrics;
+  }
+  get metricsLock(): number | undefined {
+    return this.toJSON().metricsLock;
+  }
+  get multipath(): Nexthop[] | undefined {
+    return this.toJSON().multipath;
+  }
+  get pref(): number | undefined {
+    return this.toJSON().pref;
+  }
+  get expires(): number | undefined {
+    return this.toJSON().expires;
+  }
+  get nhid(): number | undefined {
+    return this.toJSON().nhid;
+  }
+  get encapType(): number | undefined {
+    return this.toJSON().encapType;
+  }
+  get encap(): Uint8Array | undefined {
+    return this.toJSON().encap;
+  }
+  get cacheinfo(): RouteCacheInfo | undefined {
+    return this.toJSON().cacheinfo;
+  }
+  get mark(): number | undefined {
+    return this.toJSON().mark;
+  }
+  get realms(): number | undefined {
+    return this.toJSON().realms;
+  }
+  get uid(): number | undefined {
+    return this.toJSON().uid;
+  }
+  get ttlPropagate(): number | undefined {
+    return this.toJSON().ttlPropagate;
+  }
+  get newdst(): Uint8Array | undefined {
+    return this.toJSON().newdst;
+  }
+  get unknown(): RawAttribute[] {
+    return this.toJSON().unknown;
+  }
+
+  /** The plain decoded {@link Route} (decoded once, then cached). */
+  toJSON(): Route {
+    // Validated at construction, so the decode cannot fail.
+    return (this.#full ??= decodeRoute(this.#dv, this.#at, this.#len, this.#msgType) as Route);
+  }
+}
