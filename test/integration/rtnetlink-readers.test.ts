@@ -56,6 +56,14 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect(all.stdout).toBe(`routes=${expected}\n`);
   });
 
+  it('the main job needs no privileges: kring routes as nobody, with no capabilities, prints what ip prints', () => {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, KRING, 'routes'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const ip = spawnSync('ip', ['route', 'show'], { encoding: 'utf8' }).stdout;
+    expect(r.stdout).toBe(ip.split('\n').map((l) => l.trimEnd()).join('\n'));
+  });
+
   it('kernel-side filters (strict checking): table and protocol and type select exactly their routes', async () => {
     const t300 = await getRoutes({ netns: ns, table: 300 });
     expect(t300.length).toBe(500);
