@@ -1,10 +1,12 @@
 // RouteTable on the real kernel: after every change (adds, deletes, replaces, multipath weights, a
 // link going down, an event flood that overruns a tiny receive buffer) the mirror equals a fresh
 // dump, and the diffs it emitted say what happened.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { getRoutes } from '../../src/rtnetlink/readers';
 import { RouteDiff, routeKey, RouteTable, routeValue } from '../../src/rtnetlink/route-table';
 import { Route } from '../../src/rtnetlink/route';
-import { createNamespace, ipBatch } from '../helpers/netns';
+import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 
 const snapshot = (rs: Route[]) => new Map(rs.map((r) => [routeKey(r), routeValue(r)]));
@@ -125,5 +127,40 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
     t.close();
     expect(completed).toBe(true);
     return expect(t.ready).resolves.toBeUndefined(); // closed before its first dump: ready, and empty
+  });
+});
+
+describePrivileged('kring monitor routes', () => {
+  it('prints each change as ip prints the route, deletions prefixed Deleted, and exits 0 on SIGINT', async () => {
+    const { ns, destroy } = createNamespace();
+    let stop = () => undefined as unknown;
+    try {
+      ipBatch(ns, ['link add r0 type veth peer name r1', 'link set r0 up', 'link set r1 up', 'addr add 10.0.0.1/16 dev r0']);
+      const baseline = (ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]).length;
+      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'kring.js'), 'monitor', 'routes', '-4', '--netns', ns]);
+      stop = () => child.kill('SIGKILL');
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const until = async (f: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!f() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      };
+      // The baseline dump (lo's and r0's local, broadcast and connected routes) is not printed.
+      await until(() => err.includes('monitoring'));
+      expect(err).toBe(`kring: monitoring ${baseline} routes\n`);
+      ipBatch(ns, ['route add 20.0.0.0/8 via 10.0.0.2 proto static metric 7']);
+      await until(() => out.includes('\n'));
+      ipBatch(ns, ['route del 20.0.0.0/8']);
+      await until(() => out.split('\n').length > 2);
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toBe('20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
+    } finally {
+      stop();
+      destroy();
+    }
   });
 });
