@@ -275,6 +275,8 @@ export const RTAX_CC_ALGO = 16;
 export const RTAX_FEATURE_ECN = 1;
 /** `RT_TABLE_*` */
 export const RT_TABLE_UNSPEC = 0;
+/** What rtm_table says when the table id does not fit a byte (the id is in RTA_TABLE). */
+export const RT_TABLE_COMPAT = 252;
 export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_LOCAL = 255;
 

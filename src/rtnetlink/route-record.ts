@@ -5,7 +5,7 @@
  * decoded object graph (~240 bytes): what `getRoutes()` and the route readers hand out.
  * @packageDocumentation
  */
-import { RTA_MULTIPATH, RTA_TABLE, RTM_DELROUTE, RTMSG_SIZE, RTNEXTHOP_SIZE } from '../constants';
+import { RT_TABLE_COMPAT, RTA_MULTIPATH, RTA_TABLE, RTM_DELROUTE, RTMSG_SIZE, RTNEXTHOP_SIZE } from '../constants';
 import { AttrCursor, NetlinkParseError, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from '../netlink/message';
 import { RawAttribute } from './types';
 import { decodeRoute, Nexthop, Route, RouteCacheInfo, RouteVia } from './route';
@@ -47,20 +47,19 @@ function validateMultipath(dv: DataView, p: number, end: number): NetlinkParseEr
   return null;
 }
 
+const decoded = new WeakMap<RouteRecord, Route>();
+
 /** A route read from its message bytes; see the module comment. Serialises (toJSON) as the plain {@link Route}. */
 export class RouteRecord implements Route {
-  // Four fields per record (a million of them are kept): the length and the message type are
-  // read back from the nlmsghdr in front of the payload.
+  // Two fields per record (a million of them are kept, and every field is bytes the young
+  // generation copies): the length and type are read back from the nlmsghdr in front of the
+  // payload, and the decoded form lives in a WeakMap, created only when asked for.
   readonly #dv: DataView;
   readonly #at: number;
-  /** RTA_TABLE or rtm_table, found by the validation walk (filters read it without a decode). */
-  readonly table: number;
-  #full: Route | undefined;
 
-  private constructor(dv: DataView, at: number, table: number) {
+  private constructor(dv: DataView, at: number) {
     this.#dv = dv;
     this.#at = at;
-    this.table = table;
   }
 
   /**
@@ -75,7 +74,13 @@ export class RouteRecord implements Route {
     if (at < NLMSG_HDRLEN || dv.getUint32(at - NLMSG_HDRLEN, true) !== len + NLMSG_HDRLEN || dv.getUint16(at - NLMSG_HDRLEN + 4, true) !== msgType) {
       throw new RangeError('RouteRecord.from() needs the payload of a whole message, its nlmsghdr right before it');
     }
-    return new RouteRecord(dv, at, t);
+    return new RouteRecord(dv, at);
+  }
+
+  /** RTA_TABLE when present (ids above 255 leave rtm_table at RT_TABLE_COMPAT), else rtm_table. */
+  get table(): number {
+    const t = this.#dv.getUint8(this.#at + 4);
+    return t === RT_TABLE_COMPAT ? (validate(this.#dv, this.#at, this.#len) as number) : t;
   }
 
   get #len(): number {
@@ -184,7 +189,12 @@ export class RouteRecord implements Route {
 
   /** The plain decoded {@link Route} (decoded once, then cached). */
   toJSON(): Route {
-    // Validated at construction, so the decode cannot fail.
-    return (this.#full ??= decodeRoute(this.#dv, this.#at, this.#len, this.#msgType) as Route);
+    let r = decoded.get(this);
+    if (!r) {
+      // Validated at construction, so the decode cannot fail.
+      r = decodeRoute(this.#dv, this.#at, this.#len, this.#msgType) as Route;
+      decoded.set(this, r);
+    }
+    return r;
   }
 }
