@@ -17,9 +17,9 @@ import {
   RTM_DELADDR,
   RTM_GETADDR,
 } from '../constants';
-import { AttrCursor, MessageBuilder, NetlinkParseError, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/message';
+import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
-import { RawAttribute } from './types';
+import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
 /** `struct ifa_cacheinfo`: lifetimes in seconds (0xffffffff = forever), stamps in centiseconds. */
 export interface AddressCacheInfo {
@@ -80,7 +80,7 @@ export function decodeAddress(dv: DataView, at: number, len: number, type: numbe
       case IFA_CACHEINFO:
         if (a.dataLen >= 16) r.cacheinfo = { preferred: dv.getUint32(a.data, true), valid: dv.getUint32(a.data + 4, true), cstamp: dv.getUint32(a.data + 8, true), tstamp: dv.getUint32(a.data + 12, true) };
         break;
-      default: r.unknown.push({ type: a.type, nested: a.nested, data: a.bytes() });
+      default: r.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? r;
@@ -88,7 +88,5 @@ export function decodeAddress(dv: DataView, at: number, len: number, type: numbe
 
 /** An RTM_GETADDR dump request for `family` (0: all). */
 export function addressDumpRequest(family = 0): Uint8Array {
-  const hdr = new Uint8Array(IFADDRMSG_SIZE);
-  hdr[0] = family;
-  return new MessageBuilder().begin(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(hdr).finish().slice();
+  return dumpRequest(RTM_GETADDR, IFADDRMSG_SIZE, family);
 }

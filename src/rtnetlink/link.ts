@@ -40,8 +40,8 @@ import {
   RTM_DELLINK,
   RTM_GETLINK,
 } from '../constants';
-import { AttrCursor, MessageBuilder, NetlinkParseError, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/message';
-import { RawAttribute } from './types';
+import { AttrCursor, NetlinkParseError } from '../netlink/message';
+import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
 /** `struct rtnl_link_stats64`, the counters kring names (all 64-bit). */
 export interface LinkStats64 {
@@ -113,7 +113,7 @@ function linkinfo(a: AttrCursor): LinkInfo {
     if (c.type === IFLA_INFO_KIND) info.kind = c.string();
     else if (c.type === IFLA_INFO_SLAVE_KIND) info.slaveKind = c.string();
     else if (c.type === IFLA_INFO_DATA) data = c.nestedCursor();
-    else (info.raw ??= []).push({ type: c.type, nested: c.nested, data: c.bytes() });
+    else (info.raw ??= []).push(rawAttribute(c));
   }
   if (data) {
     const d: Record<string, number> = {};
@@ -128,7 +128,7 @@ function linkinfo(a: AttrCursor): LinkInfo {
       const k = table[data.type];
       const v = k ? data[k[1]]() : undefined;
       if (k && v !== undefined) d[k[0]] = v;
-      else (info.raw ??= []).push({ type: data.type, nested: data.nested, data: data.bytes() });
+      else (info.raw ??= []).push(rawAttribute(data));
     }
     info.data = d;
   }
@@ -184,7 +184,7 @@ export function decodeLink(dv: DataView, at: number, len: number, type: number):
         }
         break;
       case IFLA_STATS: break; // the 32-bit copy of IFLA_STATS64
-      default: l.unknown.push({ type: a.type, nested: a.nested, data: a.bytes() });
+      default: l.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? l;
@@ -195,7 +195,5 @@ export function decodeLink(dv: DataView, at: number, len: number, type: number):
  * by IPv6's own handler with fewer (what `ip -6 addr` shows).
  */
 export function linkDumpRequest(family = 0): Uint8Array {
-  const hdr = new Uint8Array(IFINFOMSG_SIZE);
-  hdr[0] = family;
-  return new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(hdr).finish().slice();
+  return dumpRequest(RTM_GETLINK, IFINFOMSG_SIZE, family);
 }

@@ -3,9 +3,9 @@
  * @packageDocumentation
  */
 import { NDA_CACHEINFO, NDA_DST, NDA_LLADDR, NDA_MASTER, NDA_PROBES, NDA_VLAN, NDMSG_SIZE, RTM_DELNEIGH, RTM_GETNEIGH } from '../constants';
-import { AttrCursor, MessageBuilder, NetlinkParseError, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/message';
+import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
-import { RawAttribute } from './types';
+import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
 /** A neighbour entry (RTM_NEWNEIGH / RTM_DELNEIGH). */
 export interface Neighbour {
@@ -52,7 +52,7 @@ export function decodeNeighbour(dv: DataView, at: number, len: number, type: num
       case NDA_CACHEINFO:
         if (a.dataLen >= 16) n.cacheinfo = { confirmed: dv.getUint32(a.data, true), used: dv.getUint32(a.data + 4, true), updated: dv.getUint32(a.data + 8, true), refcnt: dv.getUint32(a.data + 12, true) };
         break;
-      default: n.unknown.push({ type: a.type, nested: a.nested, data: a.bytes() });
+      default: n.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? n;
@@ -60,7 +60,5 @@ export function decodeNeighbour(dv: DataView, at: number, len: number, type: num
 
 /** An RTM_GETNEIGH dump request for `family` (0: all). */
 export function neighbourDumpRequest(family = 0): Uint8Array {
-  const hdr = new Uint8Array(NDMSG_SIZE);
-  hdr[0] = family;
-  return new MessageBuilder().begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(hdr).finish().slice();
+  return dumpRequest(RTM_GETNEIGH, NDMSG_SIZE, family);
 }

@@ -35,9 +35,9 @@ import {
   RTMSG_SIZE,
   RTNEXTHOP_SIZE,
 } from '../constants';
-import { AttrCursor, MessageBuilder, NetlinkParseError, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/message';
+import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
-import { RawAttribute } from './types';
+import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
 /** Names of the RTAX_* metrics, by number, as iproute2 prints them. */
 export const METRIC_NAMES = [
@@ -132,10 +132,6 @@ export interface Route {
   unknown: RawAttribute[];
 }
 
-function raw(a: AttrCursor): RawAttribute {
-  return { type: a.type, nested: a.nested, data: a.bytes() };
-}
-
 function addr(a: AttrCursor, family: number): string | undefined {
   const want = family === AF_INET ? 4 : family === AF_INET6 ? 16 : a.dataLen;
   if (a.dataLen < want) return undefined;
@@ -180,7 +176,7 @@ function multipath(r: Route, a: AttrCursor): NetlinkParseError | null {
         case RTA_FLOW: nh.realms = c.u32(); break;
         case RTA_ENCAP_TYPE: nh.encapType = c.u16(); break;
         case RTA_ENCAP: nh.encap = c.bytes(); break;
-        default: (nh.unknown ??= []).push(raw(c));
+        default: (nh.unknown ??= []).push(rawAttribute(c));
       }
     }
     if (c.error) return c.error;
@@ -244,7 +240,7 @@ export function decodeRoute(dv: DataView, at: number, len: number, type: number)
       case RTA_UID: r.uid = a.u32(); break;
       case RTA_TTL_PROPAGATE: r.ttlPropagate = a.u8(); break;
       case RTA_NH_ID: r.nhid = a.u32(); break;
-      default: r.unknown.push(raw(a));
+      default: r.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? r;
@@ -263,20 +259,25 @@ export interface RouteDumpFilter {
 
 /** An RTM_GETROUTE dump request. Under strict checking its fields and attributes filter kernel-side. */
 export function routeDumpRequest(f: RouteDumpFilter = {}): Uint8Array {
-  const hdr = new Uint8Array(RTMSG_SIZE);
-  hdr[0] = f.family ?? 0;
-  if (f.table !== undefined && f.table < 256) hdr[4] = f.table;
-  hdr[5] = f.protocol ?? 0;
-  hdr[7] = f.type ?? 0;
-  const b = new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(hdr);
   const u32 = (v: number) => {
     const x = new Uint8Array(4);
     new DataView(x.buffer).setUint32(0, v >>> 0, true);
     return x;
   };
-  if (f.table !== undefined) b.attr(RTA_TABLE, u32(f.table));
-  if (f.oif !== undefined) b.attr(RTA_OIF, u32(f.oif));
-  return b.finish().slice();
+  return dumpRequest(
+    RTM_GETROUTE,
+    RTMSG_SIZE,
+    f.family ?? 0,
+    (hdr) => {
+      if (f.table !== undefined && f.table < 256) hdr[4] = f.table;
+      hdr[5] = f.protocol ?? 0;
+      hdr[7] = f.type ?? 0;
+    },
+    (b) => {
+      if (f.table !== undefined) b.attr(RTA_TABLE, u32(f.table));
+      if (f.oif !== undefined) b.attr(RTA_OIF, u32(f.oif));
+    },
+  );
 }
 
 /** The plain-object form of a route (a {@link RouteRecord}'s decode; a plain Route as it is). */
