@@ -59,6 +59,23 @@ export interface NativeBinding {
     op: string,
   ): number;
   /**
+   * krRecvmmsgInto's recvmmsg on a libuv worker thread (an ENOBUFS is noted and reading goes on);
+   * `done` runs on the JavaScript thread with `meta` written. Until then the caller leaves the
+   * slots, `spill` and `meta` alone and keeps `fd` open.
+   */
+  krRecvmmsgStart(
+    fd: number,
+    buffer: ArrayBuffer,
+    offsets: Float64Array,
+    count: number,
+    capacity: number,
+    spill: Uint8Array,
+    spillSize: number,
+    meta: Uint32Array,
+    op: string,
+    done: (error: RingError | null, received: number, overran: boolean) => void,
+  ): void;
+  /**
    * sendmmsg of `count` datagrams taken in place from `buffer` (datagram i at offsets[i], lengths[i]
    * bytes), to `address` (a sockaddr) or the socket's default destination. Returns the number sent,
    * or a negative errno when the first one fails.

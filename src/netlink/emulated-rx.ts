@@ -59,6 +59,8 @@ export class EmulatedRxRing {
   #frames: Uint32Array;
   #fifo: Uint8Array[] = [];
   #pendingError = 0;
+  #busy = false;
+  #failure: Error | null = null;
 
   /**
    * @param fd a netlink socket with NETLINK_PKTINFO and SO_PASSCRED set (for nm_group and the
@@ -97,21 +99,25 @@ export class EmulatedRxRing {
     return this.#pendingError;
   }
 
+  /** Whether a {@link fillAsync} is in flight (its frames are RESERVED until it completes). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   /**
    * Fills free frames from the socket: one recvmmsg. Returns the number of frames filled (0 when
-   * nothing was queued or no frame is free).
-   * @throws RingError when the socket fails other than EAGAIN/ENOBUFS
+   * nothing was queued, no frame is free, or a {@link fillAsync} is in flight).
+   * @throws RingError when the socket fails other than EAGAIN/ENOBUFS (or a fillAsync failed)
    */
   fill(): number {
-    const n = this.#claim();
-    if (n === 0) return 0;
-    const ring = this.ring;
-    for (let i = 0; i < n; i++) {
-      const f = this.#frames[i];
-      // The kernel marks a frame RESERVED while a message is being built in it.
-      ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
-      this.#slots[i] = ring.slotOffsets[f] + NL_MMAP_HDRLEN;
+    if (this.#failure) {
+      const e = this.#failure;
+      this.#failure = null;
+      throw e;
     }
+    if (this.#busy) return 0;
+    const n = this.#reserve(this.#batch);
+    if (n === 0) return 0;
     const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING');
     let got = recv();
     if (got === -ENOBUFS) {
@@ -121,10 +127,49 @@ export class EmulatedRxRing {
       this.#pendingError = ENOBUFS;
       got = recv();
     }
-    const filled = Math.max(got, 0); // a second ENOBUFS in a row: nothing read this time
+    return this.#settle(Math.max(got, 0), n); // a second ENOBUFS in a row: nothing read this time
+  }
+
+  /**
+   * The same fill, with the recvmmsg on a worker thread: the emulated kernel then runs beside the
+   * consumer, as the real one does. For a dump that is most of the cost, because netlink_recvmsg
+   * builds the next chunks in the receiver's context; reading the chunks already here overlaps it.
+   * Takes at most half the ring, so the consumer has the other half meanwhile. The frames taken
+   * are RESERVED until `done` runs (on the JavaScript thread, after they became VALID or COPY).
+   * A failure is kept and thrown by the next {@link fill}. Returns false, without calling `done`,
+   * when one is in flight already or no frame is free.
+   */
+  fillAsync(done: (filled: number) => void): boolean {
+    if (this.#busy || this.#failure) return false;
+    const n = this.#reserve(Math.max(1, Math.min(this.#batch, this.ring.size >> 1)));
+    if (n === 0) return false;
+    this.#busy = true;
+    native.krRecvmmsgStart(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING', (error, got, overran) => {
+      this.#busy = false;
+      if (overran) this.#pendingError = ENOBUFS;
+      if (error) this.#failure = error;
+      done(this.#settle(got, n));
+    });
+    return true;
+  }
+
+  // Takes up to `limit` frames the kernel's allocator would use next and marks them RESERVED, as
+  // the kernel does while it builds a message in a frame. Returns how many.
+  #reserve(limit: number): number {
+    const n = this.#claim(limit);
+    for (let i = 0; i < n; i++) {
+      const f = this.#frames[i];
+      this.ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
+      this.#slots[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
+    }
+    return n;
+  }
+
+  // `filled` of the `reserved` frames received datagrams: they become VALID or COPY; the rest go
+  // back to UNUSED, as the kernel never reserved them.
+  #settle(filled: number, reserved: number): number {
     for (let i = 0; i < filled; i++) this.#complete(i);
-    // Frames reserved but not filled go back, as the kernel never reserved them.
-    for (let i = filled; i < n; i++) ring.setStatus(this.#frames[i], NL_MMAP_STATUS_UNUSED);
+    for (let i = filled; i < reserved; i++) this.ring.setStatus(this.#frames[i], NL_MMAP_STATUS_UNUSED);
     return filled;
   }
 
@@ -150,11 +195,11 @@ export class EmulatedRxRing {
 
   // The frames the kernel's allocator would use next: from head, step over SKIP, take UNUSED,
   // stop at anything else or after one lap. The emulated head moves as frames are filled.
-  #claim(): number {
+  #claim(limit: number): number {
     const ring = this.ring;
     let i = this.#head;
     let n = 0;
-    for (let seen = 0; seen < ring.size && n < this.#batch; seen++) {
+    for (let seen = 0; seen < ring.size && n < limit; seen++) {
       const s = ring.status(i);
       if (s === NL_MMAP_STATUS_UNUSED) this.#frames[n++] = i;
       else if (s !== NL_MMAP_STATUS_SKIP) break;

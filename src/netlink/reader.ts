@@ -26,6 +26,12 @@ export interface NetlinkRingBackend {
   pump(): void;
   /** The datagram behind the next COPY frame (recv), or an errno (ENOBUFS once after an overrun; EAGAIN). */
   recvCopy(length: number): Uint8Array | { errno: number };
+  /**
+   * Where a VALID frame's message starts, when the producer always puts it at one offset (the
+   * emulation: NL_MMAP_HDRLEN). Absent for the kernel's ring, whose 4.3/4.4 dump chunks may sit
+   * elsewhere: {@link locateMessage} finds them.
+   */
+  readonly messageOffset?: number;
 }
 
 /** One received frame. `data` of a VALID frame is a view into the ring: valid until released. */
@@ -118,7 +124,7 @@ export class NetlinkReader {
       if (this.#st[k] === NL_MMAP_STATUS_COPY) {
         data = this.#receive(h.len);
       } else {
-        const off = locateMessage(this.#bytes, at, this.#frameSize, h.len);
+        const off = this.#b.messageOffset ?? locateMessage(this.#bytes, at, this.#frameSize, h.len);
         if (off < 0) {
           this.unreadable++;
           ring.releaseRx(i);

@@ -20,6 +20,7 @@ import {
   NETLINK_NO_ENOBUFS,
   NETLINK_PKTINFO,
   NETLINK_ROUTE,
+  NL_MMAP_HDRLEN,
   SOCK_RAW,
   SOL_NETLINK,
   SOL_SOCKET,
@@ -134,6 +135,8 @@ export class DumpInterruptedError extends Error {
 }
 
 interface Pending {
+  /** A dump: while one runs, the emulated ring fills ahead on a worker thread (RingPair.prefetch). */
+  dump?: true;
   onMessage(m: NetlinkMessage): void;
   /** Takes whole datagrams instead (no object per message): dumpBatches. */
   onDatagram?(data: Uint8Array): void;
@@ -176,6 +179,9 @@ export class NetlinkSocket implements Disposable {
   #losses = new Subject<NetlinkLossEvent>();
   #overruns = 0;
   #drain: NodeJS.Immediate | null = null;
+  #dumps = 0;
+  // The prefetching producer's wake-up: frames came in beside the consumer (see RingPair.prefetch).
+  #wake = (): void => this.dispatch();
   #token = {};
 
   private constructor(fd: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number) {
@@ -321,6 +327,7 @@ export class NetlinkSocket implements Disposable {
         let interrupted = false;
         const held: NetlinkMessage[] = [];
         seq = this.#send(message, 0, {
+          dump: true,
           onMessage: (m) => {
             if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
             if (m.type === NLMSG_ERROR) {
@@ -366,6 +373,7 @@ export class NetlinkSocket implements Disposable {
     return new Observable<DumpBatch>((sub) => {
       let seq = 0;
       seq = this.#send(message, 0, {
+        dump: true,
         onMessage: () => undefined,
         onDatagram: (data) => {
           // Headers only, to find the end, NLMSG_DONE/ERROR and DUMP_INTR: 16 bytes per record, in cache.
@@ -413,6 +421,7 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     // Callbacks run inside this loop and may close the socket: check after every one of them.
     while (!this.#closed) {
+      if (this.#dumps > 0) this.#rings.prefetch?.(this.#wake);
       const frames = this.#reader.read();
       this.#reportLosses();
       if (frames.length === 0) return;
@@ -455,9 +464,10 @@ export class NetlinkSocket implements Disposable {
     for (const s of [...this.#frameSubs]) s.complete();
     this.#frameSubs.clear();
     this.#pending.clear();
+    this.#dumps = 0;
     this.#losses.complete();
-    this.#rings.close();
-    native.krClose(this.#fd);
+    const fd = this.#fd;
+    this.#rings.close(() => native.krClose(fd));
   }
 
   /** Same as {@link close}. */
@@ -484,6 +494,7 @@ export class NetlinkSocket implements Disposable {
     dv.setUint16(6, dv.getUint16(6, true) | addFlags, true);
     dv.setUint32(8, seq, true);
     this.#pending.set(seq, pending);
+    if (pending.dump) this.#dumps++;
     this.#demand();
     if (!this.#writer.tryWrite(copy)) {
       this.#writer.flush();
@@ -498,7 +509,8 @@ export class NetlinkSocket implements Disposable {
   }
 
   #finish(seq: number): void {
-    this.#pending.delete(seq);
+    const pending = this.#pending.get(seq);
+    if (pending && this.#pending.delete(seq) && pending.dump) this.#dumps--;
     this.#demand();
   }
 
@@ -530,21 +542,66 @@ interface RingPair {
   readonly writer: RingWriter<typeof nlMmap>;
   /** The pending socket error, consumed (ENOBUFS after an overrun), or 0. */
   takeError(): number;
-  close(): void;
+  /**
+   * Starts the producer filling ahead, beside the consumer, if it can (the emulation: a recvmmsg on
+   * a worker thread); `wake` runs when frames came in (or more may have). Absent for the kernel's
+   * ring, whose producer is the kernel.
+   */
+  prefetch?(wake: () => void): void;
+  /** Tears the rings down; `closeFd` runs once nothing can use the fd any more (maybe later). */
+  close(closeFd: () => void): void;
 }
 
 function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair {
   const r = new EmulatedRxRing(fd, rx);
+  let closing: (() => void) | null = null;
+  // A wake-up that came while a fill was in flight: that fill may have read before the data came.
+  let missed = false;
   return {
-    backend: { ring: r.ring, buffer: r.buffer, pump: () => void r.fill(), recvCopy: () => r.recvCopy() },
+    backend: {
+      ring: r.ring,
+      buffer: r.buffer,
+      pump: () => {
+        if (r.busy) missed = true;
+        else r.fill();
+      },
+      recvCopy: () => r.recvCopy(),
+      messageOffset: NL_MMAP_HDRLEN,
+    },
     writer: new EmulatedTxRing(fd, tx).writer(),
     takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
-    close: () => undefined,
+    prefetch(wake) {
+      if (closing) return;
+      if (r.busy) {
+        missed = true;
+        return;
+      }
+      r.fillAsync((filled) => {
+        if (closing) return closing();
+        // Nothing came and no wake-up was missed: the next poll wake-up goes on (no spinning).
+        const again = filled > 0 || missed;
+        missed = false;
+        if (again) wake();
+      });
+    },
+    close(closeFd) {
+      // The worker's recvmmsg must not meet a closed (or reused) fd number: close after it.
+      if (r.busy) closing = closeFd;
+      else closeFd();
+    },
   };
 }
 
 function kernelRings(k: KernelRings): RingPair {
-  return { backend: k.backend, writer: k.writer(), takeError: () => k.takeError(), close: () => k.close() };
+  return {
+    backend: k.backend,
+    writer: k.writer(),
+    takeError: () => k.takeError(),
+    close: (closeFd) => {
+      k.close();
+      closeFd();
+    },
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
 // The emulated NETLINK_RX_RING on the real kernel: rtnetlink dumps and events land in ring frames
 // with the kernel ring's statuses (VALID, COPY, SKIP honoured), nothing lost, back-pressure when full.
 import { execFileSync } from 'node:child_process';
-import { IFLA_IFNAME, NETLINK_ADD_MEMBERSHIP, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK, SOL_NETLINK } from '../../src/constants';
+import { closeSync, openSync } from 'node:fs';
+import { RingError } from '../../src/errors';
+import { IFLA_IFNAME, NETLINK_ADD_MEMBERSHIP, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK, SOL_NETLINK } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
 import { native } from '../../src/native';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
@@ -114,6 +116,57 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       expect(r.names.sort()).toEqual(expected());
       expect(rx.pendingError).toBe(0);
     }));
+
+  it('fillAsync: the recvmmsg runs off the JavaScript thread into half the ring, RESERVED until done; the dump then completes whole', () =>
+    withRoute(t.capNs, async (fd) => {
+      const rx = new EmulatedRxRing(fd, geo(32768, 8));
+      dumpLinks(fd, 5);
+      let filled = -1;
+      const done = new Promise<void>((resolve) => {
+        expect(
+          rx.fillAsync((n) => {
+            filled = n;
+            resolve();
+          }),
+        ).toBe(true);
+      });
+      // Until done runs (never synchronously), its four frames are the kernel's: RESERVED, and
+      // neither a second fill nor a synchronous one may read meanwhile.
+      expect(rx.busy).toBe(true);
+      expect([0, 1, 2, 3, 4].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, 0]);
+      expect(rx.fillAsync(() => undefined)).toBe(false);
+      expect(rx.fill()).toBe(0);
+      expect(filled).toBe(-1);
+      await done;
+      // 202 links are more than four 32 KiB chunks: all four frames were filled, in order.
+      expect(filled).toBe(4);
+      expect(rx.busy).toBe(false);
+      expect([0, 1, 2, 3, 4].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, 0]);
+      expect(rx.head).toBe(4);
+      const r = await consume(rx);
+      expect(r.names.sort()).toEqual(expected());
+    }));
+
+  it('fillAsync on a descriptor that is not a socket: the RingError (ENOTSOCK, recvmmsg) comes from the next fill, and the frames are UNUSED again', async () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const rx = new EmulatedRxRing(fd, geo(4096, 4));
+      const filled = await new Promise<number>((resolve) => expect(rx.fillAsync(resolve)).toBe(true));
+      expect(filled).toBe(0);
+      expect([0, 1, 2, 3].map((i) => rx.ring.status(i))).toEqual([0, 0, 0, 0]);
+      expect(rx.fillAsync(() => undefined)).toBe(false); // the failure is reported first
+      let err: unknown;
+      try {
+        rx.fill();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RingError);
+      expect(err).toMatchObject({ code: 'ENOTSOCK', errno: 88, syscall: 'recvmmsg', op: 'NETLINK_RX_RING' });
+    } finally {
+      closeSync(fd);
+    }
+  });
 
   it('a held frame parked as SKIP is stepped over by later fills, and is intact when released', () =>
     withRoute(t.capNs, async (fd) => {

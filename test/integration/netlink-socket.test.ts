@@ -1,7 +1,7 @@
 // NetlinkSocket on real rtnetlink (emulated ring): probe, requests, dumps, multicast, losses.
 import { IFLA_IFNAME, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { UnsupportedError } from '../../src/errors';
 import { AttrCursor, MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../../src/netlink/message';
@@ -164,6 +164,41 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(seen).toBe(10);
     expect(sock.closed).toBe(true);
     await sleep(20); // a further wake-up must not touch the closed fd
+  });
+
+  it('close() while a dump reads ahead on a worker thread: the fd outlives the in-flight read, then closes; nothing arrives after close', async () => {
+    const link = (fd: string) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    };
+    const sockets = () => new Set(readdirSync('/proc/self/fd').map(link).filter((l) => l.startsWith('socket:')));
+    const before = sockets();
+    // Four frames: the read-ahead takes two while the consumer has the other two.
+    const sock = open({ rx: { blockSize: 32768, blockCount: 4, frameSize: 32768, frameCount: 4 } });
+    const mine = [...sockets()].filter((x) => !before.has(x));
+    expect(mine).toHaveLength(1);
+    let afterClose = 0;
+    let openAtClose = false;
+    await new Promise<void>((resolve, reject) => {
+      sock.dumpBatches(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
+        next: () => {
+          if (sock.closed) return void afterClose++;
+          // The first chunks' completion started the next read before handing them out: it is in flight.
+          sock.close();
+          openAtClose = sockets().has(mine[0]);
+          resolve();
+        },
+        error: reject,
+      });
+    });
+    expect(openAtClose).toBe(true);
+    for (let turn = 0; turn < 100 && sockets().has(mine[0]); turn++) await sleep(1);
+    expect(sockets().has(mine[0])).toBe(false);
+    await sleep(20);
+    expect(afterClose).toBe(0);
   });
 
   it('close() completes messages() and losses()', () => {
