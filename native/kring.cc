@@ -44,37 +44,39 @@ static std::unordered_map<void*, Mapping*>& Mappings() {
   return *m;
 }
 
-void ThrowRingError(Napi::Env env, int err, const char* syscall, const std::string& op) {
+Napi::Value RingErrorValue(Napi::Env env, int err, const char* syscall, const std::string& op) {
   AddonData* data = Data(env);
-  Napi::Value e;
   if (data != nullptr && !data->ringError.IsEmpty()) {
-    e = data->ringError.New({Napi::Number::New(env, err), Napi::String::New(env, syscall),
-                             Napi::String::New(env, op), Napi::String::New(env, strerror(err))});
-  } else {
-    e = Napi::Error::New(env, std::string(syscall) + "(" + op + "): " + strerror(err)).Value();
+    return data->ringError.New({Napi::Number::New(env, err), Napi::String::New(env, syscall),
+                                Napi::String::New(env, op), Napi::String::New(env, strerror(err))});
   }
+  return Napi::Error::New(env, std::string(syscall) + "(" + op + "): " + strerror(err)).Value();
+}
+
+void ThrowRingError(Napi::Env env, int err, const char* syscall, const std::string& op) {
+  Napi::Value e = RingErrorValue(env, err, syscall, op);
   if (!env.IsExceptionPending()) napi_throw(env, e);
 }
 
-static bool ThrowType(Napi::Env env, const char* msg) {
+bool ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
   return false;
 }
 
 // Argument readers: return false (with a TypeError pending) when the argument is not of the form.
-static bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
   if (!info[i].IsNumber()) return ThrowType(info.Env(), "kring native: expected a number argument");
   *out = info[i].As<Napi::Number>().Int64Value();
   return true;
 }
 
-static bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (!info[i].IsString()) return ThrowType(info.Env(), "kring native: expected a string argument");
   *out = info[i].As<Napi::String>().Utf8Value();
   return true;
 }
 
-static bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
+bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
   if (!info[i].IsTypedArray() ||
       info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     return ThrowType(info.Env(), "kring native: expected a Uint8Array argument");
@@ -441,204 +443,6 @@ static Napi::Value SendmmsgAt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sent < 0 ? -errno : sent);
 }
 
-// Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts).
-enum { KR_META_LEN, KR_META_FLAGS, KR_META_GROUP, KR_META_PID, KR_META_UID, KR_META_GID, KR_META_PORTID, KR_META_WORDS };
-
-// One recvmmsg into caller-laid-out slots: message i into base[offsets[i] .. + capacity], then
-// spill[i * spillSize .. + spillSize]. Knows no header format. Run() makes the syscall and touches
-// only the slots, the spill area and its own vectors, so it may run off the JavaScript thread;
-// WriteMeta() copies the per-message results out and runs on the JavaScript thread.
-struct RecvBatch {
-  static constexpr size_t kCtrl = CMSG_SPACE(sizeof(struct nl_pktinfo)) + CMSG_SPACE(sizeof(struct ucred));
-  int fd = -1;
-  std::vector<mmsghdr> msgs;
-  std::vector<iovec> iov;
-  std::vector<sockaddr_nl> names;
-  std::vector<uint8_t> ctrl;
-  int got = 0;    // messages received, or -errno
-  bool overran = false;  // an ENOBUFS was answered (and reading went on) before `got`
-
-  void Prepare(int sock, uint8_t* base, const double* offsets, size_t n, size_t capacity, uint8_t* spill, size_t spillSize) {
-    fd = sock;
-    msgs.assign(n, mmsghdr{});
-    iov.resize(2 * n);
-    names.assign(n, sockaddr_nl{});
-    ctrl.assign(n * kCtrl, 0);
-    for (size_t i = 0; i < n; i++) {
-      iov[2 * i] = {base + static_cast<size_t>(offsets[i]), capacity};
-      iov[2 * i + 1] = {spill + i * spillSize, spillSize};
-      msgs[i].msg_hdr.msg_iov = &iov[2 * i];
-      msgs[i].msg_hdr.msg_iovlen = spillSize > 0 ? 2 : 1;
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
-      msgs[i].msg_hdr.msg_control = ctrl.data() + i * kCtrl;
-      msgs[i].msg_hdr.msg_controllen = kCtrl;
-    }
-  }
-
-  // Non-blocking: 0 when nothing is queued. With retryOverrun, an ENOBUFS (the socket overran: a
-  // loss to report, not a failure) is noted and the read goes on at once, as the kernel drops
-  // everything more while an overrun socket's queue is not drained.
-  void Run(bool retryOverrun) {
-    for (int pass = 0; pass < 2; pass++) {
-      do {
-        got = recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), MSG_DONTWAIT | MSG_TRUNC, nullptr);
-      } while (got < 0 && errno == EINTR);
-      if (got >= 0) return;
-      got = (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
-      if (got != -ENOBUFS || !retryOverrun || overran) return;
-      overran = true;
-    }
-  }
-
-  void WriteMeta(uint32_t* meta) const {
-    for (int i = 0; i < got; i++) {
-      uint32_t* m = meta + static_cast<size_t>(i) * KR_META_WORDS;
-      memset(m, 0, KR_META_WORDS * sizeof(uint32_t));
-      m[KR_META_LEN] = msgs[i].msg_len;
-      m[KR_META_FLAGS] = static_cast<uint32_t>(msgs[i].msg_hdr.msg_flags);
-      m[KR_META_PORTID] = names[i].nl_pid;
-      mmsghdr copy = msgs[i];  // CMSG_NXTHDR takes a non-const header
-      for (cmsghdr* c = CMSG_FIRSTHDR(&copy.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&copy.msg_hdr, c)) {
-        if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_PKTINFO) {
-          struct nl_pktinfo pi;
-          memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-          m[KR_META_GROUP] = pi.group;
-        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-          struct ucred cr;
-          memcpy(&cr, CMSG_DATA(c), sizeof(cr));
-          m[KR_META_PID] = static_cast<uint32_t>(cr.pid);
-          m[KR_META_UID] = cr.uid;
-          m[KR_META_GID] = cr.gid;
-        }
-      }
-    }
-  }
-};
-
-// The arguments krRecvmmsgInto and krRecvmmsgStart share, checked: (fd, buffer, offsets, count,
-// capacity, spill, spillSize, meta, op). Returns false with a TypeError pending.
-struct RecvArgs {
-  int64_t fd, count, capacity, spillSize;
-  uint8_t* base;
-  uint8_t* spill;
-  size_t spillLen;
-  std::string op;
-  Napi::Float64Array offsets;
-  Napi::Uint32Array meta;
-};
-
-static bool ReadRecvArgs(const Napi::CallbackInfo& info, const char* name, RecvArgs* a) {
-  Napi::Env env = info.Env();
-  if (!Int(info, 0, &a->fd) || !Int(info, 3, &a->count) || !Int(info, 4, &a->capacity) ||
-      !Bytes(info, 5, &a->spill, &a->spillLen) || !Int(info, 6, &a->spillSize) || !Str(info, 8, &a->op))
-    return false;
-  size_t baseLen;
-  if (info[1].IsArrayBuffer()) {
-    Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
-    a->base = static_cast<uint8_t*>(ab.Data());
-    baseLen = ab.ByteLength();
-  } else if (info[1].IsTypedArray()) {
-    Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
-    a->base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    baseLen = ta.ByteLength();
-  } else {
-    return ThrowType(env, (std::string(name) + ": buffer must be an ArrayBuffer").c_str());
-  }
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    return ThrowType(env, (std::string(name) + ": offsets must be a Float64Array").c_str());
-  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    return ThrowType(env, (std::string(name) + ": meta must be a Uint32Array").c_str());
-  a->offsets = info[2].As<Napi::Float64Array>();
-  a->meta = info[7].As<Napi::Uint32Array>();
-  if (a->count <= 0 || a->capacity < 0 || a->spillSize < 0 || static_cast<size_t>(a->count) > a->offsets.ElementLength() ||
-      static_cast<size_t>(a->count) * KR_META_WORDS > a->meta.ElementLength() ||
-      static_cast<size_t>(a->count) * static_cast<size_t>(a->spillSize) > a->spillLen)
-    return ThrowType(env, (std::string(name) + ": count exceeds offsets, meta or spill").c_str());
-  for (size_t i = 0; i < static_cast<size_t>(a->count); i++) {
-    double off = a->offsets[i];
-    if (!(off >= 0) || off + static_cast<double>(a->capacity) > static_cast<double>(baseLen))
-      return ThrowType(env, (std::string(name) + ": a message slot lies outside the buffer").c_str());
-  }
-  return true;
-}
-
-static void PrepareBatch(RecvBatch* b, const RecvArgs& a) {
-  b->Prepare(static_cast<int>(a.fd), a.base, a.offsets.Data(), static_cast<size_t>(a.count), static_cast<size_t>(a.capacity),
-             a.spill, static_cast<size_t>(a.spillSize));
-}
-
-// krRecvmmsgInto(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op) -> messages, or a
-// negative errno for ENOBUFS (the socket overran: a loss to report, not a failure); 0 when nothing
-// is queued. Message i is received into buffer[offsets[i] .. + capacity], continuing into
-// spill[i * spillSize .. + spillSize]; meta gets its full length (MSG_TRUNC semantics), flags,
-// netlink group (NETLINK_PKTINFO), sender credentials (SCM_CREDENTIALS) and sender port id. One
-// call per wake-up: the caller lays out where messages go; this knows no header format.
-static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RecvArgs a;
-  if (!ReadRecvArgs(info, "krRecvmmsgInto", &a)) return env.Undefined();
-  RecvBatch b;
-  PrepareBatch(&b, a);
-  b.Run(false);
-  if (b.got < 0 && b.got != -ENOBUFS) return ThrowRingError(env, -b.got, "recvmmsg", a.op), env.Undefined();
-  b.WriteMeta(a.meta.Data());
-  return Napi::Number::New(env, b.got);
-}
-
-// The same recvmmsg on a libuv worker thread, so the kernel's work for it (for a dump: building the
-// next chunks, which netlink_recvmsg does in the reader's context) overlaps JavaScript reading the
-// chunks already received. The owner keeps the slots and the spill area untouched until `done`
-// runs, and keeps the fd open until then (closing it earlier could hand the number to another
-// socket before the worker's recvmmsg). References to the buffers keep them alive meanwhile.
-class RecvWork : public Napi::AsyncWorker {
- public:
-  RecvWork(Napi::Function done, const Napi::CallbackInfo& info, const RecvArgs& a)
-      : Napi::AsyncWorker(done, "kring:recvmmsg"), op_(a.op), meta_(Napi::Persistent(a.meta)) {
-    keep_ = Napi::Persistent(Napi::Object::New(info.Env()));
-    keep_.Set("buffer", info[1]);
-    keep_.Set("spill", info[5]);
-    PrepareBatch(&batch_, a);
-  }
-  void Execute() override { batch_.Run(true); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Napi::Value err = env.Null();
-    if (batch_.got < 0) {
-      AddonData* data = Data(env);
-      int e = -batch_.got;
-      err = data != nullptr && !data->ringError.IsEmpty()
-                ? data->ringError.New({Napi::Number::New(env, e), Napi::String::New(env, "recvmmsg"),
-                                       Napi::String::New(env, op_), Napi::String::New(env, strerror(e))})
-                : Napi::Error::New(env, std::string("recvmmsg(") + op_ + "): " + strerror(e)).Value();
-    } else {
-      batch_.WriteMeta(meta_.Value().Data());
-    }
-    Callback().Call({err, Napi::Number::New(env, batch_.got < 0 ? 0 : batch_.got), Napi::Boolean::New(env, batch_.overran)});
-  }
-
- private:
-  RecvBatch batch_;
-  std::string op_;
-  Napi::Reference<Napi::Uint32Array> meta_;
-  Napi::ObjectReference keep_;
-};
-
-// krRecvmmsgStart(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op, done): starts
-// krRecvmmsgInto's recvmmsg on a worker thread; `done(error, received, overran)` runs on the
-// JavaScript thread with meta written: `error` a RingError or null, `overran` whether an ENOBUFS
-// was answered (and reading went on) first.
-static Napi::Value RecvmmsgStart(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RecvArgs a;
-  if (!ReadRecvArgs(info, "krRecvmmsgStart", &a)) return env.Undefined();
-  if (!info[9].IsFunction()) return ThrowType(env, "krRecvmmsgStart: done must be a function"), env.Undefined();
-  auto* work = new RecvWork(info[9].As<Napi::Function>(), info, a);
-  work->Queue();
-  return env.Undefined();
-}
-
 // krPoll(fd, events, op) -> revents of a poll() that does not wait. On a netlink socket with the
 // kernel's RX ring, poll() is also what lets a dump go on (netlink_poll runs the next dump step
 // when the ring has room), so the kernel-mode consumer calls it once per wake-up.
@@ -696,13 +500,12 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krMunmap", Napi::Function::New(env, Munmap, "krMunmap"));
   exports.Set("krRecv", Napi::Function::New(env, Recv, "krRecv"));
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
-  exports.Set("krRecvmmsgInto", Napi::Function::New(env, RecvmmsgInto, "krRecvmmsgInto"));
-  exports.Set("krRecvmmsgStart", Napi::Function::New(env, RecvmmsgStart, "krRecvmmsgStart"));
   exports.Set("krSendmmsgAt", Napi::Function::New(env, SendmmsgAt, "krSendmmsgAt"));
   exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
   exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
   InitPoller(env, exports);
+  InitRecv(env, exports);
   return exports;
 }
 

@@ -59,9 +59,11 @@ export interface NativeBinding {
     op: string,
   ): number;
   /**
-   * krRecvmmsgInto's recvmmsg on a libuv worker thread (an ENOBUFS is noted and reading goes on);
-   * `done` runs on the JavaScript thread with `meta` written. Until then the caller leaves the
-   * slots, `spill` and `meta` alone and keeps `fd` open.
+   * krRecvmmsgInto's recvmmsg, queued on kring's receive thread (one per environment, jobs run in
+   * submission order; an ENOBUFS is noted and reading goes on). `done` runs on the JavaScript
+   * thread with `meta` written. Until then the caller leaves the slots, `spill` and `meta` alone
+   * and keeps `fd` open. `chained`: the job continues the frames of an outstanding job on the same
+   * fd; if that one came back short (or failed), this one is not run and completes with 0.
    */
   krRecvmmsgStart(
     fd: number,
@@ -73,6 +75,7 @@ export interface NativeBinding {
     spillSize: number,
     meta: Uint32Array,
     op: string,
+    chained: boolean,
     done: (error: RingError | null, received: number, overran: boolean) => void,
   ): void;
   /**

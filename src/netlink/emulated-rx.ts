@@ -40,6 +40,19 @@ export interface EmulatedRxOptions {
   pageSize?: number;
 }
 
+// Where one recvmmsg's datagrams go and what it reports: the frames it reserved, their payload
+// offsets, the spill area behind each, the per-message metadata. The synchronous fill uses the
+// whole arrays; the two fills a read-ahead keeps outstanding use one half each.
+interface FillArea {
+  frames: Uint32Array;
+  slots: Float64Array;
+  spill: Uint8Array;
+  meta: Uint32Array;
+}
+
+/** Fills a read-ahead keeps outstanding: one being received while the next waits its turn. */
+const READ_AHEAD_DEPTH = 2;
+
 /** The emulated kernel side of an RX ring, over a netlink socket's fd. */
 export class EmulatedRxRing {
   /** The ring memory (frames laid out with the block formula). */
@@ -53,13 +66,15 @@ export class EmulatedRxRing {
   #head = 0;
   #batch: number;
   #spillBytes: number;
-  #spill: Uint8Array;
-  #meta: Uint32Array;
-  #slots: Float64Array;
-  #frames: Uint32Array;
+  #whole: FillArea;
+  #halves: FillArea[];
   #fifo: Uint8Array[] = [];
   #pendingError = 0;
-  #busy = false;
+  // Read-ahead fills outstanding, and the frame after the last one they reserved.
+  #outstanding = 0;
+  #claimFrom = 0;
+  #nextHalf = 0;
+  #short = false;
   #failure: Error | null = null;
 
   /**
@@ -80,10 +95,16 @@ export class EmulatedRxRing {
     this.capacity = mem.capacity;
     this.#batch = Math.min(batch, this.ring.size);
     this.#spillBytes = spill;
-    this.#spill = new Uint8Array(this.#batch * spill);
-    this.#meta = new Uint32Array(this.#batch * RECV_META_WORDS);
-    this.#slots = new Float64Array(this.#batch);
-    this.#frames = new Uint32Array(this.#batch);
+    const b = this.#batch;
+    this.#whole = { frames: new Uint32Array(b), slots: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
+    const half = (k: number, n: number): FillArea => ({
+      frames: this.#whole.frames.subarray(k * n, (k + 1) * n),
+      slots: this.#whole.slots.subarray(k * n, (k + 1) * n),
+      spill: this.#whole.spill.subarray(k * n * spill, (k + 1) * n * spill),
+      meta: this.#whole.meta.subarray(k * n * RECV_META_WORDS, (k + 1) * n * RECV_META_WORDS),
+    });
+    const n = Math.max(1, b >> 1);
+    this.#halves = b >= READ_AHEAD_DEPTH ? [half(0, n), half(1, n)] : [this.#whole];
   }
 
   /** The emulated kernel's head: the next frame it hands out. */
@@ -99,9 +120,9 @@ export class EmulatedRxRing {
     return this.#pendingError;
   }
 
-  /** Whether a {@link fillAsync} is in flight (its frames are RESERVED until it completes). */
+  /** Whether a {@link fillAsync} is outstanding (its frames are RESERVED until it completes). */
   get busy(): boolean {
-    return this.#busy;
+    return this.#outstanding > 0;
   }
 
   /**
@@ -115,10 +136,11 @@ export class EmulatedRxRing {
       this.#failure = null;
       throw e;
     }
-    if (this.#busy) return 0;
-    const n = this.#reserve(this.#batch);
+    if (this.#outstanding > 0) return 0;
+    const a = this.#whole;
+    const n = this.#reserve(a, this.#head, this.#batch);
     if (n === 0) return 0;
-    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING');
+    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, a.slots, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING');
     let got = recv();
     if (got === -ENOBUFS) {
       // The socket overran: report it once (as the kernel ring does through sk_err) and read on at
@@ -127,49 +149,61 @@ export class EmulatedRxRing {
       this.#pendingError = ENOBUFS;
       got = recv();
     }
-    return this.#settle(Math.max(got, 0), n); // a second ENOBUFS in a row: nothing read this time
+    return this.#settle(a, Math.max(got, 0), n); // a second ENOBUFS in a row: nothing read this time
   }
 
   /**
-   * The same fill, with the recvmmsg on a worker thread: the emulated kernel then runs beside the
+   * The same fill, received on kring's receive thread: the emulated kernel then runs beside the
    * consumer, as the real one does. For a dump that is most of the cost, because netlink_recvmsg
    * builds the next chunks in the receiver's context; reading the chunks already here overlaps it.
-   * Takes at most half the ring, so the consumer has the other half meanwhile. The frames taken
-   * are RESERVED until `done` runs (on the JavaScript thread, after they became VALID or COPY).
-   * A failure is kept and thrown by the next {@link fill}. Returns false, without calling `done`,
-   * when one is in flight already or no frame is free.
+   * Up to two are outstanding, each taking at most half the batch, so the receive thread goes
+   * from one straight to the next. Their frames are RESERVED until `done` runs (on the
+   * JavaScript thread, in ring order, after they became VALID or COPY). A fill queued behind one
+   * that comes back short is not run (its frames would follow a gap of free frames). A failure
+   * is kept and thrown by the next {@link fill}. Returns false, without calling `done`, when two
+   * are outstanding already, a failure is pending or no frame is free.
    */
   fillAsync(done: (filled: number) => void): boolean {
-    if (this.#busy || this.#failure) return false;
-    const n = this.#reserve(Math.max(1, Math.min(this.#batch, this.ring.size >> 1)));
+    if (this.#outstanding >= this.#halves.length || this.#failure) return false;
+    // Behind a fill that came back short, queue nothing until the ones outstanding are back: a
+    // chained fill would not be run anyway.
+    if (this.#short && this.#outstanding > 0) return false;
+    this.#short = false;
+    const chained = this.#outstanding > 0;
+    // The halves alternate: the one an outstanding fill uses is never the next one.
+    const a = this.#halves[this.#nextHalf];
+    const n = this.#reserve(a, chained ? this.#claimFrom : this.#head, a.frames.length);
     if (n === 0) return false;
-    this.#busy = true;
-    native.krRecvmmsgStart(this.#fd, this.buffer, this.#slots, n, this.capacity, this.#spill, this.#spillBytes, this.#meta, 'NETLINK_RX_RING', (error, got, overran) => {
-      this.#busy = false;
+    this.#nextHalf = (this.#nextHalf + 1) % this.#halves.length;
+    this.#outstanding++;
+    this.#claimFrom = a.frames[n - 1] + 1 === this.ring.size ? 0 : a.frames[n - 1] + 1;
+    native.krRecvmmsgStart(this.#fd, this.buffer, a.slots, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING', chained, (error, got, overran) => {
+      this.#outstanding--;
+      if (got < n || error) this.#short = true;
       if (overran) this.#pendingError = ENOBUFS;
       if (error) this.#failure = error;
-      done(this.#settle(got, n));
+      done(this.#settle(a, got, n));
     });
     return true;
   }
 
-  // Takes up to `limit` frames the kernel's allocator would use next and marks them RESERVED, as
-  // the kernel does while it builds a message in a frame. Returns how many.
-  #reserve(limit: number): number {
-    const n = this.#claim(limit);
+  // Takes up to `limit` frames the kernel's allocator would use next, from `from`, and marks them
+  // RESERVED, as the kernel does while it builds a message in a frame. Returns how many.
+  #reserve(a: FillArea, from: number, limit: number): number {
+    const n = this.#claim(a.frames, from, limit);
     for (let i = 0; i < n; i++) {
-      const f = this.#frames[i];
+      const f = a.frames[i];
       this.ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
-      this.#slots[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
+      a.slots[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
     }
     return n;
   }
 
   // `filled` of the `reserved` frames received datagrams: they become VALID or COPY; the rest go
   // back to UNUSED, as the kernel never reserved them.
-  #settle(filled: number, reserved: number): number {
-    for (let i = 0; i < filled; i++) this.#complete(i);
-    for (let i = filled; i < reserved; i++) this.ring.setStatus(this.#frames[i], NL_MMAP_STATUS_UNUSED);
+  #settle(a: FillArea, filled: number, reserved: number): number {
+    for (let i = 0; i < filled; i++) this.#complete(a, i);
+    for (let i = filled; i < reserved; i++) this.ring.setStatus(a.frames[i], NL_MMAP_STATUS_UNUSED);
     return filled;
   }
 
@@ -195,13 +229,13 @@ export class EmulatedRxRing {
 
   // The frames the kernel's allocator would use next: from head, step over SKIP, take UNUSED,
   // stop at anything else or after one lap. The emulated head moves as frames are filled.
-  #claim(limit: number): number {
+  #claim(out: Uint32Array, from: number, limit: number): number {
     const ring = this.ring;
-    let i = this.#head;
+    let i = from;
     let n = 0;
     for (let seen = 0; seen < ring.size && n < limit; seen++) {
       const s = ring.status(i);
-      if (s === NL_MMAP_STATUS_UNUSED) this.#frames[n++] = i;
+      if (s === NL_MMAP_STATUS_UNUSED) out[n++] = i;
       else if (s !== NL_MMAP_STATUS_SKIP) break;
       i = i + 1 === ring.size ? 0 : i + 1;
     }
@@ -209,9 +243,9 @@ export class EmulatedRxRing {
   }
 
   // Datagram i arrived: header fields, then the status with release semantics (Ring.setStatus).
-  #complete(i: number): void {
-    const m = this.#meta.subarray(i * RECV_META_WORDS, (i + 1) * RECV_META_WORDS);
-    const f = this.#frames[i];
+  #complete(a: FillArea, i: number): void {
+    const m = a.meta.subarray(i * RECV_META_WORDS, (i + 1) * RECV_META_WORDS);
+    const f = a.frames[i];
     const at = this.ring.slotOffsets[f];
     const len = m[RECV_META.len];
     encodeNlMmapHeader(this.#dv, at, { len, group: m[RECV_META.group], pid: m[RECV_META.pid], uid: m[RECV_META.uid], gid: m[RECV_META.gid] });
@@ -221,7 +255,7 @@ export class EmulatedRxRing {
       const spilled = Math.min(len - this.capacity, this.#spillBytes);
       const whole = new Uint8Array(this.capacity + spilled);
       whole.set(new Uint8Array(this.buffer, at + NL_MMAP_HDRLEN, this.capacity));
-      whole.set(this.#spill.subarray(i * this.#spillBytes, i * this.#spillBytes + spilled), this.capacity);
+      whole.set(a.spill.subarray(i * this.#spillBytes, i * this.#spillBytes + spilled), this.capacity);
       this.#fifo.push(whole);
       if (m[RECV_META.flags] & MSG_TRUNC && len > this.capacity + this.#spillBytes) this.#pendingError = EMSGSIZE;
       status = NL_MMAP_STATUS_COPY;

@@ -572,20 +572,22 @@ function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair
     takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
     prefetch(wake) {
       if (closing) return;
-      if (r.busy) {
-        missed = true;
-        return;
-      }
-      r.fillAsync((filled) => {
-        if (closing) return closing();
+      if (r.busy) missed = true;
+      const done = (filled: number) => {
+        if (closing) {
+          if (!r.busy) closing();
+          return;
+        }
         // Nothing came and no wake-up was missed: the next poll wake-up goes on (no spinning).
         const again = filled > 0 || missed;
         missed = false;
         if (again) wake();
-      });
+      };
+      while (r.fillAsync(done));
     },
     close(closeFd) {
-      // The worker's recvmmsg must not meet a closed (or reused) fd number: close after it.
+      // The receive thread's recvmmsg must not meet a closed (or reused) fd number: close after
+      // the last outstanding fill.
       if (r.busy) closing = closeFd;
       else closeFd();
     },

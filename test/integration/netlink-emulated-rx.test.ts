@@ -117,7 +117,7 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       expect(rx.pendingError).toBe(0);
     }));
 
-  it('fillAsync: the recvmmsg runs off the JavaScript thread into half the ring, RESERVED until done; the dump then completes whole', () =>
+  it('fillAsync: two recvmmsgs queued on the receive thread, half the ring each, RESERVED until done, completed in ring order; the dump then completes whole', () =>
     withRoute(t.capNs, async (fd) => {
       const rx = new EmulatedRxRing(fd, geo(32768, 8));
       dumpLinks(fd, 5);
@@ -134,15 +134,31 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       // neither a second fill nor a synchronous one may read meanwhile.
       expect(rx.busy).toBe(true);
       expect([0, 1, 2, 3, 4].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, 0]);
+      // A second one is queued behind it on the other half (chained: it continues its frames);
+      // a third finds no free frame; a synchronous fill may not read meanwhile.
+      let second = -1;
+      const secondDone = new Promise<void>((resolve) => {
+        expect(
+          rx.fillAsync((n) => {
+            second = n;
+            resolve();
+          }),
+        ).toBe(true);
+      });
+      expect([4, 5, 6, 7].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED]);
       expect(rx.fillAsync(() => undefined)).toBe(false);
       expect(rx.fill()).toBe(0);
       expect(filled).toBe(-1);
       await done;
-      // 202 links are more than four 32 KiB chunks: all four frames were filled, in order.
+      // 202 links are more than eight 32 KiB chunks: every frame was filled, in order.
       expect(filled).toBe(4);
+      expect(rx.busy).toBe(true);
+      expect([0, 1, 2, 3].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID]);
+      await secondDone;
+      expect(second).toBe(4);
       expect(rx.busy).toBe(false);
-      expect([0, 1, 2, 3, 4].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, 0]);
-      expect(rx.head).toBe(4);
+      for (let i = 0; i < 8; i++) expect(rx.ring.status(i)).toBe(NL_MMAP_STATUS_VALID);
+      expect(rx.head).toBe(0);
       const r = await consume(rx);
       expect(r.names.sort()).toEqual(expected());
     }));

@@ -1,0 +1,334 @@
+// kring native core: receiving datagrams into caller-laid-out slots.
+//
+// krRecvmmsgInto is the emulated netlink RX ring's "kernel": one recvmmsg per wake-up into the
+// frames TypeScript reserved. krRecvmmsgStart runs the same call on kring's receive thread, so the
+// kernel's work for it (for a dump: building the next chunks, which netlink_recvmsg does in the
+// receiver's context) overlaps JavaScript reading the chunks already received. Neither knows a
+// header format or a status word: the ring protocol stays in src/netlink/emulated-rx.ts.
+#include <errno.h>
+#include <linux/netlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "kring.h"
+
+namespace kring {
+
+// Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts).
+enum { KR_META_LEN, KR_META_FLAGS, KR_META_GROUP, KR_META_PID, KR_META_UID, KR_META_GID, KR_META_PORTID, KR_META_WORDS };
+
+// One recvmmsg into caller-laid-out slots: message i into base[offsets[i] .. + capacity], then
+// spill[i * spillSize .. + spillSize]. Knows no header format. Run() makes the syscall and touches
+// only the slots, the spill area and its own vectors, so it may run off the JavaScript thread;
+// WriteMeta() copies the per-message results out and runs on the JavaScript thread.
+struct RecvBatch {
+  static constexpr size_t kCtrl = CMSG_SPACE(sizeof(struct nl_pktinfo)) + CMSG_SPACE(sizeof(struct ucred));
+  int fd = -1;
+  std::vector<mmsghdr> msgs;
+  std::vector<iovec> iov;
+  std::vector<sockaddr_nl> names;
+  std::vector<uint8_t> ctrl;
+  int got = 0;    // messages received, or -errno
+  bool overran = false;  // an ENOBUFS was answered (and reading went on) before `got`
+
+  void Prepare(int sock, uint8_t* base, const double* offsets, size_t n, size_t capacity, uint8_t* spill, size_t spillSize) {
+    fd = sock;
+    msgs.assign(n, mmsghdr{});
+    iov.resize(2 * n);
+    names.assign(n, sockaddr_nl{});
+    ctrl.assign(n * kCtrl, 0);
+    for (size_t i = 0; i < n; i++) {
+      iov[2 * i] = {base + static_cast<size_t>(offsets[i]), capacity};
+      iov[2 * i + 1] = {spill + i * spillSize, spillSize};
+      msgs[i].msg_hdr.msg_iov = &iov[2 * i];
+      msgs[i].msg_hdr.msg_iovlen = spillSize > 0 ? 2 : 1;
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+      msgs[i].msg_hdr.msg_control = ctrl.data() + i * kCtrl;
+      msgs[i].msg_hdr.msg_controllen = kCtrl;
+    }
+  }
+
+  // Non-blocking: 0 when nothing is queued. With retryOverrun, an ENOBUFS (the socket overran: a
+  // loss to report, not a failure) is noted and the read goes on at once, as the kernel drops
+  // everything more while an overrun socket's queue is not drained.
+  void Run(bool retryOverrun) {
+    for (int pass = 0; pass < 2; pass++) {
+      do {
+        got = recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+      } while (got < 0 && errno == EINTR);
+      if (got >= 0) return;
+      got = (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+      if (got != -ENOBUFS || !retryOverrun || overran) return;
+      overran = true;
+    }
+  }
+
+  void WriteMeta(uint32_t* meta) const {
+    for (int i = 0; i < got; i++) {
+      uint32_t* m = meta + static_cast<size_t>(i) * KR_META_WORDS;
+      memset(m, 0, KR_META_WORDS * sizeof(uint32_t));
+      m[KR_META_LEN] = msgs[i].msg_len;
+      m[KR_META_FLAGS] = static_cast<uint32_t>(msgs[i].msg_hdr.msg_flags);
+      m[KR_META_PORTID] = names[i].nl_pid;
+      mmsghdr copy = msgs[i];  // CMSG_NXTHDR takes a non-const header
+      for (cmsghdr* c = CMSG_FIRSTHDR(&copy.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&copy.msg_hdr, c)) {
+        if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_PKTINFO) {
+          struct nl_pktinfo pi;
+          memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+          m[KR_META_GROUP] = pi.group;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+          struct ucred cr;
+          memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+          m[KR_META_PID] = static_cast<uint32_t>(cr.pid);
+          m[KR_META_UID] = cr.uid;
+          m[KR_META_GID] = cr.gid;
+        }
+      }
+    }
+  }
+};
+
+// The arguments krRecvmmsgInto and krRecvmmsgStart share, checked: (fd, buffer, offsets, count,
+// capacity, spill, spillSize, meta, op). Returns false with a TypeError pending.
+struct RecvArgs {
+  int64_t fd, count, capacity, spillSize;
+  uint8_t* base;
+  uint8_t* spill;
+  size_t spillLen;
+  std::string op;
+  Napi::Float64Array offsets;
+  Napi::Uint32Array meta;
+};
+
+static bool ReadRecvArgs(const Napi::CallbackInfo& info, const char* name, RecvArgs* a) {
+  Napi::Env env = info.Env();
+  if (!Int(info, 0, &a->fd) || !Int(info, 3, &a->count) || !Int(info, 4, &a->capacity) ||
+      !Bytes(info, 5, &a->spill, &a->spillLen) || !Int(info, 6, &a->spillSize) || !Str(info, 8, &a->op))
+    return false;
+  size_t baseLen;
+  if (info[1].IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+    a->base = static_cast<uint8_t*>(ab.Data());
+    baseLen = ab.ByteLength();
+  } else if (info[1].IsTypedArray()) {
+    Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+    a->base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    baseLen = ta.ByteLength();
+  } else {
+    return ThrowType(env, (std::string(name) + ": buffer must be an ArrayBuffer").c_str());
+  }
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    return ThrowType(env, (std::string(name) + ": offsets must be a Float64Array").c_str());
+  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    return ThrowType(env, (std::string(name) + ": meta must be a Uint32Array").c_str());
+  a->offsets = info[2].As<Napi::Float64Array>();
+  a->meta = info[7].As<Napi::Uint32Array>();
+  if (a->count <= 0 || a->capacity < 0 || a->spillSize < 0 || static_cast<size_t>(a->count) > a->offsets.ElementLength() ||
+      static_cast<size_t>(a->count) * KR_META_WORDS > a->meta.ElementLength() ||
+      static_cast<size_t>(a->count) * static_cast<size_t>(a->spillSize) > a->spillLen)
+    return ThrowType(env, (std::string(name) + ": count exceeds offsets, meta or spill").c_str());
+  for (size_t i = 0; i < static_cast<size_t>(a->count); i++) {
+    double off = a->offsets[i];
+    if (!(off >= 0) || off + static_cast<double>(a->capacity) > static_cast<double>(baseLen))
+      return ThrowType(env, (std::string(name) + ": a message slot lies outside the buffer").c_str());
+  }
+  return true;
+}
+
+static void PrepareBatch(RecvBatch* b, const RecvArgs& a) {
+  b->Prepare(static_cast<int>(a.fd), a.base, a.offsets.Data(), static_cast<size_t>(a.count), static_cast<size_t>(a.capacity),
+             a.spill, static_cast<size_t>(a.spillSize));
+}
+
+// krRecvmmsgInto(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op) -> messages, or a
+// negative errno for ENOBUFS (the socket overran: a loss to report, not a failure); 0 when nothing
+// is queued. Message i is received into buffer[offsets[i] .. + capacity], continuing into
+// spill[i * spillSize .. + spillSize]; meta gets its full length (MSG_TRUNC semantics), flags,
+// netlink group (NETLINK_PKTINFO), sender credentials (SCM_CREDENTIALS) and sender port id. One
+// call per wake-up: the caller lays out where messages go; this knows no header format.
+static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RecvArgs a;
+  if (!ReadRecvArgs(info, "krRecvmmsgInto", &a)) return env.Undefined();
+  RecvBatch b;
+  PrepareBatch(&b, a);
+  b.Run(false);
+  if (b.got < 0 && b.got != -ENOBUFS) return ThrowRingError(env, -b.got, "recvmmsg", a.op), env.Undefined();
+  b.WriteMeta(a.meta.Data());
+  return Napi::Number::New(env, b.got);
+}
+
+// The receive thread: one per environment, started on first use, running krRecvmmsgStart's jobs
+// in submission order (the order of their frames in the ring). Completions go back to the
+// JavaScript thread through one uv_async handle, in the same order.
+//
+// Why not libuv's thread pool: a pool thread sleeps between jobs and is woken for each one, and a
+// second job for the same socket could run beside the first. Here the owner keeps the next job
+// queued while one runs, so a dump's chunks are received back to back.
+//
+// Chaining: a job submitted while an earlier one for the same fd is outstanding continues its
+// frames. If that earlier one came back short (the socket ran dry, or failed), the chained job is
+// not run (it completes with 0 received): its frames would otherwise hold datagrams after a gap of
+// free frames, and the ring's consumer stops at the first free frame.
+class RecvQueue {
+ public:
+  struct Job {
+    RecvBatch batch;
+    bool chained = false;
+    size_t count = 0;
+    std::string op;
+    Napi::FunctionReference done;
+    Napi::ObjectReference keep;  // buffer and spill: alive until done runs
+    Napi::Reference<Napi::Uint32Array> meta;
+  };
+
+  explicit RecvQueue(Napi::Env env) : env_(env) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    async_ = new uv_async_t;
+    uv_async_init(loop, async_, OnAsync);
+    async_->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    context_ = new Napi::AsyncContext(env, "kring:recvmmsg");
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  // Environment teardown: stop the thread (jobs not yet run are dropped with their callbacks).
+  ~RecvQueue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    for (Job* j : todo_) delete j;
+    for (Job* j : done_) delete j;
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    delete context_;
+  }
+
+  void Submit(Job* job) {
+    // Outstanding jobs keep the event loop alive, as any pending I/O does.
+    if (outstanding_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      todo_.push_back(job);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    std::unordered_set<int> broken;  // fds whose last job came back short: chained jobs are not run
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !todo_.empty(); });
+        if (stopping_) return;
+        job = todo_.front();
+        todo_.pop_front();
+      }
+      int fd = job->batch.fd;
+      if (job->chained && broken.count(fd) != 0) {
+        job->batch.got = 0;
+      } else {
+        if (!job->chained) broken.erase(fd);
+        job->batch.Run(true);
+        if (job->batch.got < static_cast<int>(job->count)) broken.insert(fd);
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.push_back(job);
+      }
+      uv_async_send(async_);
+    }
+  }
+
+  static void OnAsync(uv_async_t* h) {
+    auto* self = static_cast<RecvQueue*>(h->data);
+    if (self == nullptr) return;
+    std::deque<Job*> ready;
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      ready.swap(self->done_);
+    }
+    Napi::Env env = self->env_;
+    for (Job* job : ready) {
+      if (--self->outstanding_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(self->async_));
+      Napi::HandleScope scope(env);
+      Napi::Value err = env.Null();
+      if (job->batch.got < 0) {
+        err = RingErrorValue(env, -job->batch.got, "recvmmsg", job->op);
+      } else {
+        job->batch.WriteMeta(job->meta.Value().Data());
+      }
+      Napi::FunctionReference done = std::move(job->done);
+      int got = job->batch.got < 0 ? 0 : job->batch.got;
+      bool overran = job->batch.overran;
+      delete job;
+      // MakeCallback, as for any I/O completion: runs the microtask queue and async hooks.
+      done.MakeCallback(env.Global(), {err, Napi::Number::New(env, got), Napi::Boolean::New(env, overran)}, *self->context_);
+      if (env.IsExceptionPending()) {
+        Napi::Error e = env.GetAndClearPendingException();
+        napi_fatal_exception(env, e.Value());
+      }
+    }
+  }
+
+  Napi::Env env_;
+  uv_async_t* async_ = nullptr;
+  Napi::AsyncContext* context_ = nullptr;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job*> todo_;
+  std::deque<Job*> done_;
+  bool stopping_ = false;
+  size_t outstanding_ = 0;  // JavaScript thread only
+};
+
+// krRecvmmsgStart(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op, chained, done):
+// queues krRecvmmsgInto's recvmmsg on the receive thread (an ENOBUFS is noted and reading goes
+// on); `done(error, received, overran)` runs on the JavaScript thread with meta written: `error` a
+// RingError or null, `overran` whether an ENOBUFS was answered first. `chained`: see RecvQueue.
+static Napi::Value RecvmmsgStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RecvArgs a;
+  if (!ReadRecvArgs(info, "krRecvmmsgStart", &a)) return env.Undefined();
+  if (!info[9].IsBoolean() || !info[10].IsFunction())
+    return ThrowType(env, "krRecvmmsgStart: expected (..., chained: boolean, done: function)"), env.Undefined();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data->recvQueue == nullptr) data->recvQueue = new RecvQueue(env);
+  auto* job = new RecvQueue::Job();
+  PrepareBatch(&job->batch, a);
+  job->chained = info[9].As<Napi::Boolean>().Value();
+  job->count = static_cast<size_t>(a.count);
+  job->op = a.op;
+  job->done = Napi::Persistent(info[10].As<Napi::Function>());
+  job->keep = Napi::Persistent(Napi::Object::New(env));
+  job->keep.Set("buffer", info[1]);
+  job->keep.Set("spill", info[5]);
+  job->meta = Napi::Persistent(a.meta);
+  data->recvQueue->Submit(job);
+  return env.Undefined();
+}
+
+void DeleteRecvQueue(RecvQueue* q) { delete q; }
+
+void InitRecv(Napi::Env env, Napi::Object exports) {
+  exports.Set("krRecvmmsgInto", Napi::Function::New(env, RecvmmsgInto, "krRecvmmsgInto"));
+  exports.Set("krRecvmmsgStart", Napi::Function::New(env, RecvmmsgStart, "krRecvmmsgStart"));
+}
+
+}  // namespace kring
