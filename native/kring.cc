@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -56,6 +57,11 @@ Napi::Value RingErrorValue(Napi::Env env, int err, const char* syscall, const st
 void ThrowRingError(Napi::Env env, int err, const char* syscall, const std::string& op) {
   Napi::Value e = RingErrorValue(env, err, syscall, op);
   if (!env.IsExceptionPending()) napi_throw(env, e);
+}
+
+void CloseHandleAndFree(uv_handle_t* handle) {
+  // free(void*) called as uv_close_cb (void(uv_handle_t*)): the same ABI for a pointer argument.
+  uv_close(handle, reinterpret_cast<uv_close_cb>(reinterpret_cast<void (*)(void)>(&free)));
 }
 
 bool ThrowType(Napi::Env env, const char* msg) {

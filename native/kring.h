@@ -6,6 +6,7 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
 #include <string>
 
@@ -37,6 +38,11 @@ bool ThrowType(Napi::Env env, const char* msg);
 bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out);
 bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out);
 bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len);
+
+// Closes a libuv handle allocated with malloc, freeing it with libc's free as the close callback.
+// The callback must not be code of this library: a worker thread's environment unloads the addon
+// before its loop has finished closing handles, and a callback here would run unmapped.
+void CloseHandleAndFree(uv_handle_t* handle);
 
 // Registers the Poller class on `exports`.
 void InitPoller(Napi::Env env, Napi::Object exports);

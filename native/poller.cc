@@ -11,6 +11,7 @@
 // (sk_data_ready) and is re-armed by draining it with epoll_wait(0) before JavaScript runs, so a
 // frame that lands while JavaScript drains the ring raises a fresh event rather than being lost.
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include <uv.h>
@@ -50,10 +51,10 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    handle_ = new uv_poll_t;
+    handle_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
     int rc = uv_poll_init(loop, handle_, epfd_);
     if (rc != 0) {
-      delete handle_;
+      free(handle_);
       handle_ = nullptr;
       CloseHandle();
       ThrowRingError(env, -rc, "epoll_ctl", "uv_poll_init");
@@ -97,8 +98,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   void CloseHandle() {
     if (handle_ != nullptr) {
       handle_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(handle_),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      CloseHandleAndFree(reinterpret_cast<uv_handle_t*>(handle_));
       handle_ = nullptr;
     }
     if (epfd_ >= 0) {

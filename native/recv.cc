@@ -7,12 +7,14 @@
 // header format or a status word: the ring protocol stays in src/netlink/emulated-rx.ts.
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <uv.h>
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -194,7 +196,7 @@ class RecvQueue {
   explicit RecvQueue(Napi::Env env) : env_(env) {
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    async_ = new uv_async_t;
+    async_ = static_cast<uv_async_t*>(malloc(sizeof(uv_async_t)));
     uv_async_init(loop, async_, OnAsync);
     async_->data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(async_));
@@ -213,7 +215,7 @@ class RecvQueue {
     for (Job* j : todo_) delete j;
     for (Job* j : done_) delete j;
     async_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    CloseHandleAndFree(reinterpret_cast<uv_handle_t*>(async_));
     delete context_;
   }
 
@@ -266,24 +268,43 @@ class RecvQueue {
     Napi::Env env = self->env_;
     for (Job* job : ready) {
       if (--self->outstanding_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(self->async_));
-      Napi::HandleScope scope(env);
-      Napi::Value err = env.Null();
-      if (job->batch.got < 0) {
-        err = RingErrorValue(env, -job->batch.got, "recvmmsg", job->op);
-      } else {
-        job->batch.WriteMeta(job->meta.Value().Data());
-      }
-      Napi::FunctionReference done = std::move(job->done);
-      int got = job->batch.got < 0 ? 0 : job->batch.got;
-      bool overran = job->batch.overran;
-      delete job;
+      Deliver(env, job, self->context_);
+    }
+  }
+
+  // Calls the job's `done`. Raw N-API with every status checked, because this can run while the
+  // environment is going away (a worker thread calling process.exit with a read in flight): then
+  // nothing can be called, and the job is dropped instead of aborting the process.
+  static void Deliver(Napi::Env env, Job* job, Napi::AsyncContext* context) {
+    std::unique_ptr<Job> owned(job);
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[3], fn, global, result;
+    bool ok = napi_get_global(env, &global) == napi_ok && napi_get_reference_value(env, job->done.operator napi_ref(), &fn) == napi_ok && fn != nullptr;
+    if (ok && job->batch.got < 0) {
+      argv[0] = RingErrorValue(env, -job->batch.got, "recvmmsg", job->op);
+      ok = !env.IsExceptionPending();
+    } else if (ok) {
+      ok = napi_get_null(env, &argv[0]) == napi_ok;
+      napi_value meta;
+      void* data = nullptr;
+      size_t length = 0;
+      if (ok) ok = napi_get_reference_value(env, job->meta.operator napi_ref(), &meta) == napi_ok && meta != nullptr &&
+                   napi_get_typedarray_info(env, meta, nullptr, &length, &data, nullptr, nullptr) == napi_ok &&
+                   length >= static_cast<size_t>(job->batch.got) * KR_META_WORDS;
+      if (ok) job->batch.WriteMeta(static_cast<uint32_t*>(data));
+    }
+    ok = ok && napi_create_int32(env, job->batch.got < 0 ? 0 : job->batch.got, &argv[1]) == napi_ok &&
+         napi_get_boolean(env, job->batch.overran, &argv[2]) == napi_ok;
+    if (ok) {
       // MakeCallback, as for any I/O completion: runs the microtask queue and async hooks.
-      done.MakeCallback(env.Global(), {err, Napi::Number::New(env, got), Napi::Boolean::New(env, overran)}, *self->context_);
-      if (env.IsExceptionPending()) {
-        Napi::Error e = env.GetAndClearPendingException();
-        napi_fatal_exception(env, e.Value());
+      napi_status st = napi_make_callback(env, *context, global, fn, 3, argv, &result);
+      if (st == napi_pending_exception) {
+        napi_value e;
+        if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
       }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   Napi::Env env_;

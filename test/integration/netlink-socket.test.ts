@@ -2,6 +2,7 @@
 import { IFLA_IFNAME, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { UnsupportedError } from '../../src/errors';
 import { AttrCursor, MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST } from '../../src/netlink/message';
@@ -199,6 +200,12 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(sockets().has(mine[0])).toBe(false);
     await sleep(20);
     expect(afterClose).toBe(0);
+  });
+
+  it('worker threads that exit mid-dump, with a read in flight on the receive thread, neither crash nor disturb the main thread', () => {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'worker-exit-mid-dump.js'), t.capNs], { encoding: 'utf8', timeout: 30000 });
+    // lo, the test's veth end and 100 pairs.
+    expect(JSON.parse(out)).toEqual({ seen: [20, 20, 20, 20, 20, 20], count: 202 });
   });
 
   it('close() completes messages() and losses()', () => {
