@@ -505,6 +505,8 @@ export class NetlinkSocket implements Disposable {
       }
     }
     this.#writer.flush();
+    // The kernel has the first chunk of a dump queued by now: start reading ahead at once.
+    if (pending.dump) this.#rings.prefetch?.(this.#wake);
     return seq;
   }
 
