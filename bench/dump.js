@@ -3,7 +3,7 @@
 // (bench/c/nldump.c), by kring (raw batches, message copies, typed routes streamed and retained,
 // the CLI's --count), and by `ip -j route show`,
 // in the same run, in a namespace this script fills and removes. Wall time of each whole process
-// (start-up included), median of --reps, and peak RSS.
+// (start-up included), median of --reps interleaved rounds after a warm-up round, and peak RSS.
 //   npm run bench:dump [-- --routes 1000000 --reps 3 --write]
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
