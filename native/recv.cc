@@ -177,6 +177,11 @@ static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
 // second job for the same socket could run beside the first. Here the owner keeps the next job
 // queued while one runs, so a dump's chunks are received back to back.
 //
+// Memory: the bytes the kernel copied into the slots on this thread are visible to JavaScript when
+// `done` runs, because the finished job passes through mu_ (unlocked after the push here, locked
+// before the swap in OnAsync). Status words are never touched here: the completion writes them, on
+// the JavaScript thread, with release semantics (Ring.setStatus).
+//
 // Chaining: a job submitted while an earlier one for the same fd is outstanding continues its
 // frames. If that earlier one came back short (the socket ran dry, or failed), the chained job is
 // not run (it completes with 0 received): its frames would otherwise hold datagrams after a gap of
