@@ -18,6 +18,19 @@ export interface NativePoller {
   close(): void;
 }
 
+/** The arguments krRecvmmsgInto and krRecvmmsgStart share: where datagram i goes, and its metadata. */
+export type RecvmmsgArgs = [
+  fd: number,
+  buffer: ArrayBuffer,
+  offsets: Float64Array,
+  count: number,
+  capacity: number,
+  spill: Uint8Array,
+  spillSize: number,
+  meta: Uint32Array,
+  op: string,
+];
+
 /** The native binding's exports, all prefixed `kr`. */
 export interface NativeBinding {
   krInit(classes: { RingError: typeof RingError }): void;
@@ -47,17 +60,7 @@ export interface NativeBinding {
    * `spill[i*spillSize..+spillSize]`; `meta` gets RECV_META_WORDS u32 per message (see RECV_META).
    * Returns the number received, 0 when nothing is queued, or -ENOBUFS after an overrun.
    */
-  krRecvmmsgInto(
-    fd: number,
-    buffer: ArrayBuffer,
-    offsets: Float64Array,
-    count: number,
-    capacity: number,
-    spill: Uint8Array,
-    spillSize: number,
-    meta: Uint32Array,
-    op: string,
-  ): number;
+  krRecvmmsgInto(...args: RecvmmsgArgs): number;
   /**
    * krRecvmmsgInto's recvmmsg, queued on kring's receive thread (one per environment, jobs run in
    * submission order; an ENOBUFS is noted and reading goes on). `done` runs on the JavaScript
@@ -65,19 +68,7 @@ export interface NativeBinding {
    * and keeps `fd` open. `chained`: the job continues the frames of an outstanding job on the same
    * fd; if that one came back short (or failed), this one is not run and completes with 0.
    */
-  krRecvmmsgStart(
-    fd: number,
-    buffer: ArrayBuffer,
-    offsets: Float64Array,
-    count: number,
-    capacity: number,
-    spill: Uint8Array,
-    spillSize: number,
-    meta: Uint32Array,
-    op: string,
-    chained: boolean,
-    done: (error: RingError | null, received: number, overran: boolean) => void,
-  ): void;
+  krRecvmmsgStart(...args: [...RecvmmsgArgs, chained: boolean, done: (error: RingError | null, received: number, overran: boolean) => void]): void;
   /**
    * sendmmsg of `count` datagrams taken in place from `buffer` (datagram i at offsets[i], lengths[i]
    * bytes), to `address` (a sockaddr) or the socket's default destination. Returns the number sent,

@@ -1,4 +1,5 @@
 /** A NETLINK_ROUTE socket in a test namespace, opened through the native core. */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { AF_NETLINK, NETLINK_PKTINFO, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_PASSCRED } from '../../src/constants';
 import { native } from '../../src/native';
 
@@ -32,4 +33,19 @@ export async function withRoute<T>(netns: string, fn: (fd: number) => Promise<T>
 /** Sends one datagram. */
 export function sendNl(fd: number, bytes: Uint8Array): number {
   return native.krSendmmsg(fd, bytes, Uint32Array.of(bytes.length), 1, 'sendmsg');
+}
+
+/**
+ * The sockets this process holds, as /proc/self/fd links (`socket:[inode]`). Compare sets taken
+ * before and after: other tests' child pipes may open and close meanwhile.
+ */
+export function openSockets(): Set<string> {
+  const link = (fd: string) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  };
+  return new Set(readdirSync('/proc/self/fd').map(link).filter((l) => l.startsWith('socket:')));
 }

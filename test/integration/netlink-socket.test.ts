@@ -1,7 +1,7 @@
 // NetlinkSocket on real rtnetlink (emulated ring): probe, requests, dumps, multicast, losses.
 import { IFLA_IFNAME, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { UnsupportedError } from '../../src/errors';
@@ -9,6 +9,7 @@ import { AttrCursor, MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_DUMP, NLM
 import { NetlinkFrame } from '../../src/netlink/reader';
 import { NetlinkMessage, NetlinkSocket } from '../../src/netlink/socket';
 import { createVethPair, VethPair } from '../helpers/netns';
+import { openSockets } from '../helpers/netlink';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 
@@ -168,14 +169,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
   });
 
   it('close() while a dump reads ahead on a worker thread: the fd outlives the in-flight read, then closes; nothing arrives after close', async () => {
-    const link = (fd: string) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    };
-    const sockets = () => new Set(readdirSync('/proc/self/fd').map(link).filter((l) => l.startsWith('socket:')));
+    const sockets = openSockets;
     const before = sockets();
     // Four frames: the read-ahead takes two while the consumer has the other two.
     const sock = open({ rx: { blockSize: 32768, blockCount: 4, frameSize: 32768, frameCount: 4 } });

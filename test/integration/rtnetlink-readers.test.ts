@@ -2,7 +2,7 @@
 // the CLI, kernel-side filters, the netns option, cold subscriptions and their teardown, and the
 // DUMP_INTR policies provoked on a real dump.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { RTN_BLACKHOLE, RTPROT_STATIC } from '../../src/constants';
@@ -10,6 +10,7 @@ import { MessageCursor, NLMSG_DONE } from '../../src/netlink/message';
 import { DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { getAddresses, getLinks, getRoutes, links, routes } from '../../src/rtnetlink/readers';
 import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
+import { openSockets } from '../helpers/netlink';
 import { describePrivileged } from '../helpers/privileged';
 
 const KRING = join(__dirname, '..', '..', 'bin', 'kring.js');
@@ -99,15 +100,7 @@ describePrivileged('routing-table readers on the real kernel', () => {
   });
 
   it('cold and torn down: nothing happens before subscribe; take(10) stops the dump and closes its socket', async () => {
-    // Sockets this process holds (other tests' child pipes may close meanwhile: compare sets).
-    const link = (fd: string) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    };
-    const sockets = () => new Set(readdirSync('/proc/self/fd').map(link).filter((l) => l.startsWith('socket:')));
+    const sockets = openSockets;
     const before = sockets();
     const obs = routes({ netns: ns, table: 254 });
     expect([...sockets()].filter((x) => !before.has(x))).toEqual([]);
