@@ -135,7 +135,7 @@ export class DumpInterruptedError extends Error {
 }
 
 interface Pending {
-  /** A dump: while one runs, the emulated ring fills ahead on a worker thread (RingPair.prefetch). */
+  /** A dump: while one runs, the emulated ring reads ahead on kring's receive thread (RingPair.prefetch). */
   dump?: true;
   onMessage(m: NetlinkMessage): void;
   /** Takes whole datagrams instead (no object per message): dumpBatches. */
@@ -511,8 +511,8 @@ export class NetlinkSocket implements Disposable {
   }
 
   #finish(seq: number): void {
-    const pending = this.#pending.get(seq);
-    if (pending && this.#pending.delete(seq) && pending.dump) this.#dumps--;
+    if (this.#pending.get(seq)?.dump) this.#dumps--;
+    this.#pending.delete(seq);
     this.#demand();
   }
 
@@ -545,9 +545,9 @@ interface RingPair {
   /** The pending socket error, consumed (ENOBUFS after an overrun), or 0. */
   takeError(): number;
   /**
-   * Starts the producer filling ahead, beside the consumer, if it can (the emulation: a recvmmsg on
-   * a worker thread); `wake` runs when frames came in (or more may have). Absent for the kernel's
-   * ring, whose producer is the kernel.
+   * Starts the producer filling ahead, beside the consumer, if it can (the emulation: recvmmsg on
+   * kring's receive thread); `wake` runs when frames came in (or a wake-up may have been missed
+   * meanwhile). Absent for the kernel's ring, whose producer is the kernel.
    */
   prefetch?(wake: () => void): void;
   /** Tears the rings down; `closeFd` runs once nothing can use the fd any more (maybe later). */

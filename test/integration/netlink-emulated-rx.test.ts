@@ -5,7 +5,7 @@ import { closeSync, openSync } from 'node:fs';
 import { RingError } from '../../src/errors';
 import { IFLA_IFNAME, NETLINK_ADD_MEMBERSHIP, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK, SOL_NETLINK } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
-import { native } from '../../src/native';
+import { native, RECV_META_WORDS } from '../../src/native';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
 import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE } from '../../src/netlink/message';
 import { RingGeometry } from '../../src/ring/geometry';
@@ -179,6 +179,27 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       }
       expect(err).toBeInstanceOf(RingError);
       expect(err).toMatchObject({ code: 'ENOTSOCK', errno: 88, syscall: 'recvmmsg', op: 'NETLINK_RX_RING' });
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('the receive thread skips a chained job behind one that came back short, and runs the next unchained one', async () => {
+    // /dev/null fails every recvmmsg (ENOTSOCK): a job that runs reports it, a skipped one cannot.
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const buffer = new ArrayBuffer(4096);
+      const start = (chained: boolean) =>
+        new Promise<[string | null, number]>((resolve) =>
+          native.krRecvmmsgStart(fd, buffer, new Float64Array([16]), 1, 1024, new Uint8Array(0), 0, new Uint32Array(RECV_META_WORDS), 'NETLINK_RX_RING', chained, (e, n) => resolve([e ? (e as RingError).code : null, n])),
+        );
+      const results = await Promise.all([start(false), start(true), start(true), start(false)]);
+      expect(results).toEqual([
+        ['ENOTSOCK', 0], // ran and failed: the chain behind it is broken
+        [null, 0], // chained: not run
+        [null, 0], // chained behind a skipped one: not run either
+        ['ENOTSOCK', 0], // unchained: runs again
+      ]);
     } finally {
       closeSync(fd);
     }
