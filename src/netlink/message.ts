@@ -183,13 +183,17 @@ export class AttrCursor {
   }
   /** NUL-terminated string (without the NUL); the whole data when there is none. */
   string(): string {
-    const b = new Uint8Array(this.dv.buffer, this.dv.byteOffset + this.data, this.dataLen);
+    const b = this.view();
     const nul = b.indexOf(0);
     return Buffer.from(b.buffer, b.byteOffset, nul < 0 ? b.length : nul).toString('utf8');
   }
   /** A copy of the data. */
   bytes(): Uint8Array {
-    return new Uint8Array(this.dv.buffer, this.dv.byteOffset + this.data, this.dataLen).slice();
+    return this.view().slice();
+  }
+  /** The data in place: a view of the cursor's buffer, valid as long as that memory is. */
+  view(): Uint8Array {
+    return new Uint8Array(this.dv.buffer, this.dv.byteOffset + this.data, this.dataLen);
   }
 }
 

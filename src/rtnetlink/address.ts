@@ -65,7 +65,7 @@ export function decodeAddress(dv: DataView, at: number, len: number, type: numbe
     unknown: [],
   };
   const a = new AttrCursor(dv, at + IFADDRMSG_SIZE, at + len);
-  const ip = (c: AttrCursor) => formatAddress(r.family, new Uint8Array(c.dv.buffer, c.dv.byteOffset + c.data, c.dataLen));
+  const ip = (c: AttrCursor) => formatAddress(r.family, c.view());
   while (a.next()) {
     switch (a.type) {
       case IFA_ADDRESS: r.address = ip(a); break;

@@ -44,7 +44,7 @@ export function decodeNeighbour(dv: DataView, at: number, len: number, type: num
   const a = new AttrCursor(dv, at + NDMSG_SIZE, at + len);
   while (a.next()) {
     switch (a.type) {
-      case NDA_DST: n.dst = formatAddress(n.family, new Uint8Array(dv.buffer, dv.byteOffset + a.data, a.dataLen)); break;
+      case NDA_DST: n.dst = formatAddress(n.family, a.view()); break;
       case NDA_LLADDR: n.lladdr = a.bytes(); break;
       case NDA_PROBES: n.probes = a.u32(); break;
       case NDA_VLAN: n.vlan = a.u16(); break;

@@ -135,7 +135,7 @@ export interface Route {
 function addr(a: AttrCursor, family: number): string | undefined {
   const want = family === AF_INET ? 4 : family === AF_INET6 ? 16 : a.dataLen;
   if (a.dataLen < want) return undefined;
-  return formatAddress(family, new Uint8Array(a.dv.buffer, a.dv.byteOffset + a.data, a.dataLen), 0, want);
+  return formatAddress(family, a.view(), 0, want);
 }
 
 function via(a: AttrCursor): RouteVia | undefined {

@@ -51,6 +51,19 @@ describe('MessageBuilder → MessageCursor / AttrCursor', () => {
     expect(m.next()).toBe(false);
     expect(m.error).toBeNull();
   });
+  it('view() is the attribute data in place; bytes() is a copy of it', () => {
+    const bytes = new MessageBuilder().begin(1, 0, 1).string(5, 'veth0').finish().slice();
+    const m = new MessageCursor(bytes);
+    m.next();
+    const a = new AttrCursor(m.dv, m.payload, m.offset + m.len);
+    expect(a.next()).toBe(true);
+    const view = a.view();
+    const copy = a.bytes();
+    expect(Array.from(view)).toEqual([0x76, 0x65, 0x74, 0x68, 0x30, 0]);
+    expect([view.buffer === bytes.buffer, view.byteOffset]).toEqual([true, 20]);
+    bytes[20] = 0x56; // 'V'
+    expect([view[0], copy[0], a.string()]).toEqual([0x56, 0x76, 'Veth0']);
+  });
   it('pads attributes to 4 bytes and sets NLA_F_NESTED on nests', () => {
     const bytes = new MessageBuilder().begin(1, 0, 1).u8(1, 5).beginNest(2).endNest().finish();
     expect(Array.from(bytes.subarray(16))).toEqual([5, 0, 1, 0, 5, 0, 0, 0, 4, 0, 2 & 0xff, (2 | NLA_F_NESTED) >> 8]);
