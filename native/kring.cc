@@ -298,13 +298,16 @@ static void FinalizeMapping(Napi::Env env, void* addr, Mapping* m) {
 }
 
 // krMmap(fd, length, op) -> ArrayBuffer: one external ArrayBuffer per mapping, shared read/write.
+// fd -1 maps private anonymous memory (the emulated rings): page-aligned, unlike a V8 allocation,
+// so the rings can place every frame where the kernel's copies into it run fastest.
 static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, length;
   std::string op;
   if (!Int(info, 0, &fd) || !Int(info, 1, &length) || !Str(info, 2, &op)) return env.Undefined();
   if (length <= 0) return ThrowRingError(env, EINVAL, "mmap", op), env.Undefined();
-  void* addr = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, MAP_SHARED,
+  int flags = fd == -1 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED;
+  void* addr = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, flags,
                     static_cast<int>(fd), 0);
   if (addr == MAP_FAILED) return ThrowRingError(env, errno, "mmap", op), env.Undefined();
   Mapping* m = new Mapping{addr, static_cast<size_t>(length), false};

@@ -47,7 +47,7 @@ export interface NativeBinding {
   krIfIndex(fd: number, name: string): number;
   krIfMtu(fd: number, name: string): number;
   krAttachFilter(fd: number, instructions: Uint8Array, op: string): void;
-  /** One external ArrayBuffer over the whole mapping. */
+  /** One external ArrayBuffer over the whole mapping; fd -1 maps private anonymous memory. */
   krMmap(fd: number, length: number, op: string): ArrayBuffer;
   /** Detaches the ArrayBuffer, then unmaps. Idempotent. */
   krMunmap(mapping: ArrayBuffer): void;

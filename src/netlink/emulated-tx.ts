@@ -42,7 +42,7 @@ export class EmulatedTxRing {
 
   /** @throws TypeError / RangeError for a geometry the kernel would refuse */
   constructor(fd: number, geometry: RingGeometry, pageSize = 4096) {
-    const mem = nlRingMemory(geometry, pageSize);
+    const mem = nlRingMemory(geometry, pageSize, 'NETLINK_TX_RING');
     this.#fd = fd;
     this.buffer = mem.buffer;
     this.#dv = mem.dv;
@@ -56,6 +56,11 @@ export class EmulatedTxRing {
   /** The emulated kernel's TX head. */
   get head(): number {
     return this.#head;
+  }
+
+  /** Detaches the ring's memory (stale views and writers then throw TypeError) and unmaps it. Idempotent; the fd is the owner's. */
+  close(): void {
+    native.krMunmap(this.buffer);
   }
 
   /** A fill-then-flush writer whose kick is {@link send}. */

@@ -1,16 +1,26 @@
 /**
- * Ring memory for the emulated netlink rings: one ArrayBuffer laid out with the block formula and
- * the generic ring over it, as the kernel's setsockopt + mmap would give.
+ * Ring memory for the emulated netlink rings: one anonymous mapping laid out with the block
+ * formula and the generic ring over it, as the kernel's setsockopt + mmap would give.
  * @internal
  * @packageDocumentation
  */
 import { NL_MMAP_HDRLEN } from '../constants';
 import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { native } from '../native';
 import { frameOffsets, RingGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
 
+/**
+ * Where the ring starts in its mapping: NL_MMAP_HDRLEN short of a cache line, so each frame's
+ * message (at NL_MMAP_HDRLEN) starts on one. The kernel's copy into user memory (copy_to_user,
+ * `rep movsb`) runs about 5 % slower for the whole of a large dump when its destination is not
+ * 64-byte aligned: 20-25 ms per million routes, measured here against a C reader.
+ */
+export const NL_RING_BASE = 64 - NL_MMAP_HDRLEN;
+
 /** An emulated ring's memory and the generic ring over it. */
 export interface NlRingMemory {
+  /** The mapping (kring's own: `native.krMunmap` detaches and unmaps it). */
   buffer: ArrayBuffer;
   dv: DataView;
   ring: Ring<typeof nlMmap>;
@@ -18,9 +28,16 @@ export interface NlRingMemory {
   capacity: number;
 }
 
-/** @throws TypeError / RangeError for a geometry the kernel would refuse */
-export function nlRingMemory(geometry: RingGeometry, pageSize: number): NlRingMemory {
+/**
+ * Maps the memory of a ring of `geometry`, its first frame at {@link NL_RING_BASE}.
+ * @throws TypeError / RangeError for a geometry the kernel would refuse
+ * @throws RingError (`mmap`, `op`) when the memory cannot be mapped
+ */
+export function nlRingMemory(geometry: RingGeometry, pageSize: number, op: string): NlRingMemory {
   validateNlMmapGeometry(geometry, pageSize);
-  const buffer = new ArrayBuffer(geometry.blockSize * geometry.blockCount);
-  return { buffer, dv: new DataView(buffer), ring: new Ring(buffer, frameOffsets(geometry), nlMmap), capacity: geometry.frameSize - NL_MMAP_HDRLEN };
+  const buffer = native.krMmap(-1, NL_RING_BASE + geometry.blockSize * geometry.blockCount, op);
+  const offsets = frameOffsets(geometry);
+  for (let i = 0; i < offsets.length; i++) offsets[i] += NL_RING_BASE;
+  return { buffer, dv: new DataView(buffer), ring: new Ring(buffer, offsets, nlMmap), capacity: geometry.frameSize - NL_MMAP_HDRLEN };
 }
+

@@ -556,7 +556,13 @@ interface RingPair {
 
 function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair {
   const r = new EmulatedRxRing(fd, rx);
-  let closing: (() => void) | null = null;
+  let t: EmulatedTxRing;
+  try {
+    t = new EmulatedTxRing(fd, tx);
+  } catch (e) {
+    r.close();
+    throw e;
+  }
   // A wake-up that came while a fill was in flight: that fill may have read before the data came.
   let missed = false;
   return {
@@ -570,16 +576,13 @@ function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair
       recvCopy: () => r.recvCopy(),
       messageOffset: NL_MMAP_HDRLEN,
     },
-    writer: new EmulatedTxRing(fd, tx).writer(),
+    writer: t.writer(),
     takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
     prefetch(wake) {
-      if (closing) return;
+      if (r.closed) return;
       if (r.busy) missed = true;
+      // Not called after close().
       const done = (filled: number) => {
-        if (closing) {
-          if (!r.busy) closing();
-          return;
-        }
         // Nothing came and no wake-up was missed: the next poll wake-up goes on (no spinning).
         const again = filled > 0 || missed;
         missed = false;
@@ -588,10 +591,10 @@ function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair
       while (r.fillAsync(done));
     },
     close(closeFd) {
-      // The receive thread's recvmmsg must not meet a closed (or reused) fd number: close after
-      // the last outstanding fill.
-      if (r.busy) closing = closeFd;
-      else closeFd();
+      t.close();
+      // The receive thread's recvmmsg must not meet unmapped memory or a closed (or reused) fd
+      // number: the RX ring unmaps and closes the fd after the last outstanding fill.
+      r.close(closeFd);
     },
   };
 }

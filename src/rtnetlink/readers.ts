@@ -7,8 +7,10 @@
 import { Observable } from 'rxjs/internal/Observable';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
 import { AF_INET, AF_INET6, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../constants';
-import { MessageCursor, NetlinkParseError, NLM_F_DUMP_INTR } from '../netlink/message';
+import * as netlink from '../netlink/message';
+import { MessageCursor, NetlinkParseError } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
+import { RingGeometry } from '../ring/geometry';
 import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';
@@ -53,6 +55,17 @@ export interface RouteReaderOptions extends ReaderOptions {
 /** A record of a dump read with 'flag': set when NLM_F_DUMP_INTR was seen at or before it. */
 export type Flagged<T> = T & { interrupted?: boolean };
 
+// Module-local: decodeBatch reads it once per record (see route-record.ts on imported constants).
+const { NLM_F_DUMP_INTR } = netlink;
+
+/**
+ * The RX ring of a socket a reader or a mirror opens for its dumps: 64 frames of 32 KiB (2 MiB,
+ * twice a NetlinkSocket's default), so the read-ahead can run up to 48 datagrams (~11 ms of the
+ * kernel's work) ahead of the decoder.
+ * @internal
+ */
+export const DUMP_RX_RING: RingGeometry = { blockSize: 32768, blockCount: 64, frameSize: 32768, frameCount: 64 };
+
 /** The keep-everything filter (recognised, so it costs no call per record). */
 const all = (): boolean => true;
 
@@ -81,7 +94,7 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
   const policy = o.onInterrupted ?? 'retry';
   const retries = o.retries ?? 3;
   return new Observable<Flagged<T>[]>((sub) => {
-    const sock = o.socket ?? NetlinkSocket.open({ protocol: 'route', netns: o.netns, strict });
+    const sock = o.socket ?? NetlinkSocket.open({ protocol: 'route', netns: o.netns, strict, rx: DUMP_RX_RING });
     let inner: { unsubscribe(): void } | null = null;
     let attempt = 0;
     const run = () => {

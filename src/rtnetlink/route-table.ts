@@ -13,7 +13,7 @@ import { AF_INET, AF_INET6, IFF_UP, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTM_
 import { NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink } from './link';
-import { routeBatches } from './readers';
+import { DUMP_RX_RING, routeBatches } from './readers';
 import { decodeRoute, plainRoute, Route } from './route';
 
 const LINK_STATE = IFF_UP | 0x10000; // IFF_LOWER_UP
@@ -98,7 +98,7 @@ export class RouteTable implements Disposable {
     const groups = [RTNLGRP_LINK];
     if (family !== AF_INET6) groups.push(RTNLGRP_IPV4_ROUTE);
     if (family !== AF_INET) groups.push(RTNLGRP_IPV6_ROUTE);
-    const sock = NetlinkSocket.open({ protocol: 'route', netns: o.netns, groups, rcvbuf: o.rcvbuf });
+    const sock = NetlinkSocket.open({ protocol: 'route', netns: o.netns, groups, rcvbuf: o.rcvbuf, rx: DUMP_RX_RING });
     return new RouteTable(sock, family);
   }
 

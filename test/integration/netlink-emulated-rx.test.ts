@@ -117,50 +117,46 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       expect(rx.pendingError).toBe(0);
     }));
 
-  it('fillAsync: two recvmmsgs queued on the receive thread, half the ring each, RESERVED until done, completed in ring order; the dump then completes whole', () =>
+  it('fillAsync: four recvmmsgs queued on the receive thread, a quarter of the ring each, RESERVED until done, completed in ring order; the dump then completes whole', () =>
     withRoute(t.capNs, async (fd) => {
       const rx = new EmulatedRxRing(fd, geo(32768, 8));
       dumpLinks(fd, 5);
-      let filled = -1;
-      const done = new Promise<void>((resolve) => {
-        expect(
-          rx.fillAsync((n) => {
-            filled = n;
+      const filled: number[] = [];
+      const fills: Promise<void>[] = [];
+      const queue = () => {
+        let queued = false;
+        fills.push(new Promise<void>((resolve) => {
+          queued = rx.fillAsync((n) => {
+            filled.push(n);
             resolve();
-          }),
-        ).toBe(true);
-      });
-      // Until done runs (never synchronously), its four frames are the kernel's: RESERVED, and
-      // neither a second fill nor a synchronous one may read meanwhile.
+          });
+        }));
+        return queued;
+      };
+      // Until its done runs (never synchronously), each fill's two frames are the kernel's:
+      // RESERVED. Each one queued behind another is chained: it continues its frames.
+      expect(queue()).toBe(true);
       expect(rx.busy).toBe(true);
-      expect([0, 1, 2, 3, 4].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, 0]);
-      // A second one is queued behind it on the other half (chained: it continues its frames);
-      // a third finds no free frame; a synchronous fill may not read meanwhile.
-      let second = -1;
-      const secondDone = new Promise<void>((resolve) => {
-        expect(
-          rx.fillAsync((n) => {
-            second = n;
-            resolve();
-          }),
-        ).toBe(true);
-      });
-      expect([4, 5, 6, 7].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED]);
+      expect([0, 1, 2].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_RESERVED, 0]);
+      expect([queue(), queue(), queue()]).toEqual([true, true, true]);
+      for (let i = 0; i < 8; i++) expect(rx.ring.status(i)).toBe(NL_MMAP_STATUS_RESERVED);
+      // A fifth finds no part (and no frame) free; a synchronous fill may not read meanwhile.
       expect(rx.fillAsync(() => undefined)).toBe(false);
       expect(rx.fill()).toBe(0);
-      expect(filled).toBe(-1);
-      await done;
+      expect(filled).toEqual([]);
+      await fills[0];
       // 202 links are more than eight 32 KiB chunks: every frame was filled, in order.
-      expect(filled).toBe(4);
+      expect(filled).toEqual([2]);
       expect(rx.busy).toBe(true);
-      expect([0, 1, 2, 3].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID]);
-      await secondDone;
-      expect(second).toBe(4);
+      expect([0, 1, 2].map((i) => rx.ring.status(i))).toEqual([NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_VALID, NL_MMAP_STATUS_RESERVED]);
+      await Promise.all(fills.slice(0, 4));
+      expect(filled).toEqual([2, 2, 2, 2]);
       expect(rx.busy).toBe(false);
       for (let i = 0; i < 8; i++) expect(rx.ring.status(i)).toBe(NL_MMAP_STATUS_VALID);
       expect(rx.head).toBe(0);
       const r = await consume(rx);
       expect(r.names.sort()).toEqual(expected());
+      rx.close();
     }));
 
   it('fillAsync on a descriptor that is not a socket: the RingError (ENOTSOCK, recvmmsg) comes from the next fill, and the frames are UNUSED again', async () => {
@@ -182,6 +178,54 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  it("each frame's message starts on a cache line: the ring begins NL_MMAP_HDRLEN short of one in its own mapping", () => {
+    const rx = new EmulatedRxRing(-1, { blockSize: 65536, blockCount: 2, frameSize: 16384, frameCount: 8 });
+    try {
+      const base = 64 - NL_MMAP_HDRLEN; // 40
+      expect(rx.buffer.byteLength).toBe(base + 2 * 65536);
+      expect(Array.from(rx.ring.slotOffsets)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => base + i * 16384));
+      for (const at of rx.ring.slotOffsets) expect((at + NL_MMAP_HDRLEN) % 64).toBe(0);
+    } finally {
+      rx.close();
+    }
+  });
+
+  it('close() with a fill outstanding: the memory stays mapped until the fill is back, then is detached (stale views throw) and the owner\'s callback runs once; done never runs', async () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const rx = new EmulatedRxRing(fd, geo(4096, 4));
+      const stale = new Int32Array(rx.buffer);
+      let doneCalls = 0;
+      expect(rx.fillAsync(() => void doneCalls++)).toBe(true);
+      let thenCalls = 0;
+      const released = new Promise<void>((resolve) =>
+        rx.close(() => {
+          thenCalls++;
+          resolve();
+        }),
+      );
+      rx.close(() => void thenCalls++); // idempotent: not a second callback
+      // The receive thread may still write its frames: nothing is unmapped yet.
+      expect([rx.closed, rx.busy, rx.buffer.byteLength, thenCalls]).toEqual([true, true, 64 - NL_MMAP_HDRLEN + 4 * 4096, 0]);
+      expect(rx.ring.status(0)).toBe(NL_MMAP_STATUS_RESERVED);
+      expect([rx.fill(), rx.fillAsync(() => void doneCalls++)]).toEqual([0, false]);
+      await released;
+      expect([rx.busy, rx.buffer.byteLength, stale.length, thenCalls, doneCalls]).toEqual([false, 0, 0, 1, 0]);
+      expect(() => rx.ring.status(0)).toThrow(TypeError);
+      expect(() => Atomics.load(stale, 0)).toThrow(TypeError);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('close() with nothing outstanding unmaps at once', () => {
+    const rx = new EmulatedRxRing(-1, geo(4096, 4));
+    let thenCalls = 0;
+    rx.close(() => void thenCalls++);
+    expect([rx.buffer.byteLength, thenCalls, rx.fill()]).toEqual([0, 1, 0]);
+    expect(() => rx.ring.status(0)).toThrow(TypeError);
   });
 
   it('the receive thread skips a chained job behind one that came back short, and runs the next unchained one', async () => {

@@ -168,7 +168,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     await sleep(20); // a further wake-up must not touch the closed fd
   });
 
-  it('close() while a dump reads ahead on a worker thread: the fd outlives the in-flight read, then closes; nothing arrives after close', async () => {
+  it('close() while a dump reads ahead on a worker thread: the fd and the ring outlive the in-flight read, then close (a kept view throws); nothing arrives after close', async () => {
     const sockets = openSockets;
     const before = sockets();
     // Four frames: the read-ahead takes two while the consumer has the other two.
@@ -177,21 +177,28 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(mine).toHaveLength(1);
     let afterClose = 0;
     let openAtClose = false;
+    let kept: DataView | null = null;
+    let firstWord = -1;
     await new Promise<void>((resolve, reject) => {
       sock.dumpBatches(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
-        next: () => {
+        next: ({ cursor }) => {
           if (sock.closed) return void afterClose++;
           // The first chunks' completion started the next read before handing them out: it is in flight.
+          kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
           sock.close();
           openAtClose = sockets().has(mine[0]);
+          firstWord = kept.getUint32(0, true); // still mapped: the read in flight writes into it
           resolve();
         },
         error: reject,
       });
     });
     expect(openAtClose).toBe(true);
+    expect(firstWord).toBeGreaterThanOrEqual(16); // an nlmsg_len
     for (let turn = 0; turn < 100 && sockets().has(mine[0]); turn++) await sleep(1);
     expect(sockets().has(mine[0])).toBe(false);
+    // Unmapped with the fd: the stale view throws instead of reading unmapped memory.
+    expect(() => kept!.getUint32(0, true)).toThrow(TypeError);
     await sleep(20);
     expect(afterClose).toBe(0);
   });
