@@ -4,14 +4,14 @@
 // the CLI's --count), and by `ip -j route show`,
 // in the same run, in a namespace this script fills and removes. Wall time of each whole process
 // (start-up included), median of --reps interleaved rounds after a warm-up round, and peak RSS.
-//   npm run bench:dump [-- --routes 1000000 --reps 3 --write]
+//   npm run bench:dump [-- --routes 1000000 --reps 5 --write]
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
-const { values: opt } = parseArgs({ options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '3' }, write: { type: 'boolean', default: false } } });
+const { values: opt } = parseArgs({ options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '5' }, write: { type: 'boolean', default: false } } });
 const ROUTES = Number(opt.routes);
 const REPS = Number(opt.reps);
 const HERE = __dirname;
