@@ -105,7 +105,12 @@ export class EmulatedRxRing {
     this.#batch = Math.min(batch, this.ring.size);
     this.#spillBytes = spill;
     const b = this.#batch;
-    this.#whole = { frames: new Uint32Array(b), slots: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
+    try {
+      this.#whole = { frames: new Uint32Array(b), slots: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
+    } catch (e) {
+      native.krMunmap(mem.buffer); // a spill area too large to allocate: undo the mapping
+      throw e;
+    }
     const part = (k: number, n: number): FillArea => ({
       frames: this.#whole.frames.subarray(k * n, (k + 1) * n),
       slots: this.#whole.slots.subarray(k * n, (k + 1) * n),

@@ -42,4 +42,3 @@ export function nlRingMemory(geometry: RingGeometry, pageSize: number, op: strin
   for (let i = 0; i < offsets.length; i++) offsets[i] += NL_RING_BASE;
   return { buffer, dv: new DataView(buffer), ring: new Ring(buffer, offsets, nlMmap), capacity: geometry.frameSize - NL_MMAP_HDRLEN };
 }
-
