@@ -220,6 +220,19 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     }
   });
 
+  it('a constructor that fails after mapping its ring (a spill area too large to allocate) unmaps it before throwing', () => {
+    const unmap = jest.spyOn(native, 'krMunmap');
+    try {
+      // (A RangeError from the host realm's Uint8Array: matched by its message.)
+      expect(() => new EmulatedRxRing(-1, geo(4096, 4), { batch: 4, spillBytes: 2 ** 40 })).toThrow(/Invalid typed array length/);
+      expect(unmap).toHaveBeenCalledTimes(1);
+      const mapping = unmap.mock.calls[0][0];
+      expect(mapping.byteLength).toBe(0); // the ring's mapping, now detached
+    } finally {
+      unmap.mockRestore();
+    }
+  });
+
   it('close() with nothing outstanding unmaps at once', () => {
     const rx = new EmulatedRxRing(-1, geo(4096, 4));
     let thenCalls = 0;

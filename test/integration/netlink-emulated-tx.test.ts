@@ -76,4 +76,16 @@ describePrivileged('emulated netlink TX ring on rtnetlink', () => {
       expect(tx.head).toBe(1);
       expect(tx.send()).toEqual({ sent: 0, bytes: 0, errno: 22 }); // and it blocks later sends, as in the kernel
     }));
+
+  it('close() detaches and unmaps the ring: a writer or view kept past it throws TypeError; a second close() does nothing', () => {
+    const tx = new EmulatedTxRing(-1, geometry);
+    const w = tx.writer();
+    const stale = new Uint8Array(tx.buffer);
+    expect(tx.buffer.byteLength).toBe(64 - NL_MMAP_HDRLEN + 8 * 8192);
+    tx.close();
+    tx.close();
+    expect([tx.buffer.byteLength, stale.length]).toEqual([0, 0]);
+    expect(() => w.tryWrite(getLo(1))).toThrow(TypeError);
+    expect(() => tx.ring.status(0)).toThrow(TypeError);
+  });
 });
