@@ -179,22 +179,26 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     let openAtClose = false;
     let kept: DataView | null = null;
     let firstWord = -1;
+    let firstLen = -2;
     await new Promise<void>((resolve, reject) => {
       sock.dumpBatches(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
         next: ({ cursor }) => {
           if (sock.closed) return void afterClose++;
           // The first chunks' completion started the next read before handing them out: it is in flight.
           kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
+          cursor.next();
+          firstLen = cursor.len;
           sock.close();
           openAtClose = sockets().has(mine[0]);
-          firstWord = kept.getUint32(0, true); // still mapped: the read in flight writes into it
+          firstWord = kept.getUint32(cursor.offset, true); // still mapped: the read in flight writes into it
           resolve();
         },
         error: reject,
       });
     });
     expect(openAtClose).toBe(true);
-    expect(firstWord).toBeGreaterThanOrEqual(16); // an nlmsg_len
+    expect(firstLen).toBeGreaterThanOrEqual(16 + 16); // an RTM_NEWLINK: nlmsghdr and ifinfomsg at least
+    expect(firstWord).toBe(firstLen); // the same nlmsg_len, read through the kept view after close()
     for (let turn = 0; turn < 100 && sockets().has(mine[0]); turn++) await sleep(1);
     expect(sockets().has(mine[0])).toBe(false);
     // Unmapped with the fd: the stale view throws instead of reading unmapped memory.
