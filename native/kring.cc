@@ -29,7 +29,10 @@ struct Mapping {
   void* addr;
   size_t length;
   bool unmapped;
-};
+  // Set while krMmap creates the ArrayBuffer: a refused creation (a length over the runtime's
+  // largest ArrayBuffer) may run the finalizer before it returns, and krMmap cleans up after it.
+  bool creating;
+}; 
 
 static AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
@@ -45,18 +48,34 @@ static std::unordered_map<void*, Mapping*>& Mappings() {
   return *m;
 }
 
+// Raw N-API with every status checked (a null value on failure): this also builds the errors of
+// completions delivered while an environment is going away, where node-addon-api's error paths abort.
 Napi::Value RingErrorValue(Napi::Env env, int err, const char* syscall, const std::string& op) {
-  AddonData* data = Data(env);
-  if (data != nullptr && !data->ringError.IsEmpty()) {
-    return data->ringError.New({Napi::Number::New(env, err), Napi::String::New(env, syscall),
-                                Napi::String::New(env, op), Napi::String::New(env, strerror(err))});
+  AddonData* data = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&data));
+  const char* detail = strerror(err);
+  napi_value ctor = nullptr, args[4], out = nullptr;
+  bool ok = napi_create_int32(env, err, &args[0]) == napi_ok &&
+            napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &args[1]) == napi_ok &&
+            napi_create_string_utf8(env, op.c_str(), op.size(), &args[2]) == napi_ok &&
+            napi_create_string_utf8(env, detail, NAPI_AUTO_LENGTH, &args[3]) == napi_ok;
+  if (ok && data != nullptr && !data->ringError.IsEmpty() &&
+      napi_get_reference_value(env, data->ringError.operator napi_ref(), &ctor) == napi_ok && ctor != nullptr) {
+    if (napi_new_instance(env, ctor, 4, args, &out) != napi_ok) out = nullptr;
+  } else if (ok) {
+    napi_value msg;
+    std::string text = std::string(syscall) + "(" + op + "): " + detail;
+    if (napi_create_string_utf8(env, text.c_str(), text.size(), &msg) != napi_ok || napi_create_error(env, nullptr, msg, &out) != napi_ok)
+      out = nullptr;
   }
-  return Napi::Error::New(env, std::string(syscall) + "(" + op + "): " + strerror(err)).Value();
+  return Napi::Value(env, out);
 }
 
 void ThrowRingError(Napi::Env env, int err, const char* syscall, const std::string& op) {
-  Napi::Value e = RingErrorValue(env, err, syscall, op);
-  if (!env.IsExceptionPending()) napi_throw(env, e);
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_value e = RingErrorValue(env, err, syscall, op);
+  if (e != nullptr) napi_throw(env, e);
 }
 
 void CloseHandleAndFree(uv_handle_t* handle) {
@@ -65,7 +84,14 @@ void CloseHandleAndFree(uv_handle_t* handle) {
 }
 
 bool ThrowType(Napi::Env env, const char* msg) {
-  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) napi_throw_type_error(env, nullptr, msg);
+  return false;
+}
+
+bool ThrowRange(Napi::Env env, const char* msg) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) napi_throw_range_error(env, nullptr, msg);
   return false;
 }
 
@@ -79,6 +105,8 @@ bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
 bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (!info[i].IsString()) return ThrowType(info.Env(), "kring native: expected a string argument");
   *out = info[i].As<Napi::String>().Utf8Value();
+  // A C string ends at the first NUL: "lo\0garbage" would silently name "lo".
+  if (out->find('\0') != std::string::npos) return ThrowType(info.Env(), "kring native: a name must not contain a NUL character");
   return true;
 }
 
@@ -198,6 +226,8 @@ static Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
   if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
       !Int(info, 3, &value) || !Str(info, 4, &op))
     return env.Undefined();
+  // The kernel reads an int: a value outside it must not wrap into another (2^31 into INT_MIN).
+  if (value < INT32_MIN || value > INT32_MAX) return ThrowRange(env, "krSetsockoptInt: value must fit a C int"), env.Undefined();
   int v = static_cast<int>(value);
   if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), &v,
                  sizeof(v)) != 0)
@@ -287,19 +317,22 @@ static Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
 }
 
 // The ArrayBuffer's finalizer: the safety net for a mapping nobody unmapped. Runs on the JS thread.
-static void FinalizeMapping(Napi::Env env, void* addr, Mapping* m) {
-  {
-    std::lock_guard<std::mutex> lock(MappingsLock());
-    auto it = Mappings().find(m->addr);
-    if (it != Mappings().end() && it->second == m) Mappings().erase(it);
-  }
+static void FinalizeMapping(napi_env env, void* addr, void* hint) {
+  Mapping* m = static_cast<Mapping*>(hint);
+  std::lock_guard<std::mutex> lock(MappingsLock());
   if (!m->unmapped) munmap(m->addr, m->length);
+  m->unmapped = true;
+  if (m->creating) return;  // krMmap is still in the call that ran this; it erases and frees
+  auto it = Mappings().find(m->addr);
+  if (it != Mappings().end() && it->second == m) Mappings().erase(it);
   delete m;
 }
 
 // krMmap(fd, length, op) -> ArrayBuffer: one external ArrayBuffer per mapping, shared read/write.
 // fd -1 maps private anonymous memory (the emulated rings): page-aligned, unlike a V8 allocation,
 // so the rings can place every frame where the kernel's copies into it run fastest.
+// Raw N-API: node-addon-api's ArrayBuffer::New frees its finalizer data a second time when the
+// runtime refuses the buffer (longer than buffer.constants.MAX_LENGTH) after running the finalizer.
 static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, length;
@@ -310,12 +343,31 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   void* addr = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, flags,
                     static_cast<int>(fd), 0);
   if (addr == MAP_FAILED) return ThrowRingError(env, errno, "mmap", op), env.Undefined();
-  Mapping* m = new Mapping{addr, static_cast<size_t>(length), false};
+  Mapping* m = new Mapping{addr, static_cast<size_t>(length), false, true};
   {
     std::lock_guard<std::mutex> lock(MappingsLock());
     Mappings()[addr] = m;
   }
-  return Napi::ArrayBuffer::New(env, addr, static_cast<size_t>(length), FinalizeMapping, m);
+  napi_value ab = nullptr;
+  napi_status st = napi_create_external_arraybuffer(env, addr, static_cast<size_t>(length), FinalizeMapping, m, &ab);
+  {
+    std::lock_guard<std::mutex> lock(MappingsLock());
+    m->creating = false;
+    if (st == napi_ok) return Napi::Value(env, ab);
+    // Refused: the finalizer may or may not have unmapped already; either way nothing refers to m.
+    if (!m->unmapped) munmap(addr, m->length);
+    auto it = Mappings().find(addr);
+    if (it != Mappings().end() && it->second == m) Mappings().erase(it);
+    delete m;
+  }
+  // Replace the runtime's own exception (if any) with one that names the mapping.
+  bool pending = false;
+  napi_value ignored;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+  std::string msg = "krMmap(" + op + "): a mapping of " + std::to_string(length) +
+                    " bytes cannot be an ArrayBuffer in this runtime (larger than buffer.constants.MAX_LENGTH?)";
+  ThrowRange(env, msg.c_str());
+  return env.Undefined();
 }
 
 // krMunmap(ArrayBuffer): detach first, so every view over the mapping becomes unusable (reads

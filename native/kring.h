@@ -34,6 +34,9 @@ Napi::Value RingErrorValue(Napi::Env env, int err, const char* syscall, const st
 // Throws a TypeError; returns false (for `return ThrowType(...)` in argument checks).
 bool ThrowType(Napi::Env env, const char* msg);
 
+// Throws a RangeError; returns false.
+bool ThrowRange(Napi::Env env, const char* msg);
+
 // Argument readers: false (with a TypeError pending) when argument i is not of the form.
 bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out);
 bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out);

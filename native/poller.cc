@@ -28,7 +28,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
                         InstanceMethod("close", &Poller::Close)});
   }
 
-  // new Poller(fd, callback(status, events))
+  // new Poller(fd, callback(status, events)): events are the socket's epoll events of the wake-up
+  // (EPOLLIN 1, EPOLLERR 8).
   explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsFunction()) {
@@ -61,13 +62,20 @@ class Poller : public Napi::ObjectWrap<Poller> {
       return;
     }
     handle_->data = this;
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    context_ = new Napi::AsyncContext(env, "kring:poll");
+    env_ = env;
+    napi_value name;
+    if (napi_create_reference(env, info[1], 1, &callback_) != napi_ok ||
+        napi_create_string_utf8(env, "kring:poll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, nullptr, name, &context_) != napi_ok) {
+      CloseHandle();
+      DropCallback();
+      if (!env.IsExceptionPending()) ThrowType(env, "Poller: could not keep the callback");
+    }
   }
 
   ~Poller() override {
     CloseHandle();
-    delete context_;
+    DropCallback();
   }
 
  private:
@@ -91,8 +99,17 @@ class Poller : public Napi::ObjectWrap<Poller> {
   // instance from libuv's at once; only the handle's memory waits for the loop's close callback.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     CloseHandle();
-    callback_.Reset();
+    DropCallback();
     return info.Env().Undefined();
+  }
+
+  // Statuses ignored: this also runs from the finalizer while the environment is torn down, when
+  // there is nobody left to tell.
+  void DropCallback() {
+    if (callback_ != nullptr) napi_delete_reference(env_, callback_);
+    callback_ = nullptr;
+    if (context_ != nullptr) napi_async_destroy(env_, context_);
+    context_ = nullptr;
   }
 
   void CloseHandle() {
@@ -107,32 +124,46 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
+  // Raw N-API with every status checked, never node-addon-api's wrappers: this runs from the event
+  // loop, also while a worker's environment is being terminated, when any call into JavaScript
+  // fails and node-addon-api's error paths (Error objects, MakeCallback) abort the process. A
+  // wake-up that cannot be delivered then is dropped: the socket is going away with its thread.
   static void OnPoll(uv_poll_t* h, int status, int events) {
     Poller* self = static_cast<Poller*>(h->data);
-    if (self == nullptr || self->callback_.IsEmpty()) return;
-    // Consume the edge first (see the top of this file).
+    if (self == nullptr || self->callback_ == nullptr) return;
+    // Consume the edge first (see the top of this file), and collect what the socket reported:
+    // EPOLLERR comes with a pending socket error (a bound interface going down or away).
     struct epoll_event evs[4];
-    while (epoll_wait(self->epfd_, evs, 4, 0) == 4) {
+    int seen = 0;
+    for (;;) {
+      int n = epoll_wait(self->epfd_, evs, 4, 0);
+      for (int i = 0; i < n; i++) seen |= static_cast<int>(evs[i].events);
+      if (n < 4) break;
     }
-    Napi::Env env = self->callback_.Env();
-    Napi::HandleScope scope(env);
-    // MakeCallback, not Call: runs the microtask queue and async hooks as any I/O callback does.
-    self->callback_.MakeCallback(self->Value(),
-                                 {Napi::Number::New(env, status), Napi::Number::New(env, events)},
-                                 *self->context_);
-    // The JavaScript side catches its own errors; anything that escapes is reported like any
-    // uncaught exception from an I/O callback rather than left pending on the environment.
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
+    napi_env env = self->env_;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value fn, recv, argv[2], result;
+    if (napi_get_reference_value(env, self->callback_, &fn) == napi_ok && fn != nullptr &&
+        napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, status, &argv[0]) == napi_ok &&
+        napi_create_int32(env, seen, &argv[1]) == napi_ok) {
+      // make_callback, not call_function: runs the microtask queue and async hooks as any I/O
+      // callback does. The JavaScript side catches its own errors; anything that escapes is reported
+      // like any uncaught exception from an I/O callback rather than left pending.
+      if (napi_make_callback(env, self->context_, recv, fn, 2, argv, &result) == napi_pending_exception) {
+        napi_value e;
+        if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+      }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   int fd_ = -1;
   int epfd_ = -1;
   uv_poll_t* handle_ = nullptr;
-  Napi::FunctionReference callback_;
-  Napi::AsyncContext* context_ = nullptr;
+  napi_env env_ = nullptr;
+  napi_ref callback_ = nullptr;
+  napi_async_context context_ = nullptr;
 };
 
 void InitPoller(Napi::Env env, Napi::Object exports) {

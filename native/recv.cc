@@ -288,7 +288,7 @@ class RecvQueue {
     bool ok = napi_get_global(env, &global) == napi_ok && napi_get_reference_value(env, job->done.operator napi_ref(), &fn) == napi_ok && fn != nullptr;
     if (ok && job->batch.got < 0) {
       argv[0] = RingErrorValue(env, -job->batch.got, "recvmmsg", job->op);
-      ok = !env.IsExceptionPending();
+      ok = argv[0] != nullptr;
     } else if (ok) {
       ok = napi_get_null(env, &argv[0]) == napi_ok;
       napi_value meta;

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AF_INET, AF_INET6 } from './constants';
+import { NetlinkError } from './netlink/message';
 import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink/readers';
 import { addressText, addrShowJson, ipContext, IpContext, linkJson, linkText, neighbourJson, neighbourShown, neighbourText, routeJson, routeText } from './rtnetlink/ip-format';
 import { tableId } from './rtnetlink/names';
@@ -13,6 +14,16 @@ import { plainRoute } from './rtnetlink/route';
 
 /** A bad command line (exit code 2). */
 export class UsageError extends Error {}
+
+/** A command that failed the way `ip` fails for the same request: the message, and ip's exit code. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
 
 export const RTNETLINK_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [--netns NAME]
   kring links [--json] [--netns NAME]
@@ -47,10 +58,24 @@ function write(s: string): Promise<void> {
 async function routesCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...common, table: { type: 'string' }, count: { type: 'boolean' } }, strict: true });
   const tableArg = values.table ?? 'main';
-  const table = tableArg === 'all' ? 'all' : tableId(tableArg);
-  if (table === undefined) throw new UsageError(`--table must be main, local, default, all or a number, got ${JSON.stringify(tableArg)}`);
-  // ip route show: one table means IPv4 unless -6; "table all" lists both families.
-  const fam = family(values) ?? (table === 'all' ? undefined : 4);
+  const id = tableArg === 'all' ? 0 : tableId(tableArg);
+  if (id === undefined || id > 0xffffffff) throw new UsageError(`--table must be main, local, default, all, a name from rt_tables or a number 0..4294967295, got ${JSON.stringify(tableArg)}`);
+  // Table 0 (RT_TABLE_UNSPEC) is every table, as for ip.
+  const table = id === 0 ? 'all' : id;
+  // ip route show: a table (0 included) means IPv4 unless -6; "table all" lists both families.
+  const fam = family(values) ?? (tableArg === 'all' ? undefined : 4);
+  try {
+    return await listRoutes(values, fam, table);
+  } catch (e) {
+    // ip: "Error: ipv4: FIB table does not exist." (the kernel's extended ACK), exit 2.
+    if (e instanceof NetlinkError && e.code === 'ENOENT' && table !== 'all') {
+      throw new CommandError(`table ${tableArg}: ${e.extackMessage ?? 'FIB table does not exist'}`, 2);
+    }
+    throw e;
+  }
+}
+
+async function listRoutes(values: { json?: boolean; count?: boolean; netns?: string }, fam: 4 | 6 | undefined, table: number | 'all'): Promise<number> {
   if (values.count) {
     // Counting keeps nothing: records of an interrupted pass are not held, the pass is redone.
     for (let attempt = 1; ; attempt++) {
@@ -145,14 +170,21 @@ async function monitorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: common, strict: true });
   const fam = family(values);
   const table = RouteTable.open({ family: fam, netns: values.netns });
-  let ctx = await context(values.netns);
+  // Device names follow the link events, which come in order with the route events: a route on a
+  // link made after the start is printed with its name, not ifN.
+  const links = new Map((await getLinks({ netns: values.netns })).map((l) => [l.index, l]));
+  let ctx = ipContext(links.values());
+  table.linkChanges().subscribe((l) => {
+    // A deleted link keeps its name here: its routes' deletions are printed after it went.
+    links.set(l.index, l.name === undefined ? { ...l, name: links.get(l.index)?.name } : l);
+    ctx = ipContext(links.values());
+  });
   let live = false;
   table.changes().subscribe((d) => {
     if (!live) return; // the first dump is the baseline, not a change
     const r = d.kind === 'delete' ? { ...plainRoute(d.route), deleted: true } : d.route;
     const line = values.json ? JSON.stringify({ ...routeJson(r, ctx), change: d.kind, cause: d.cause }) : routeText(r, ctx);
     process.stdout.write(line + '\n');
-    if (d.cause === 'resync') void context(values.netns).then((c) => (ctx = c), () => undefined);
   });
   await table.ready;
   live = true;

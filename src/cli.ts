@@ -10,12 +10,13 @@
  * capturing, and on SIGINT a last line `captured=N kpkts=N kdrops=N`.
  * @packageDocumentation
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from './constants';
 import { FrameView } from './packet/batch';
 import { TpacketVersionName } from './packet/options';
 import { PacketSocket } from './packet/socket';
-import { runRtnetlinkCommand, RTNETLINK_USAGE, UsageError } from './cli-rtnetlink';
+import { CommandError, runRtnetlinkCommand, RTNETLINK_USAGE, UsageError } from './cli-rtnetlink';
 
 const USAGE = `usage:
 ${RTNETLINK_USAGE}
@@ -88,12 +89,15 @@ async function capture(argv: string[]): Promise<number> {
   if (!['v1', 'v2', 'v3'].includes(ring)) throw new UsageError(`--ring must be v1, v2 or v3, got ${JSON.stringify(values.ring)}`);
   const limit = positiveInt('--count', values.count) ?? Infinity;
   const bufferMb = positiveInt('--buffer-mb', values['buffer-mb']);
+  // The ring is one ArrayBuffer, which this Node caps at buffer.constants.MAX_LENGTH.
+  const maxMb = Math.floor(bufferConstants.MAX_LENGTH / 2 ** 20);
+  if (bufferMb !== undefined && bufferMb > maxMb) throw new UsageError(`--buffer-mb must be at most ${maxMb} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${bufferMb}`);
   const sock = PacketSocket.open({
     interface: values.interface,
     netns: values.netns,
     version: ring,
     snaplen: positiveInt('--snaplen', values.snaplen),
-    bufferBytes: bufferMb === undefined ? undefined : bufferMb << 20,
+    bufferBytes: bufferMb === undefined ? undefined : bufferMb * 2 ** 20,
     promiscuous: values.promisc ?? false,
   });
   const quiet = values.quiet ?? false;
@@ -169,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`kring: ${(e as Error).message}\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof CommandError) {
+      process.stderr.write(`kring: ${e.message}\n`);
+      return e.exitCode;
     }
     if (e instanceof TypeError || e instanceof RangeError) {
       process.stderr.write(`kring: ${e.message}\n`);

@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { getSystemErrorName } from 'node:util';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 /**
  * A kernel call failed. Shaped like Node's `SystemError` (`code`, `errno`, `syscall`), plus `op`:
@@ -68,6 +68,15 @@ export class LeaseError extends Error {
   constructor(what: string) {
     super(`${what} was used after its batch was released or its socket closed; copy() what you keep`);
     this.name = 'LeaseError';
+  }
+}
+
+/** The C library's text for an errno ('Network is down'), as Node's uvException gives it. @internal */
+export function errnoText(errno: number): string {
+  try {
+    return getSystemErrorMap().get(-errno)?.[1] ?? `error ${errno}`;
+  } catch {
+    return `error ${errno}`;
   }
 }
 

@@ -8,9 +8,12 @@
  */
 import { RingError } from './errors';
 
-/** A libuv poll handle on one socket. Its callback runs once per readiness event. */
+/**
+ * A libuv poll handle on one socket. Edge-triggered: its callback runs once per kernel wake-up,
+ * with the socket's epoll events of that wake-up (EPOLLIN 1, EPOLLERR 8).
+ */
 export interface NativePoller {
-  /** Start (or change) watching: 1 = readable, 2 = writable. Level-triggered. */
+  /** Start (or change) watching: 1 = readable, 2 = writable. */
   start(events: number): void;
   /** Stop watching; start() may be called again. */
   stop(): void;
@@ -80,6 +83,7 @@ export interface NativeBinding {
   /** sendto(fd, NULL, 0): the netlink TX-ring send. Bytes sent, or a negative errno. */
   krRingKick(fd: number, op: string): number;
   krClose(fd: number): void;
+  /** `onEvent(status, events)`: status is libuv's (negative errno on failure), events the epoll events seen. */
   Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
 }
 

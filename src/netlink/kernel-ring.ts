@@ -40,6 +40,12 @@ export interface KernelRingCalls {
   soError(): number;
   /** sendto(fd, NULL, 0): sends the TX ring's VALID frames. Bytes sent, or a negative errno. */
   kick(): number;
+  /**
+   * A simulated kernel's answer to setsockopt(level, name, value) for the options newer than the
+   * ring (NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK): 0, or a negative errno (-ENOPROTOOPT where the
+   * simulated kernel lacks it). Undefined (or absent): the real socket answers.
+   */
+  option?(level: number, name: number, value: number): number | undefined;
 }
 
 /** {@link KernelRingCalls} as the native syscalls on `fd`. */

@@ -21,7 +21,9 @@ const NLMSG_ALIGNTO = 4;
 /** `NLA_HDRLEN` */
 const NLA_HDRLEN = 4;
 /** `NLMSG_ALIGN(len)` (also NLA_ALIGN) */
-const NLMSG_ALIGN = (len: number): number => (len + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+// Not `& ~3` on the sum: that goes through int32, and a length from a malformed message near 2^31
+// or 2^32 would align to a negative number. Only the low two bits go through int32 here.
+const NLMSG_ALIGN = (len: number): number => len + NLMSG_ALIGNTO - 1 - ((len + NLMSG_ALIGNTO - 1) & (NLMSG_ALIGNTO - 1));
 /** Set on every message of a dump after the table changed under it. */
 const NLM_F_DUMP_INTR = 0x10;
 const NLA_F_NESTED = 0x8000;
@@ -45,6 +47,7 @@ export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
 /** On NLMSG_ERROR: the original request's payload is not included. */
 export const NLM_F_CAPPED = 0x100;
 /** On NLMSG_ERROR: extended-ACK TLVs follow. */
@@ -264,6 +267,23 @@ export function parseAck(m: MessageCursor): AckInfo | NetlinkParseError {
     }
   }
   return info;
+}
+
+/**
+ * The error an NLMSG_DONE carries (`int` after the header: 0, or a negative errno ending a dump
+ * early), with the extended-ACK message the kernel may append (NLM_F_ACK_TLVS, netlink_dump_done()).
+ */
+export function parseDone(m: MessageCursor): { error: number; extackMessage?: string; extackOffset?: number } {
+  if (m.payloadLen < 4) return { error: 0 };
+  const out: { error: number; extackMessage?: string; extackOffset?: number } = { error: m.dv.getInt32(m.payload, true) };
+  if (m.flags & NLM_F_ACK_TLVS) {
+    const a = new AttrCursor(m.dv, m.payload + 4, m.offset + m.len);
+    while (a.next()) {
+      if (a.type === NLMSGERR_ATTR_MSG) out.extackMessage = a.string();
+      else if (a.type === NLMSGERR_ATTR_OFFS) out.extackOffset = a.u32();
+    }
+  }
+  return out;
 }
 
 /**

@@ -28,19 +28,32 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
 } from '../constants';
-import { errnoName, RingError, UnsupportedError } from '../errors';
+import { errnoName, LeaseError, RingError, UnsupportedError } from '../errors';
 import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
-import { netnsPath } from '../packet/options';
-import { RingGeometry } from '../ring/geometry';
+import { checkMappable, RingGeometry } from '../ring/geometry';
 import { RingWriter } from '../ring/writer';
+import { bool, choice, describe, int, netnsPath } from '../validate';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
-import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
+import {
+  MessageCursor,
+  NetlinkError,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  NLMSG_ALIGN,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  parseAck,
+  parseDone,
+} from './message';
 import { KernelRingCalls, KernelRings, nativeRingCalls } from './kernel-ring';
 import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
 
-const { ENOBUFS, EPERM, EPROTO } = osConstants.errno;
+const { ENOBUFS, ENOPROTOOPT, EPERM, EPROTO } = osConstants.errno;
 
 
 /** Options for {@link NetlinkSocket.open}. */
@@ -65,9 +78,16 @@ export interface NetlinkSocketOptions {
   tx?: RingGeometry;
   /** Socket receive buffer in bytes; default 4 MiB (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). */
   rcvbuf?: number;
-  /** NETLINK_EXT_ACK: errors carry the kernel's message and attribute offset (default true). */
+  /**
+   * NETLINK_EXT_ACK (Linux 4.12): errors carry the kernel's message and attribute offset (default
+   * true). Probed: on an older kernel the socket opens without it ({@link NetlinkSocket.features}).
+   */
   extAck?: boolean;
-  /** NETLINK_GET_STRICT_CHK: strict header checking and kernel-side dump filtering (default false). */
+  /**
+   * NETLINK_GET_STRICT_CHK (Linux 4.20): strict header checking and kernel-side dump filtering
+   * (default false). Probed: on an older kernel the socket opens without it and the kernel returns
+   * unfiltered dumps, which kring's readers filter in user space.
+   */
   strict?: boolean;
   /** NETLINK_NO_ENOBUFS: do not report overruns (default false). */
   noEnobufs?: boolean;
@@ -106,6 +126,41 @@ class ReceivedMessage implements NetlinkMessage {
   }
 }
 
+/**
+ * Which of the socket options newer than Linux 3.10 this kernel has (each probed at open: an
+ * ENOPROTOOPT answer means absent, and the socket opens without it).
+ */
+export interface NetlinkFeatures {
+  /** NETLINK_EXT_ACK (4.12): error replies can carry the kernel's message and attribute offset. */
+  readonly extAck: boolean;
+  /** NETLINK_GET_STRICT_CHK (4.20): strict checking, kernel-side dump filtering. */
+  readonly strictCheck: boolean;
+}
+
+/** Cancellation of a wait: an AbortSignal, and/or a timeout in milliseconds. */
+export interface WaitOptions {
+  /** Aborting rejects (or errors the stream) with the signal's reason and forgets the reply. */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds with an Error whose code is `'ERR_KRING_TIMEOUT'`. */
+  timeoutMs?: number;
+}
+
+/** The default timeout of {@link NetlinkSocket.request}: generous, so that only a reply that never comes hits it. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * What a pending {@link NetlinkSocket.request} rejects with when its socket closes first (or is
+ * already closed): code `'ERR_KRING_CLOSED'`. Dump streams complete instead, as every stream of a
+ * closed socket does.
+ */
+export class SocketClosedError extends Error {
+  readonly code = 'ERR_KRING_CLOSED';
+  constructor(what: string) {
+    super(`the NetlinkSocket was closed before the ${what} was answered`);
+    this.name = 'SocketClosedError';
+  }
+}
+
 /** A loss the socket reported: the kernel dropped messages for it (ENOBUFS). */
 export interface NetlinkLossEvent {
   kind: 'enobufs';
@@ -125,6 +180,14 @@ export interface DumpBatch {
 /** How {@link NetlinkSocket.dump} treats NLM_F_DUMP_INTR (the table changed during the dump). */
 export type DumpInterruptPolicy = 'retry' | 'error' | 'flag';
 
+/** Options of {@link NetlinkSocket.dump}. A dump has no timeout unless given one. */
+export interface DumpOptions extends WaitOptions {
+  /** NLM_F_DUMP_INTR policy; default 'retry'. */
+  onInterrupted?: DumpInterruptPolicy;
+  /** Retries under 'retry' (default 3). */
+  retries?: number;
+}
+
 /** A dump that saw NLM_F_DUMP_INTR under the 'error' policy, or after every retry. */
 export class DumpInterruptedError extends Error {
   readonly code = 'ERR_KRING_DUMP_INTERRUPTED';
@@ -138,6 +201,10 @@ interface Pending {
   /** A dump: while one runs, the emulated ring reads ahead on kring's receive thread (RingPair.prefetch). */
   dump?: true;
   onMessage(m: NetlinkMessage): void;
+  /** Settles the waiter with an error (abort, timeout, a failed send); the entry is already gone. */
+  fail(e: unknown): void;
+  /** The socket closed: a stream completes (as every stream of a closed socket does). Absent: fail. */
+  closed?(): void;
   /** Takes whole datagrams instead (no object per message): dumpBatches. */
   onDatagram?(data: Uint8Array): void;
 }
@@ -165,7 +232,12 @@ export class NetlinkSocket implements Disposable {
   readonly ringMode: 'kernel' | 'emulated';
   /** The socket's netlink port id (nl_pid), assigned by the kernel at bind. */
   readonly portId: number;
+  /** Which newer socket options the kernel has (probed at open). */
+  readonly features: NetlinkFeatures;
+  /** Whether strict checking (kernel-side dump filtering) is in force: asked for, and present. */
+  readonly strict: boolean;
   #fd: number;
+  #protocol: number;
   #rings: RingPair;
   #writer: RingWriter<typeof nlMmap>;
   #reader: NetlinkReader;
@@ -184,10 +256,13 @@ export class NetlinkSocket implements Disposable {
   #wake = (): void => this.dispatch();
   #token = {};
 
-  private constructor(fd: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number) {
+  private constructor(fd: number, protocol: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number, features: NetlinkFeatures, strict: boolean) {
     this.#fd = fd;
+    this.#protocol = protocol;
     this.portId = portId;
     this.ringMode = mode;
+    this.features = features;
+    this.strict = strict;
     this.#rings = rings;
     this.#writer = rings.writer;
     this.#reader = new NetlinkReader(rings.backend, frameSize);
@@ -211,8 +286,8 @@ export class NetlinkSocket implements Disposable {
   }
 
   /** @internal {@link openNetlinkSocket} builds sockets through this. */
-  static _make(fd: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number): NetlinkSocket {
-    return new NetlinkSocket(fd, portId, rings, mode, frameSize);
+  static _make(fd: number, protocol: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number, features: NetlinkFeatures, strict: boolean): NetlinkSocket {
+    return new NetlinkSocket(fd, protocol, portId, rings, mode, frameSize, features, strict);
   }
 
   /** Whether {@link close} has run. */
@@ -265,14 +340,22 @@ export class NetlinkSocket implements Disposable {
 
   /** Keeps a frame from {@link frames} past its callback (SKIP, so the ring goes on). @throws LeaseError once released */
   hold(frame: NetlinkFrame): void {
+    if (this.#closed) throw new LeaseError('a NetlinkFrame');
     this.#reader.hold(frame);
     this.#held.add(frame.index);
   }
 
-  /** Ends a hold (or a frame early); frames may be released in any order. Idempotent. */
+  /**
+   * Ends a hold (or a frame early); frames may be released in any order. Idempotent, and a no-op
+   * after close. Reading resumes on the next turn: the producer may have stopped at the held frame
+   * (the kernel's COPY path and dump flow control do not step over it), and the kernel's poll() is
+   * what lets a stalled dump go on.
+   */
   release(frame: NetlinkFrame): void {
+    if (this.#closed) return;
     this.#held.delete(frame.index);
     this.#reader.release(frame);
+    this.#drainSoon();
   }
 
   /**
@@ -290,22 +373,37 @@ export class NetlinkSocket implements Disposable {
   }
 
   /**
-   * Sends a request (one netlink message, built with MessageBuilder) with NLM_F_ACK added and a
-   * fresh sequence number, and resolves with the replies that came before the ACK.
+   * Sends a request (one netlink message, built with MessageBuilder) with NLM_F_REQUEST and
+   * NLM_F_ACK added and a fresh sequence number, and resolves with the replies that came before the
+   * ACK. Waits at most `timeoutMs` (default {@link DEFAULT_REQUEST_TIMEOUT_MS}); `signal` aborts.
+   * @throws TypeError / RangeError (rejection, nothing sent) for a message that is not one whole
+   *   netlink message (nlmsg_len outside 16..length), a dump request (use {@link dump}), or larger
+   *   than a TX frame
    * @throws NetlinkError (rejection) when the kernel answers an error, with errno and extended ACK
+   * @throws SocketClosedError (rejection) when the socket closes first
    */
-  request(message: Uint8Array): Promise<NetlinkMessage[]> {
+  request(message: Uint8Array, options: WaitOptions = {}): Promise<NetlinkMessage[]> {
     return new Promise((resolve, reject) => {
+      const bad = this.#checkMessage(message, 'request') ?? checkWait(options);
+      if (bad) return reject(bad);
+      if (isDumpRequest(message, this.#protocol)) return reject(new RangeError('request() got a dump request (NLM_F_DUMP on a GET): use dump() or dumpBatches()'));
       const replies: NetlinkMessage[] = [];
-      const seq = this.#send(message, NLM_F_ACK, {
+      let seq = 0;
+      const cancel = this.#cancellation(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, options.signal, () => seq, 'request');
+      seq = this.#send(message, NLM_F_REQUEST | NLM_F_ACK, {
         onMessage: (m) => {
           if (m.type !== NLMSG_ERROR) return void replies.push(m);
           this.#finish(seq);
+          cancel();
           const err = ackError(m);
           if (err) reject(err);
           else resolve(replies);
         },
-      }, reject);
+        fail: (e) => {
+          cancel();
+          reject(e);
+        },
+      });
     });
   }
 
@@ -316,12 +414,15 @@ export class NetlinkSocket implements Disposable {
    * `interrupted`; 'retry' (default) holds the records until the dump completes clean, retrying up
    * to `retries` (default 3) times before erroring.
    */
-  dump(message: Uint8Array, options: { onInterrupted?: DumpInterruptPolicy; retries?: number } = {}): Observable<NetlinkMessage> {
-    const policy = options.onInterrupted ?? 'retry';
-    const retries = options.retries ?? 3;
+  dump(message: Uint8Array, options: DumpOptions = {}): Observable<NetlinkMessage> {
+    const policy = choice('onInterrupted', options.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
+    const retries = options.retries === undefined ? 3 : int('retries', options.retries, 0, 1000);
     return new Observable((sub) => {
+      const bad = this.#checkMessage(message, 'dump') ?? checkWait(options);
+      if (bad) return sub.error(bad);
       let seq = 0;
       let attempt = 0;
+      const cancel = this.#cancellation(options.timeoutMs, options.signal, () => seq, 'dump');
       const start = () => {
         attempt++;
         let interrupted = false;
@@ -346,17 +447,24 @@ export class NetlinkSocket implements Disposable {
               return;
             }
             this.#finish(seq);
-            const code = m.payload.length >= 4 ? m.payload.readInt32LE(0) : 0;
-            if (code < 0) return sub.error(new NetlinkError(-code, m.seq));
+            const c = new MessageCursor(m.bytes);
+            c.next();
+            const d = parseDone(c);
+            if (d.error < 0) return sub.error(new NetlinkError(-d.error, m.seq, d.extackMessage, d.extackOffset));
             if (interrupted && policy === 'error') return sub.error(new DumpInterruptedError(attempt));
             if (interrupted && policy === 'retry') return attempt <= retries ? start() : sub.error(new DumpInterruptedError(attempt));
             for (const r of held) sub.next(r);
             sub.complete();
           },
-        }, (e) => sub.error(e));
+          fail: (e) => sub.error(e),
+          closed: () => sub.complete(),
+        });
       };
       start();
-      return () => this.#finish(seq);
+      return () => {
+        cancel();
+        this.#finish(seq);
+      };
     });
   }
 
@@ -368,10 +476,13 @@ export class NetlinkSocket implements Disposable {
    * (default), or only marks the stream under 'flag' (see `interrupted` on the emitted cursor's
    * batch; records already emitted cannot be taken back, so there is no 'retry').
    */
-  dumpBatches(message: Uint8Array, options: { onInterrupted?: 'error' | 'flag' } = {}): Observable<DumpBatch> {
-    const policy = options.onInterrupted ?? 'error';
+  dumpBatches(message: Uint8Array, options: { onInterrupted?: 'error' | 'flag' } & WaitOptions = {}): Observable<DumpBatch> {
+    const policy = choice('onInterrupted', options.onInterrupted ?? 'error', ['error', 'flag'] as const);
     return new Observable<DumpBatch>((sub) => {
+      const bad = this.#checkMessage(message, 'dump') ?? checkWait(options);
+      if (bad) return sub.error(bad);
       let seq = 0;
+      const cancel = this.#cancellation(options.timeoutMs, options.signal, () => seq, 'dump');
       seq = this.#send(message, 0, {
         dump: true,
         onMessage: () => undefined,
@@ -380,12 +491,13 @@ export class NetlinkSocket implements Disposable {
           const scan = new MessageCursor(data);
           let end = 0;
           let interrupted = false;
-          let done: { code: number } | null = null;
+          let done: { code: number; error: NetlinkError | null } | null = null;
           let error: Error | null = null;
           while (scan.next()) {
             if (scan.flags & NLM_F_DUMP_INTR) interrupted = true;
             if (scan.type === NLMSG_DONE) {
-              done = { code: scan.payloadLen >= 4 ? scan.dv.getInt32(scan.payload, true) : 0 };
+              const d = parseDone(scan);
+              done = { code: d.error, error: d.error < 0 ? new NetlinkError(-d.error, scan.seq, d.extackMessage, d.extackOffset) : null };
               break;
             }
             if (scan.type === NLMSG_ERROR) {
@@ -403,12 +515,17 @@ export class NetlinkSocket implements Disposable {
           if (end > 0) sub.next({ cursor: new MessageCursor(data, 0, end), interrupted });
           if (done) {
             this.#finish(seq);
-            if (done.code < 0) sub.error(new NetlinkError(-done.code, seq));
+            if (done.error) sub.error(done.error);
             else sub.complete();
           }
         },
-      }, (e) => sub.error(e));
-      return () => this.#finish(seq);
+        fail: (e) => sub.error(e),
+        closed: () => sub.complete(),
+      });
+      return () => {
+        cancel();
+        this.#finish(seq);
+      };
     });
   }
 
@@ -419,22 +536,25 @@ export class NetlinkSocket implements Disposable {
    */
   dispatch(): void {
     if (this.#closed) return;
-    // Callbacks run inside this loop and may close the socket: check after every one of them.
+    // Callbacks run inside this loop and may close the socket (a reader completing at NLMSG_DONE
+    // closes its own): after every one, nothing may touch the ring, which close() detached.
     while (!this.#closed) {
       if (this.#dumps > 0) this.#rings.prefetch?.(this.#wake);
       const frames = this.#reader.read();
       this.#reportLosses();
-      if (frames.length === 0) return;
-      for (const sub of this.#frameSubs) sub.next(frames);
-      for (const f of frames) {
+      if (frames.length === 0 || this.#closed) return;
+      for (const sub of this.#frameSubs) {
+        sub.next(frames);
         if (this.#closed) return;
+      }
+      for (const f of frames) {
         // A dump read in batches takes the whole datagram (its messages share one seq).
         if (f.group === 0 && f.data.length >= NLMSG_HDRLEN) {
           const head = new DataView(f.data.buffer, f.data.byteOffset, NLMSG_HDRLEN);
           const batch = head.getUint32(12, true) === this.portId ? this.#pending.get(head.getUint32(8, true)) : undefined;
           if (batch?.onDatagram) {
             batch.onDatagram(f.data);
-            if (!this.#held.has(f.index)) this.#reader.release(f);
+            if (!this.#done(f)) return;
             continue;
           }
         }
@@ -446,10 +566,18 @@ export class NetlinkSocket implements Disposable {
           const pending = f.group === 0 && m.pid === this.portId ? this.#pending.get(m.seq) : undefined;
           if (pending) pending.onMessage(msg);
           else for (const s of this.#multicast) s.next(msg);
+          if (this.#closed) return; // the bytes were copied: nothing of the ring is read after this
         }
-        if (!this.#held.has(f.index)) this.#reader.release(f);
+        if (!this.#done(f)) return;
       }
     }
+  }
+
+  // The frame's callbacks are over: hand it back unless it is held. False once the socket is closed.
+  #done(f: NetlinkFrame): boolean {
+    if (this.#closed) return false;
+    if (!this.#held.has(f.index)) this.#reader.release(f);
+    return true;
   }
 
   /** Stops reading, rejects and completes everything pending, closes the socket. Idempotent. */
@@ -463,8 +591,13 @@ export class NetlinkSocket implements Disposable {
     this.#multicast.clear();
     for (const s of [...this.#frameSubs]) s.complete();
     this.#frameSubs.clear();
+    const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#dumps = 0;
+    for (const p of pending) {
+      if (p.closed) p.closed();
+      else p.fail(new SocketClosedError('request'));
+    }
     this.#losses.complete();
     const fd = this.#fd;
     this.#rings.close(() => native.krClose(fd));
@@ -475,36 +608,72 @@ export class NetlinkSocket implements Disposable {
     this.close();
   }
 
+  // Checks a message before anything is registered or sent: a TypeError/RangeError, or null.
+  #checkMessage(message: unknown, what: string): Error | null {
+    if (!(message instanceof Uint8Array)) return new TypeError(`${what}() takes the message as a Uint8Array, got ${describe(message)}`);
+    if (message.length < NLMSG_HDRLEN) return new RangeError(`a netlink message needs at least ${NLMSG_HDRLEN} bytes, got ${message.length}`);
+    const len = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN).getUint32(0, true);
+    // One message, whole: the kernel would skip or refuse anything else and never answer.
+    if (len < NLMSG_HDRLEN || len > message.length || message.length > NLMSG_ALIGN(len)) {
+      return new RangeError(`nlmsg_len is ${len} but the message has ${message.length} bytes: it must be one whole netlink message (nlmsg_len 16..${message.length}, padded to 4 at most)`);
+    }
+    const room = this.#writer.capacity;
+    if (message.length > room) return new RangeError(`a ${message.length}-byte message does not fit a ${room}-byte TX frame (raise tx.frameSize)`);
+    return null;
+  }
+
+  // Arms the timeout and the abort signal of a waiter: either one forgets the entry and fails it.
+  // Returns the disarm function (idempotent).
+  #cancellation(timeoutMs: number | undefined, signal: AbortSignal | undefined, seq: () => number, what: string): () => void {
+    const fail = (e: unknown) => {
+      const p = this.#pending.get(seq());
+      if (!p) return;
+      this.#finish(seq());
+      p.fail(e);
+    };
+    const timer = timeoutMs === undefined ? null : setTimeout(() => fail(Object.assign(new Error(`the netlink ${what} got no answer within ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })), timeoutMs);
+    const onAbort = () => fail(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queueMicrotask(onAbort);
+    return () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
   // Writes the message into the TX ring with a fresh seq (and extra flags), flushes (one
-  // sendmmsg), and registers the handler for its replies. Returns the seq.
-  #send(message: Uint8Array, addFlags: number, pending: Pending, fail: (e: unknown) => void): number {
+  // sendmmsg), and registers the handler for its replies. Returns the seq. Failures go to
+  // pending.fail, with nothing left registered.
+  #send(message: Uint8Array, addFlags: number, pending: Pending): number {
     // Sequence numbers 1..2^32-1, wrapping; 0 is what unsolicited messages carry.
     const seq = this.#seq;
     this.#seq = seq === 0xffffffff ? 1 : seq + 1;
     if (this.#closed) {
-      fail(new Error('the NetlinkSocket is closed'));
-      return seq;
-    }
-    if (message.length < NLMSG_HDRLEN) {
-      fail(new RangeError(`a netlink message needs at least ${NLMSG_HDRLEN} bytes, got ${message.length}`));
+      if (pending.closed) pending.closed();
+      else pending.fail(new SocketClosedError('request'));
       return seq;
     }
     const copy = message.slice();
     const dv = new DataView(copy.buffer);
-    dv.setUint16(6, dv.getUint16(6, true) | addFlags, true);
+    dv.setUint16(6, dv.getUint16(6, true) | addFlags | NLM_F_REQUEST, true);
     dv.setUint32(8, seq, true);
-    this.#pending.set(seq, pending);
-    if (pending.dump) this.#dumps++;
-    this.#demand();
-    if (!this.#writer.tryWrite(copy)) {
-      this.#writer.flush();
+    try {
       if (!this.#writer.tryWrite(copy)) {
-        this.#pending.delete(seq);
-        fail(new Error('the netlink TX ring is full'));
-        return seq;
+        this.#writer.flush();
+        if (!this.#writer.tryWrite(copy)) {
+          pending.fail(new Error('the netlink TX ring is full'));
+          return seq;
+        }
       }
+      this.#pending.set(seq, pending);
+      if (pending.dump) this.#dumps++;
+      this.#demand();
+      this.#writer.flush();
+    } catch (e) {
+      if (this.#pending.get(seq) === pending) this.#finish(seq);
+      pending.fail(e);
+      return seq;
     }
-    this.#writer.flush();
     // The kernel has the first chunk of a dump queued by now: start reading ahead at once.
     if (pending.dump) this.#rings.prefetch?.(this.#wake);
     return seq;
@@ -521,13 +690,17 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     if (this.#pending.size > 0 || this.#multicast.size > 0 || this.#frameSubs.size > 0) {
       this.#poller.start(POLL_READABLE);
-      this.#drain ??= setImmediate(() => {
-        this.#drain = null;
-        this.dispatch();
-      });
+      this.#drainSoon();
     } else {
       this.#poller.stop();
     }
+  }
+
+  #drainSoon(): void {
+    this.#drain ??= setImmediate(() => {
+      this.#drain = null;
+      this.dispatch();
+    });
   }
 
   #reportLosses(): void {
@@ -617,25 +790,28 @@ function kernelRings(k: KernelRings): RingPair {
  * options, polling) is real.
  * @internal
  */
-export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: number) => KernelRingCalls = nativeRingCalls): NetlinkSocket {
-  if (o === null || typeof o !== 'object') throw new TypeError('NetlinkSocket.open() needs an options object');
-  const protocol = typeof o.protocol === 'number' ? o.protocol : PROTOCOLS[o.protocol as keyof typeof PROTOCOLS];
+export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: number) => KernelRingCalls = defaultRingCalls): NetlinkSocket {
+  if (o === null || typeof o !== 'object') throw new TypeError(`NetlinkSocket.open() takes an options object, got ${describe(o)}`);
+  const protocol = typeof o.protocol === 'number' ? o.protocol : typeof o.protocol === 'string' && Object.hasOwn(PROTOCOLS, o.protocol) ? PROTOCOLS[o.protocol as keyof typeof PROTOCOLS] : -1;
   if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
-    throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${JSON.stringify(o.protocol)}`);
+    throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${describe(o.protocol)}`);
   }
-  const ring = o.ring ?? 'auto';
-  if (!['auto', 'kernel', 'emulated'].includes(ring)) throw new RangeError(`ring must be 'auto', 'kernel' or 'emulated', got ${JSON.stringify(ring)}`);
+  const ring = choice('ring', o.ring ?? 'auto', ['auto', 'kernel', 'emulated'] as const);
   const groups = o.groups ?? [];
   if (!Array.isArray(groups) || groups.some((g) => !Number.isInteger(g) || g < 1 || g > 1023)) {
     throw new RangeError('groups must be an array of multicast group numbers 1..1023');
   }
-  const rcvbuf = o.rcvbuf ?? 4 << 20;
-  if (!Number.isInteger(rcvbuf) || rcvbuf < 1024) throw new RangeError(`rcvbuf must be an integer of at least 1024, got ${rcvbuf}`);
+  // The kernel takes an int and doubles it, capped at INT_MAX: larger values cannot mean anything.
+  const rcvbuf = o.rcvbuf === undefined ? 4 << 20 : int('rcvbuf', o.rcvbuf, 1024, 0x7fffffff);
+  const extAck = bool('extAck', o.extAck, true);
+  const strict = bool('strict', o.strict);
+  const noEnobufs = bool('noEnobufs', o.noEnobufs);
   const rx = o.rx ?? DEFAULT_RX;
   const tx = o.tx ?? DEFAULT_TX;
   const pageSize = native.krPageSize();
   validateNlMmapGeometry(rx, pageSize);
   validateNlMmapGeometry(tx, pageSize);
+  checkMappable(rx.blockSize * rx.blockCount + tx.blockSize * tx.blockCount, 'the RX and TX rings');
   const path = netnsPath(o.netns);
   const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
   let kernel: KernelRings | null = null;
@@ -645,8 +821,9 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
     native.krBind(fd, sa, 'AF_NETLINK');
     native.krGetsockname(fd, sa, 'AF_NETLINK');
     const portId = new DataView(sa.buffer).getUint32(4, true);
+    const calls = ringCalls(fd);
     if (ring !== 'emulated') {
-      const k = KernelRings.setUp(ringCalls(fd), rx, tx);
+      const k = KernelRings.setUp(calls, rx, tx);
       if (k instanceof KernelRings) kernel = k;
       else if (ring === 'kernel') throw refusedRing(k.refused);
     }
@@ -656,23 +833,79 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
       if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
       native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 'SO_RCVBUF');
     }
-    if (o.extAck ?? true) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
-    if (o.strict) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, 'NETLINK_GET_STRICT_CHK');
-    if (o.noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
+    // Options newer than 3.10 are probed by setting them to the value wanted (0 too, so that the
+    // probe says what the kernel has): ENOPROTOOPT means absent, and the socket opens without.
+    const features: NetlinkFeatures = {
+      extAck: setOptional(calls, fd, SOL_NETLINK, NETLINK_EXT_ACK, extAck ? 1 : 0, 'NETLINK_EXT_ACK'),
+      strictCheck: setOptional(calls, fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, strict ? 1 : 0, 'NETLINK_GET_STRICT_CHK'),
+    };
+    if (noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
     if (!kernel) {
       // The emulation fills nm_group and the credentials from these (the kernel ring's frame headers carry them).
       native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
       native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
     }
+    // Joined after the kernel ring is set up (its setup purges the receive queue) and before the
+    // emulated rings exist, so that nothing past this point can fail.
+    for (const g of groups) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, 'NETLINK_ADD_MEMBERSHIP');
     const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
-    const sock = NetlinkSocket._make(fd, portId, rings, kernel ? 'kernel' : 'emulated', rx.frameSize);
-    for (const g of groups) sock.join(g);
-    return sock;
+    return NetlinkSocket._make(fd, protocol, portId, rings, kernel ? 'kernel' : 'emulated', rx.frameSize, features, strict && features.strictCheck);
   } catch (e) {
     kernel?.close();
     native.krClose(fd);
     throw e;
   }
+}
+
+/**
+ * Sets a socket option that an older kernel may not have. True when set; false when the kernel
+ * answered ENOPROTOOPT (the option does not exist there).
+ * @throws RingError for any other refusal
+ */
+function setOptional(calls: KernelRingCalls, fd: number, level: number, name: number, value: number, op: string): boolean {
+  const simulated = calls.option?.(level, name, value);
+  if (simulated !== undefined) {
+    if (simulated === -ENOPROTOOPT) return false;
+    if (simulated < 0) throw new RingError(-simulated, 'setsockopt', op, errnoName(-simulated));
+    return true;
+  }
+  try {
+    native.krSetsockoptInt(fd, level, name, value, op);
+    return true;
+  } catch (e) {
+    if (e instanceof RingError && e.errno === ENOPROTOOPT) return false;
+    throw e;
+  }
+}
+
+let defaultRingCalls: (fd: number) => KernelRingCalls = nativeRingCalls;
+
+/**
+ * Replaces the kernel ring's syscalls of every NetlinkSocket opened from now on (null restores
+ * the native ones): how `kring/testing` runs whole programs (readers, the mirror, the CLI) on a
+ * simulated older kernel.
+ * @internal
+ */
+export function setDefaultRingCalls(calls: ((fd: number) => KernelRingCalls) | null): void {
+  defaultRingCalls = calls ?? nativeRingCalls;
+}
+
+// rtnetlink (and nfnetlink) GET requests with NLM_F_DUMP are dumps; on NEW requests the same bits
+// mean NLM_F_REPLACE | NLM_F_EXCL. rtnetlink_rcv_msg tells them apart by the type's kind (type & 3 == 2: GET).
+function isDumpRequest(message: Uint8Array, protocol: number): boolean {
+  const dv = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN);
+  if ((dv.getUint16(6, true) & NLM_F_DUMP) !== NLM_F_DUMP) return false;
+  const type = dv.getUint16(4, true);
+  return protocol !== NETLINK_ROUTE || (type >= 16 && (type & 3) === 2);
+}
+
+function checkWait(o: WaitOptions | null | undefined): Error | null {
+  if (o === null || typeof o !== 'object') return new TypeError(`options must be an object, got ${describe(o)}`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) return new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
+  if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0) || o.timeoutMs > 0x7fffffff)) {
+    return new RangeError(`timeoutMs must be a number of milliseconds from 1 to 2^31-1, got ${describe(o.timeoutMs)}`);
+  }
+  return null;
 }
 
 function refusedRing(errno: number): UnsupportedError {

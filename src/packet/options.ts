@@ -4,8 +4,10 @@
  * would refuse, with the rule named).
  * @packageDocumentation
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { ETH_P_ALL, TPACKET_V1, TPACKET_V2, TPACKET_V3 } from '../constants';
 import type { RingGeometry } from '../ring/geometry';
+import { bool, describe, int, netnsPath } from '../validate';
 
 /** TPACKET version names. */
 export type TpacketVersionName = 'v1' | 'v2' | 'v3';
@@ -83,31 +85,6 @@ export const DEFAULT_BLOCK_TIMEOUT_MS = 4;
 
 const VERSIONS: Record<TpacketVersionName, number> = { v1: TPACKET_V1, v2: TPACKET_V2, v3: TPACKET_V3 };
 
-function int(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${describe(v)}`);
-  if (v < min || v > max) throw new RangeError(`${name} must be between ${min} and ${max}, got ${v}`);
-  return v;
-}
-
-function bool(name: string, v: unknown): boolean {
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
-  return v;
-}
-
-function describe(v: unknown): string {
-  return typeof v === 'number' || typeof v === 'string' ? JSON.stringify(v) : typeof v;
-}
-
-/** Resolves a namespace option to a path: names live in /run/netns, as `ip netns` puts them. */
-export function netnsPath(netns: unknown): string | null {
-  if (netns === undefined || netns === null) return null;
-  if (typeof netns !== 'string' || netns.length === 0) throw new TypeError(`netns must be a non-empty string, got ${describe(netns)}`);
-  if (netns.startsWith('/')) return netns;
-  if (netns.includes('/') || netns === '.' || netns === '..') throw new RangeError(`netns name ${JSON.stringify(netns)} must not contain '/' (give an absolute path instead)`);
-  return `/run/netns/${netns}`;
-}
-
 /**
  * Validates {@link PacketSocketOptions}.
  * @throws TypeError / RangeError naming the option
@@ -118,9 +95,10 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
   if (typeof o.interface !== 'string' || o.interface.length === 0) {
     throw new TypeError(`interface must be a non-empty string (an interface name, or 'any'), got ${describe(o.interface)}`);
   }
+  if (o.interface.includes('\0')) throw new TypeError(`interface name ${JSON.stringify(o.interface)} contains a NUL character`);
   if (o.interface.length > 15) throw new RangeError(`interface name ${JSON.stringify(o.interface)} is longer than IFNAMSIZ - 1 (15)`);
   const versionName = o.version ?? 'v3';
-  const version = VERSIONS[versionName as TpacketVersionName];
+  const version = typeof versionName === 'string' && Object.hasOwn(VERSIONS, versionName) ? VERSIONS[versionName as TpacketVersionName] : undefined;
   if (version === undefined) throw new RangeError(`version must be 'v1', 'v2' or 'v3', got ${describe(versionName)}`);
   const mode = o.mode ?? 'raw';
   if (mode !== 'raw' && mode !== 'dgram') throw new RangeError(`mode must be 'raw' or 'dgram', got ${describe(mode)}`);
@@ -150,7 +128,8 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
     protocol: o.protocol === undefined ? ETH_P_ALL : int('protocol', o.protocol, 0, 0xffff),
     snaplen: o.snaplen === undefined ? null : int('snaplen', o.snaplen, 1, MAX_SNAPLEN),
     geometry: o.geometry === undefined ? null : { ...o.geometry },
-    bufferBytes: o.bufferBytes === undefined ? null : int('bufferBytes', o.bufferBytes, 4096, 2 ** 40),
+    // The ring is mapped as one ArrayBuffer, which the running Node caps at buffer.constants.MAX_LENGTH.
+    bufferBytes: o.bufferBytes === undefined ? null : int('bufferBytes', o.bufferBytes, 4096, bufferConstants.MAX_LENGTH, ' (buffer.constants.MAX_LENGTH: the ring is one ArrayBuffer)'),
     lineRatePps: o.lineRatePps === undefined ? null : int('lineRatePps', o.lineRatePps, 1, 2 ** 32),
     milliseconds: o.milliseconds === undefined ? null : int('milliseconds', o.milliseconds, 1, 3_600_000),
     promiscuous: bool('promiscuous', o.promiscuous),

@@ -27,6 +27,9 @@ import {
   SOCK_FILTER_SIZE,
   SOCK_RAW,
   SOL_PACKET,
+  SOL_SOCKET,
+  SO_ERROR,
+  POLLERR,
   TPACKET_REQ3_SIZE,
   TPACKET_REQ_SIZE,
   TPACKET_STATS_V3_SIZE,
@@ -34,7 +37,7 @@ import {
   TPACKET_V3,
   TP_FT_REQ_FILL_RXHASH,
 } from '../constants';
-import { RingError, UnsupportedError } from '../errors';
+import { errnoText, RingError, UnsupportedError } from '../errors';
 import { encodeSockaddrLl } from '../layouts/sockaddr-ll';
 import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
@@ -112,6 +115,7 @@ export class PacketSocket implements Disposable {
   /** The ring's layout and geometry. */
   readonly ring: RingInfo;
   #fd: number;
+  #ifname: string;
   #mapping: ArrayBuffer | null;
   #poller: NativePoller | null;
   #reader: RxReader;
@@ -122,11 +126,13 @@ export class PacketSocket implements Disposable {
   #losses = new Subject<LossEvent>();
   #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
   #statsBuf = new Uint8Array(TPACKET_STATS_V3_SIZE);
+  #errBuf = new Uint8Array(4);
   #version: number;
   #token = {};
 
-  private constructor(fd: number, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer) {
+  private constructor(fd: number, ifname: string, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer) {
     this.#fd = fd;
+    this.#ifname = ifname;
     this.ifindex = ifindex;
     this.#version = version;
     this.#mapping = mapping;
@@ -152,10 +158,10 @@ export class PacketSocket implements Disposable {
   // The native poller holds its callback strongly, so the callback reaches the socket through a
   // WeakRef, made in a function of its own: closures made in the constructor share a context that
   // holds `this`, which would pin an unclosed socket in memory and keep the finalizer from running.
-  static #pollCallback(ref: WeakRef<PacketSocket>): (status: number) => void {
-    return (status) => {
+  static #pollCallback(ref: WeakRef<PacketSocket>): (status: number, events: number) => void {
+    return (status, events) => {
       const socket = ref.deref();
-      if (socket) socket.#onPoll(status);
+      if (socket) socket.#onPoll(status, events);
     };
   }
 
@@ -197,7 +203,7 @@ export class PacketSocket implements Disposable {
       mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
       native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
       if (o.promiscuous && !any) native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodeMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
-      return new PacketSocket(fd, ifindex, o.version, geometry, mapping);
+      return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping);
     } catch (e) {
       if (mapping) native.krMunmap(mapping);
       native.krClose(fd);
@@ -392,8 +398,9 @@ export class PacketSocket implements Disposable {
 
   // One JavaScript entry per kernel wake-up: drain every batch the kernel has handed over. A
   // wake-up that finds nothing new (the ring's head slot is still held) simply returns: the next
-  // frame the kernel writes raises a new edge.
-  #onPoll(status: number): void {
+  // frame the kernel writes raises a new edge. EPOLLERR: the frames already in the ring are
+  // delivered first, then the socket error is looked at.
+  #onPoll(status: number, events = 0): void {
     const consumer = this.#consumer;
     if (!consumer || this.#closed) return;
     if (status < 0) {
@@ -406,10 +413,14 @@ export class PacketSocket implements Disposable {
       for (;;) {
         if (this.#consumer !== consumer) return;
         const batch = this.#reader.next();
-        if (!batch) return;
+        if (!batch) break;
         this.#outstanding.add(batch);
         consumer.push(batch);
         if (!batch.held && !batch._queued) batch.release();
+      }
+      if (events & POLLERR && this.#consumer === consumer) {
+        const lost = this.#socketError();
+        if (lost) throw lost;
       }
     } catch (e) {
       if (this.#consumer === consumer) {
@@ -418,6 +429,27 @@ export class PacketSocket implements Disposable {
         consumer.error(e);
       }
     }
+  }
+
+  // The pending socket error (SO_ERROR, read and cleared). The kernel's packet_notifier() sets
+  // ENETDOWN on a bound socket when its interface goes down, is unregistered (deleted) or moves to
+  // another namespace (unregistered here). Down is not fatal: the kernel hooks the socket in again
+  // when the interface comes back up. Gone is: the stream errors.
+  #socketError(): RingError | null {
+    native.krGetsockopt(this.#fd, SOL_SOCKET, SO_ERROR, this.#errBuf, 'SO_ERROR');
+    const err = new DataView(this.#errBuf.buffer).getInt32(0, true);
+    if (err === 0) return null;
+    if (err === osConstants.errno.ENETDOWN && this.ifindex !== 0) {
+      let now = -1;
+      try {
+        now = native.krIfIndex(this.#fd, this.#ifname);
+      } catch (e) {
+        if (!(e instanceof RingError) || e.errno !== osConstants.errno.ENODEV) throw e;
+      }
+      if (now === this.ifindex) return null; // down, not gone: capture resumes when it is up again
+      return new RingError(err, 'poll', `interface ${this.#ifname}`, `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`);
+    }
+    return new RingError(err, 'poll', `interface ${this.#ifname}`, errnoText(err));
   }
 
   #onRelease(batch: FrameBatch): void {

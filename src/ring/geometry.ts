@@ -6,6 +6,7 @@
  * a sentence naming the rule instead of a bare EINVAL from setsockopt.
  * @packageDocumentation
  */
+import { constants as bufferConstants } from 'node:buffer';
 import {
   BLK_PLUS_PRIV,
   ETH_HLEN,
@@ -21,6 +22,8 @@ import {
   UINT_MAX,
   V3_ALIGNMENT,
 } from '../constants';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** `struct tpacket_req` / the common part of `struct tpacket_req3`. */
 export interface RingGeometry {
@@ -119,7 +122,19 @@ export function validateGeometry(g: RingGeometry, ctx: GeometryContext): number 
       `frameCount (tp_frame_nr) ${frameCount} must equal frames per block (${blockSize} / ${frameSize} = ${framesPerBlock}) × blockCount (${blockCount}) = ${framesPerBlock * blockCount}`,
     );
   }
+  checkMappable(blockSize * blockCount);
   return framesPerBlock;
+}
+
+/**
+ * The mapping is one ArrayBuffer, and the running Node refuses ArrayBuffers longer than
+ * `buffer.constants.MAX_LENGTH` (4 GiB on Node 20).
+ * @throws RangeError naming the limit
+ */
+export function checkMappable(bytes: number, what = 'a ring'): void {
+  if (bytes > MAX_LENGTH) {
+    throw new RangeError(`${what} of ${bytes} bytes is larger than the largest ArrayBuffer this Node allows (buffer.constants.MAX_LENGTH = ${MAX_LENGTH})`);
+  }
 }
 
 /** Total bytes the ring maps: blockSize × blockCount. */

@@ -38,6 +38,11 @@ export class Ring<Hdr extends SlotLayout> {
   #heldCount = 0;
   /** Slot index the next TX write looks at. */
   #txHead = 0;
+  /**
+   * Parked slots the RX walk stepped over since it last took a slot at the head, in ring order
+   * (see {@link takeRx}: released ones are looked at again before the head).
+   */
+  #stepped: number[] = [];
 
   /**
    * @param mapping the ring's mapping (the ring keeps views over it; after the mapping is
@@ -91,25 +96,53 @@ export class Ring<Hdr extends SlotLayout> {
    * slot the kernel still owns or user space still holds (out-of-order release lets a later slot
    * come back before an earlier one, but the kernel fills in ring order, so the head waits), except
    * that a slot parked with the layout's `rxHeldStatus` is stepped over, as the kernel does.
+   *
+   * A stepped-over slot released later may be where the kernel writes next: netlink's COPY path
+   * and dump flow control stop at a parked (SKIP) frame at the kernel's head instead of stepping
+   * over it (af_netlink.c v4.4, netlink_alloc_skb vs. __netlink_sendskb's head check), so the kernel
+   * can still be at that slot while this walk is past it. Such a released slot is therefore looked
+   * at first; if instead the head slot is ready first, the kernel was past it, and it comes round
+   * again in ring order.
    * @returns the number of slots taken
    */
   takeRx(max: number, out: Uint32Array, statuses?: Uint32Array): number {
     let n = 0;
     const held = this.#held;
+    const ready = this.layout.rxUserReady;
+    const stepped = this.#stepped;
+    // Released slots the walk stepped over: the kernel writes the first of them next, if any.
+    while (stepped.length > 0 && n < max) {
+      const i = stepped[0];
+      if (held[i] !== 0) {
+        // Still parked: the kernel steps over it too (or it was taken here already).
+        stepped.shift();
+        continue;
+      }
+      const s = this.status(i);
+      if (!ready(s)) break;
+      stepped.shift();
+      held[i] = 1;
+      out[n] = i;
+      if (statuses) statuses[n] = s;
+      n++;
+    }
     const parked = this.layout.rxHeldStatus;
-    for (let stepped = 0; n < max; ) {
+    for (let lap = 0; n < max; ) {
       const i = this.#head;
       if (held[i] !== 0) {
         // A slot parked with rxHeldStatus (netlink SKIP) is stepped over, as the kernel's allocator
         // steps over it, at most one lap; any other held slot stops the walk (TPACKET: the kernel
         // cannot pass it either).
-        if (parked === undefined || stepped >= this.size || this.status(i) !== parked) break;
-        stepped++;
+        if (parked === undefined || lap >= this.size || this.status(i) !== parked) break;
+        lap++;
+        stepped.push(i);
         this.#head = i + 1 === this.size ? 0 : i + 1;
         continue;
       }
       const s = this.status(i);
-      if (!this.layout.rxUserReady(s)) break;
+      if (!ready(s)) break;
+      // The kernel wrote past every slot stepped over so far: none of them is next any more.
+      if (stepped.length !== 0) stepped.length = 0;
       held[i] = 1;
       out[n] = i;
       if (statuses) statuses[n] = s;
@@ -167,5 +200,6 @@ export class Ring<Hdr extends SlotLayout> {
   dropHolds(): void {
     this.#held.fill(0);
     this.#heldCount = 0;
+    this.#stepped.length = 0;
   }
 }

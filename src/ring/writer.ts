@@ -36,6 +36,11 @@ export class RingWriter<Hdr extends SlotLayout> {
     this.#dv = new DataView(target.buffer);
   }
 
+  /** Payload bytes a slot holds: the largest message {@link tryWrite} takes. */
+  get capacity(): number {
+    return this.#t.capacity;
+  }
+
   /** Slots submitted since the last flush. */
   get pending(): number {
     return this.#pending;

@@ -169,8 +169,9 @@ export function routeJson(r: Route, ctx: IpContext, tableShown = true): IpJson {
   } else if (r.family === AF_INET6 && ci?.error) o.error = ci.error;
   if (r.metrics) o.metrics = [metricsJson(r.metrics)];
   if (r.iif !== undefined) o.iif = ctx.ifname(r.iif);
-  if (r.multipath) o.nexthops = r.multipath.map((nh) => nexthopJson(r, nh, ctx));
+  // ip prints the preference before the nexthops (print_route()), in JSON as in text.
   if (r.pref !== undefined) o.pref = PREF[r.pref] ?? String(r.pref);
+  if (r.multipath) o.nexthops = r.multipath.map((nh) => nexthopJson(r, nh, ctx));
   return o;
 }
 

@@ -10,6 +10,7 @@ import { AF_INET, AF_INET6, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE
 import * as netlink from '../netlink/message';
 import { MessageCursor, NetlinkParseError } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
+import { choice, describe, int, netnsPath, optionsObject } from '../validate';
 import { RingGeometry } from '../ring/geometry';
 import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
@@ -75,13 +76,14 @@ function familyNumber(f: 4 | 6 | undefined): number {
   if (f === undefined) return 0;
   if (f === 4) return AF_INET;
   if (f === 6) return AF_INET6;
-  throw new RangeError(`family must be 4 or 6, got ${JSON.stringify(f)}`);
+  throw new RangeError(`family must be 4 or 6, got ${describe(f)}`);
 }
 
 function checkCommon(o: ReaderOptions): void {
-  const p = o.onInterrupted ?? 'retry';
-  if (!['retry', 'error', 'flag'].includes(p)) throw new RangeError(`onInterrupted must be 'retry', 'error' or 'flag', got ${JSON.stringify(p)}`);
-  if (o.retries !== undefined && (!Number.isInteger(o.retries) || o.retries < 0)) throw new RangeError(`retries must be a non-negative integer, got ${o.retries}`);
+  choice('onInterrupted', o.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
+  if (o.retries !== undefined) int('retries', o.retries, 0, 1000);
+  if (o.socket !== undefined && !(o.socket instanceof NetlinkSocket)) throw new TypeError(`socket must be a NetlinkSocket, got ${describe(o.socket)}`);
+  netnsPath(o.netns);
 }
 
 /**
@@ -130,6 +132,8 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
 // flags each message added after the change), records are marked `interrupted`.
 // `keepsBytes`: the records keep their message bytes, so the datagram is copied out of the ring
 // first (once per datagram, ~32 KiB).
+// A `keep` that throws (a user's predicate) errors the stream: a user callback's exception never
+// reaches the process.
 function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>, state: { interrupted: boolean }, keepsBytes: boolean): Flagged<T>[] | null {
   const out: Flagged<T>[] = [];
   const dv = keepsBytes ? new DataView(new Uint8Array(c.dv.buffer, c.dv.byteOffset, c.dv.byteLength).slice().buffer) : c.dv;
@@ -141,7 +145,14 @@ function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep
       sub.error(new MalformedMessageError(x));
       return null;
     }
-    if (keep !== all && !keep(x)) continue;
+    if (keep !== all) {
+      try {
+        if (!keep(x)) continue;
+      } catch (e) {
+        sub.error(e);
+        return null;
+      }
+    }
     if (state.interrupted) (x as Flagged<T>).interrupted = true;
     out.push(x as Flagged<T>);
   }
@@ -168,12 +179,16 @@ function collect<T>(batches: Observable<T[]>): Promise<T[]> {
   });
 }
 
-function routeSource(o: RouteReaderOptions): Observable<Flagged<Route>[]> {
-  if (o === null || typeof o !== 'object') throw new TypeError('routes() needs an options object');
+function routeSource(options: RouteReaderOptions | undefined): Observable<Flagged<Route>[]> {
+  const o = optionsObject('routes()', options);
   const family = familyNumber(o.family);
-  const table = o.table ?? 'all';
-  if (table !== 'all' && (!Number.isInteger(table) || table < 0 || table > 0xffffffff)) throw new RangeError(`table must be 'all' or a table id 0..4294967295, got ${JSON.stringify(table)}`);
-  const f = o.filter ?? {};
+  // Table 0 (RT_TABLE_UNSPEC) is "every table", as for the kernel and ip.
+  const table = o.table === undefined || o.table === 'all' || o.table === 0 ? 'all' : int('table', o.table, 1, 0xffffffff, " (or 'all')");
+  const f = o.filter === undefined ? {} : optionsObject('filter', o.filter);
+  if (f.protocol !== undefined) int('filter.protocol', f.protocol, 0, 255);
+  if (f.type !== undefined) int('filter.type', f.type, 0, 255);
+  if (f.oif !== undefined) int('filter.oif', f.oif, 1, 0x7fffffff, ' (an interface index)');
+  if (f.predicate !== undefined && typeof f.predicate !== 'function') throw new TypeError(`filter.predicate must be a function, got ${describe(f.predicate)}`);
   const kernel = { family, table: table === 'all' ? undefined : table, protocol: f.protocol, type: f.type, oif: f.oif };
   const strict = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined;
   const filtered = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined || f.predicate !== undefined;
@@ -183,7 +198,16 @@ function routeSource(o: RouteReaderOptions): Observable<Flagged<Route>[]> {
     (f.type === undefined || r.type === f.type) &&
     (f.oif === undefined || r.oif === f.oif || (r.multipath?.some((n) => n.ifindex === f.oif) ?? false)) &&
     (!f.predicate || f.predicate(r));
+  checkCommon(o);
   return dumpRecords(o, routeDumpRequest(kernel), RTM_NEWROUTE, RouteRecord.from, keep, strict, true);
+}
+
+// The reader options of links/addresses/neighbours, checked at call time.
+function familyOptions(what: string, options: (ReaderOptions & { family?: 4 | 6 }) | undefined): ReaderOptions & { family?: 4 | 6 } {
+  const o = optionsObject(what, options);
+  familyNumber(o.family);
+  checkCommon(o);
+  return o;
 }
 
 /**
@@ -210,28 +234,34 @@ export function getRoutes(o: RouteReaderOptions = {}): Promise<Flagged<Route>[]>
  * Links (network interfaces), one emission each. Cold, as {@link routes}. `family: 6` asks IPv6's
  * handler, which answers with fewer attributes (as `ip -6 addr` asks).
  */
-export function links(o: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Link>> {
+export function links(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Link>> {
+  const o = familyOptions('links()', options);
   return flatten(dumpRecords(o, linkDumpRequest(familyNumber(o.family)), RTM_NEWLINK, decodeLink, all, false));
 }
 /** All links, as one array. */
-export function getLinks(o: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Link>[]> {
+export function getLinks(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Link>[]> {
+  const o = familyOptions('getLinks()', options);
   return collect(dumpRecords(o, linkDumpRequest(familyNumber(o.family)), RTM_NEWLINK, decodeLink, all, false));
 }
 
 /** Interface addresses of `family` (4, 6, or both), one emission each. Cold, as {@link routes}. */
-export function addresses(o: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Address>> {
+export function addresses(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Address>> {
+  const o = familyOptions('addresses()', options);
   return flatten(dumpRecords(o, addressDumpRequest(familyNumber(o.family)), RTM_NEWADDR, decodeAddress, all, false));
 }
 /** All addresses, as one array. */
-export function getAddresses(o: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Address>[]> {
+export function getAddresses(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Address>[]> {
+  const o = familyOptions('getAddresses()', options);
   return collect(dumpRecords(o, addressDumpRequest(familyNumber(o.family)), RTM_NEWADDR, decodeAddress, all, false));
 }
 
 /** Neighbour (ARP/NDP) entries of `family` (4, 6, or both), one emission each. Cold, as {@link routes}. */
-export function neighbours(o: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Neighbour>> {
+export function neighbours(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Neighbour>> {
+  const o = familyOptions('neighbours()', options);
   return flatten(dumpRecords(o, neighbourDumpRequest(familyNumber(o.family)), RTM_NEWNEIGH, decodeNeighbour, all, false));
 }
 /** All neighbour entries, as one array. */
-export function getNeighbours(o: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Neighbour>[]> {
+export function getNeighbours(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Neighbour>[]> {
+  const o = familyOptions('getNeighbours()', options);
   return collect(dumpRecords(o, neighbourDumpRequest(familyNumber(o.family)), RTM_NEWNEIGH, decodeNeighbour, all, false));
 }

@@ -10,9 +10,9 @@ import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscription } from 'rxjs/internal/Subscription';
 import { AF_INET, AF_INET6, IFF_UP, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK } from '../constants';
-import { NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
+import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
-import { decodeLink } from './link';
+import { decodeLink, Link } from './link';
 import { DUMP_RX_RING, routeBatches } from './readers';
 import { decodeRoute, plainRoute, Route } from './route';
 
@@ -37,12 +37,48 @@ export interface RouteTableOptions {
   rcvbuf?: number;
 }
 
+/** RTPROT_RA: a route from a router advertisement (addrconf), which never joins an ECMP set. */
+const RTPROT_RA = 9;
+
+function nexthopKey(gateway: string | undefined, via: Route['via'], ifindex: number | undefined): string {
+  return `${gateway ?? (via ? `${via.family}:${via.address}` : '')}@${ifindex ?? ''}`;
+}
+
 /**
- * A route's identity: family, table, destination prefix, source prefix, TOS, priority and type.
- * Gateways and nexthops are its value, so ECMP routes are one entry whose nexthops change.
+ * IPv6: whether the kernel merges this route with others of the same destination and metric into
+ * one ECMP set (rt6_qualify_for_ecmp(): a gateway, no nexthop object, not from addrconf).
+ */
+function ecmpQualified(r: Route): boolean {
+  return r.nhid === undefined && r.protocol !== RTPROT_RA && (r.multipath !== undefined || r.gateway !== undefined);
+}
+
+/**
+ * What the kernel keys a list of routes by: IPv4 fib aliases share table, destination, TOS and
+ * priority (fib_find_alias()); IPv6 routes share table, destination, source and metric (a fib6
+ * node's routes of one metric).
+ */
+export function routeGroupKey(r: Route): string {
+  return r.family === AF_INET6
+    ? `${r.family}|${r.table}|${r.dst ?? ''}/${r.dstLen}|${r.src ?? ''}/${r.srcLen}|${r.priority ?? ''}`
+    : `${r.family}|${r.table}|${r.dst ?? ''}/${r.dstLen}|${r.tos}|${r.priority ?? ''}`;
+}
+
+/**
+ * A route's identity as the kernel's: within its {@link routeGroupKey}, IPv4 aliases differ by
+ * type and fib_info (nexthops, preferred source, protocol, scope), so `ip route append` of the same
+ * prefix via another gateway is another route; an IPv6 route by device and gateway, except that
+ * gateway routes of one metric are one ECMP set (siblings merge into one multipath route and
+ * split again), whatever nexthops it has now. Nexthop flags (linkdown, dead) and ECMP weights of
+ * IPv6 sets are value, not identity.
  */
 export function routeKey(r: Route): string {
-  return `${r.family}|${r.table}|${r.dst ?? ''}/${r.dstLen}|${r.src ?? ''}/${r.srcLen}|${r.tos}|${r.priority ?? ''}|${r.type}`;
+  const group = routeGroupKey(r);
+  if (r.family === AF_INET6) {
+    if (ecmpQualified(r)) return `${group}|ecmp`;
+    return `${group}|${r.type}|${nexthopKey(r.gateway, r.via, r.oif)}|${r.nhid ?? ''}`;
+  }
+  const hops = r.multipath ? r.multipath.map((n) => `${nexthopKey(n.gateway, n.via, n.ifindex)}*${n.weight}`).join(',') : nexthopKey(r.gateway, r.via, r.oif);
+  return `${group}|${r.type}|${hops}|${r.nhid ?? ''}|${r.prefsrc ?? ''}|${r.protocol}|${r.scope}`;
 }
 
 /**
@@ -65,6 +101,9 @@ export class RouteTable implements Disposable {
   #sock: NetlinkSocket;
   #family: number;
   #map = new Map<string, Route>();
+  /** Identity keys of each group, in the kernel's order (replace takes the first). */
+  #groups = new Map<string, string[]>();
+  #linkChanges = new Subject<Link>();
   #changes = new Subject<RouteDiff>();
   #subs: Subscription[] = [];
   #dumping: Subscription | null = null;
@@ -80,7 +119,10 @@ export class RouteTable implements Disposable {
     this.#sock = sock;
     this.#family = family;
     // Events first: what changes during the dump is queued, not missed.
-    this.#subs.push(sock.messages().subscribe((m) => (this.#dumping ? this.#queued.push(m) : this.#event(m))));
+    // Route events that come during a dump wait for it (they apply on top of its result); link
+    // events are taken at once, so that linkChanges() names a link before the dump's diffs show its
+    // routes (a link event only asks for another dump, which waits its turn).
+    this.#subs.push(sock.messages().subscribe((m) => (this.#dumping && m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK ? this.#queued.push(m) : this.#event(m))));
     this.#subs.push(sock.losses().subscribe(() => this.#resync()));
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -128,6 +170,15 @@ export class RouteTable implements Disposable {
     return this.#changes.asObservable();
   }
 
+  /**
+   * The link events (RTM_NEWLINK, and RTM_DELLINK with `deleted` set) the mirror follows, in their
+   * order among the route events: a consumer that names devices can keep its names current before
+   * the routes of a new link arrive. Hot; completes on close.
+   */
+  linkChanges(): Observable<Link> {
+    return this.#linkChanges.asObservable();
+  }
+
   /** Dumps again now and emits the difference (what overruns and link-down events do). */
   resync(): void {
     this.#resync();
@@ -142,6 +193,7 @@ export class RouteTable implements Disposable {
     for (const s of this.#subs) s.unsubscribe();
     this.#sock.close();
     this.#changes.complete();
+    this.#linkChanges.complete();
     this.#resolveReady?.(); // closed before the first dump finished: ready, and empty
     for (const f of this.#settled.splice(0)) f();
   }
@@ -167,10 +219,16 @@ export class RouteTable implements Disposable {
   // Dumps into a fresh map, then reconciles: adds, changes and deletes against what the mirror had.
   #dump(resolve: () => void, reject: (e: unknown) => void): void {
     const fresh = new Map<string, Route>();
+    const groups = new Map<string, string[]>();
     const family = this.#family === AF_INET ? 4 : this.#family === AF_INET6 ? 6 : undefined;
     this.#dumping = routeBatches({ socket: this.#sock, family, onInterrupted: 'retry' }).subscribe({
       next: (batch) => {
-        for (const r of batch) fresh.set(routeKey(r), r);
+        // A dump lists each group's routes in the kernel's order.
+        for (const r of batch) {
+          const k = routeKey(r);
+          if (!fresh.has(k)) listOf(groups, routeGroupKey(r)).push(k);
+          fresh.set(k, r);
+        }
       },
       error: (e) => {
         this.#dumping = null;
@@ -178,6 +236,7 @@ export class RouteTable implements Disposable {
         if (!this.#closed) this.#changes.error(e);
       },
       complete: () => {
+        this.#groups = groups;
         this.#reconcile(fresh);
         const queued = this.#queued.splice(0);
         this.#dumping = null;
@@ -213,6 +272,7 @@ export class RouteTable implements Disposable {
     if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
       const l = decodeLink(dv, NLMSG_HDRLEN, m.bytes.length - NLMSG_HDRLEN, m.type);
       if (l instanceof NetlinkParseError) return;
+      this.#linkChanges.next(l);
       // A link going down or away takes its routes with it, silently for IPv4, and a carrier
       // change flips RTNH_F_LINKDOWN on routes without an event: dump again on either.
       const now = l.deleted ? -1 : l.flags & LINK_STATE;
@@ -226,16 +286,74 @@ export class RouteTable implements Disposable {
     const r = decodeRoute(dv, NLMSG_HDRLEN, m.bytes.length - NLMSG_HDRLEN, m.type);
     if (r instanceof NetlinkParseError) return this.#resync();
     if (this.#family && r.family !== this.#family) return;
+    if (r.deleted) this.#deleted(r);
+    else this.#added(r, m.flags);
+  }
+
+  #deleted(r: Route): void {
     const k = routeKey(r);
     const old = this.#map.get(k);
-    if (r.deleted) {
-      if (!old) return;
-      this.#map.delete(k);
-      this.#changes.next({ kind: 'delete', route: old, previous: old, cause: 'event' });
+    if (!old) return;
+    // One sibling of an IPv6 ECMP set went (the event names only it): what is left is a set, or a
+    // single route, whose value only a dump gives exactly.
+    if (old.multipath && r.family === AF_INET6 && !sameNexthops(old, r)) return this.#resync();
+    this.#remove(k);
+    this.#changes.next({ kind: 'delete', route: old, previous: old, cause: 'event' });
+  }
+
+  // RTM_NEWROUTE's flags say where the kernel put it (fib_table_insert(), fib6_add_rt2node()):
+  // NLM_F_REPLACE took the place of the group's first route (IPv6: of the same ECMP-ness),
+  // NLM_F_APPEND went last, otherwise first (prepend; for a new group it makes no difference).
+  #added(r: Route, flags: number): void {
+    const k = routeKey(r);
+    const g = routeGroupKey(r);
+    const list = listOf(this.#groups, g);
+    if (flags & NLM_F_REPLACE) {
+      const victim = r.family === AF_INET6 ? list.find((x) => x === k || (!x.endsWith('|ecmp') && !k.endsWith('|ecmp'))) : list[0];
+      if (victim !== undefined && victim !== k) {
+        const previous = this.#map.get(victim)!;
+        list[list.indexOf(victim)] = k;
+        this.#map.delete(victim);
+        this.#map.set(k, r);
+        this.#changes.next({ kind: 'change', route: r, previous, cause: 'event' });
+        return;
+      }
+    }
+    const old = this.#map.get(k);
+    // A nexthop joined an IPv6 ECMP set: the event lists the set from the new sibling on, a dump
+    // (and ip) from the first one, so only a dump gives the route as the kernel keeps it.
+    if (old && r.family === AF_INET6 && r.multipath && !(flags & NLM_F_REPLACE)) return this.#resync();
+    this.#map.set(k, r);
+    if (old) {
+      if (routeValue(old) !== routeValue(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'event' });
       return;
     }
-    this.#map.set(k, r);
-    if (!old) this.#changes.next({ kind: 'add', route: r, cause: 'event' });
-    else if (routeValue(old) !== routeValue(r)) this.#changes.next({ kind: 'change', route: r, previous: old, cause: 'event' });
+    if (flags & NLM_F_APPEND || r.family === AF_INET6) list.push(k);
+    else list.unshift(k);
+    this.#changes.next({ kind: 'add', route: r, cause: 'event' });
   }
+
+  #remove(k: string): void {
+    const r = this.#map.get(k);
+    if (!r) return;
+    this.#map.delete(k);
+    const g = routeGroupKey(r);
+    const list = this.#groups.get(g);
+    if (!list) return;
+    const i = list.indexOf(k);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#groups.delete(g);
+  }
+}
+
+function listOf(groups: Map<string, string[]>, g: string): string[] {
+  let list = groups.get(g);
+  if (!list) groups.set(g, (list = []));
+  return list;
+}
+
+// An IPv6 deletion that names every nexthop of the set (ip -6 route del of the whole route).
+function sameNexthops(set: Route, r: Route): boolean {
+  const keys = (x: Route) => (x.multipath ? x.multipath.map((n) => nexthopKey(n.gateway, n.via, n.ifindex)) : [nexthopKey(x.gateway, x.via, x.oif)]).sort().join(',');
+  return keys(set) === keys(r);
 }

@@ -138,3 +138,12 @@ export function ipBatch(ns: string, lines: string[], force = false): string[] {
 export function ipJson(ns: string, args: string[]): unknown {
   return JSON.parse(ip(['-j', ...args], ns));
 }
+
+/**
+ * Every route of `ns` as iproute2 lists it (`ip -j -4 route show table all` then `-6`), each record
+ * as JSON text, sorted: the outside truth the route mirror is compared with.
+ */
+export function ipRoutesAll(ns: string): string[] {
+  const both = [...(ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]), ...(ipJson(ns, ['-6', 'route', 'show', 'table', 'all']) as unknown[])];
+  return both.map((r) => JSON.stringify(r)).sort();
+}

@@ -3,13 +3,37 @@
 // dump, and the diffs it emitted say what happened.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { getRoutes } from '../../src/rtnetlink/readers';
+import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
+import { getLinks, getRoutes } from '../../src/rtnetlink/readers';
 import { RouteDiff, routeKey, RouteTable, routeValue } from '../../src/rtnetlink/route-table';
 import { Route } from '../../src/rtnetlink/route';
-import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
+import { createNamespace, ipBatch, ipJson, ipRoutesAll } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 
 const snapshot = (rs: Route[]) => new Map(rs.map((r) => [routeKey(r), routeValue(r)]));
+
+// The mirror as ip would print it (`ip -j route show table all`), record by record, sorted: compared
+// with ip's own listing, not with kring's dump, so that a wrong identity (routes collapsed into one)
+// cannot pass.
+async function mirrorAsIp(table: RouteTable, ns: string): Promise<string[]> {
+  const ctx = ipContext(await getLinks({ netns: ns }));
+  return table.routes().map((r) => JSON.stringify(routeJson(r, ctx, true))).sort();
+}
+
+/** Waits (bounded) until the mirror lists what ip lists; then they must be equal. */
+async function equalsIp(table: RouteTable, ns: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await table.settled();
+    const ip = ipRoutesAll(ns);
+    const mine = await mirrorAsIp(table, ns);
+    if (Date.now() > deadline || (mine.length === ip.length && mine.every((x, i) => x === ip[i]))) {
+      expect(mine).toEqual(ip);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describePrivileged('RouteTable: a route mirror that does not drift', () => {
   let ns: string;
@@ -38,20 +62,8 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
     destroy?.();
   });
 
-  // Waits (bounded) until the mirror equals a fresh dump; then they must be equal.
-  async function converged(): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      await table.settled();
-      const fresh = snapshot(await getRoutes({ netns: ns }));
-      const mine = snapshot(table.routes());
-      if (Date.now() > deadline || (fresh.size === mine.size && [...fresh].every(([k, v]) => mine.get(k) === v))) {
-        expect(mine).toEqual(fresh);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  // Waits (bounded) until the mirror equals ip's listing; then they must be equal.
+  const converged = () => equalsIp(table, ns);
   const take = () => diffs.splice(0);
 
   it('the first dump is the baseline: it equals a fresh dump, each route an add (cause resync)', async () => {
@@ -111,6 +123,7 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
       while (small.resyncs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(small.resyncs).toBeGreaterThan(0);
       await small.settled();
+      await equalsIp(small, ns);
       const fresh = snapshot(await getRoutes({ netns: ns }));
       expect(snapshot(small.routes())).toEqual(fresh);
       expect(small.routes().filter((r) => r.dst?.startsWith('23.')).length).toBe(5000);
@@ -127,6 +140,110 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
     t.close();
     expect(completed).toBe(true);
     return expect(t.ready).resolves.toBeUndefined(); // closed before its first dump: ready, and empty
+  });
+});
+
+describePrivileged("RouteTable: the kernel's identity (every route ip lists, after every kind of change)", () => {
+  let ns: string;
+  let destroy: () => void;
+  let table: RouteTable;
+  let diffs: RouteDiff[] = [];
+  beforeAll(async () => {
+    ({ ns, destroy } = createNamespace());
+    // Three veth pairs: every link has its own fe80::/64 (and the peers theirs), the same prefix
+    // and metric on six devices.
+    ipBatch(ns, [
+      ...['a', 'b', 'c'].flatMap((x, i) => [`link add ${x}0 type veth peer name ${x}1`, `link set ${x}0 up`, `link set ${x}1 up`, `addr add 10.${i}.0.1/16 dev ${x}0`, `addr add 2001:db8:${i}::1/64 dev ${x}0`]),
+    ]);
+    table = RouteTable.open({ netns: ns });
+    table.changes().subscribe((d) => diffs.push(d));
+    await table.ready;
+  });
+  afterAll(() => {
+    table?.close();
+    destroy?.();
+  });
+  const take = () => diffs.splice(0);
+  const count = (dst: string) => table.routes().filter((r) => r.dst === dst).length;
+
+  it('starts with every route ip lists, six fe80::/64 among them', async () => {
+    await equalsIp(table, ns);
+    const ip6 = ipJson(ns, ['-6', 'route', 'show', 'table', 'all']) as { dst: string }[];
+    expect(ip6.filter((r) => r.dst === 'fe80::/64').length).toBe(6);
+    expect(count('fe80::')).toBe(6);
+    expect(table.size).toBe(ipRoutesAll(ns).length);
+  });
+
+  it('append and prepend of one IPv4 prefix via other gateways are more routes; replace takes the first; delete takes the one named', async () => {
+    take();
+    ipBatch(ns, ['route add 20.0.0.0/24 via 10.0.0.2', 'route append 20.0.0.0/24 via 10.1.0.2', 'route prepend 20.0.0.0/24 via 10.2.0.2']);
+    await equalsIp(table, ns);
+    expect(count('20.0.0.0')).toBe(3);
+    expect(take().map((d) => [d.kind, d.route.gateway])).toEqual([['add', '10.0.0.2'], ['add', '10.1.0.2'], ['add', '10.2.0.2']]);
+    // The kernel's first alias is the prepended one: replace takes its place.
+    ipBatch(ns, ['route replace 20.0.0.0/24 via 10.2.0.9']);
+    await equalsIp(table, ns);
+    expect(take().map((d) => [d.kind, d.previous?.gateway, d.route.gateway])).toEqual([['change', '10.2.0.2', '10.2.0.9']]);
+    ipBatch(ns, ['route del 20.0.0.0/24 via 10.1.0.2']);
+    await equalsIp(table, ns);
+    expect(take().map((d) => [d.kind, d.route.gateway])).toEqual([['delete', '10.1.0.2']]);
+    expect(count('20.0.0.0')).toBe(2);
+  });
+
+  it('IPv6: one prefix and metric on two devices is two routes', async () => {
+    ipBatch(ns, ['route append 2001:db8:77::/64 dev a0', 'route append 2001:db8:77::/64 dev b0']);
+    await equalsIp(table, ns);
+    expect(count('2001:db8:77::')).toBe(2);
+    ipBatch(ns, ['route del 2001:db8:77::/64 dev a0']);
+    await equalsIp(table, ns);
+    expect(table.routes().filter((r) => r.dst === '2001:db8:77::').map((r) => r.oif)).toEqual([(ipJson(ns, ['link', 'show', 'b0']) as { ifindex: number }[])[0].ifindex]);
+  });
+
+  it('IPv6 ECMP built nexthop by nexthop merges into one multipath route, and splits again as they go', async () => {
+    const steps = [
+      'route add 2001:db8:88::/64 via 2001:db8:0::2',
+      'route append 2001:db8:88::/64 via 2001:db8:1::2',
+      'route append 2001:db8:88::/64 via 2001:db8:2::2',
+      'route del 2001:db8:88::/64 via 2001:db8:1::2',
+      'route del 2001:db8:88::/64 via 2001:db8:0::2',
+      'route append 2001:db8:88::/64 via 2001:db8:0::2',
+      'route del 2001:db8:88::/64',
+    ];
+    const shape: number[] = [];
+    for (const step of steps) {
+      ipBatch(ns, [step]);
+      await equalsIp(table, ns);
+      shape.push(table.routes().filter((r) => r.dst === '2001:db8:88::').map((r) => r.multipath?.length ?? 1)[0] ?? 0);
+    }
+    // Nexthops in the one route after each step (0: no route left).
+    expect(shape).toEqual([1, 2, 3, 2, 1, 2, 0]);
+  });
+
+  it('link down and up: the routes that go and come back with it', async () => {
+    ipBatch(ns, ['route add 21.0.0.0/24 via 10.2.0.2', 'route add 2001:db8:99::/64 via 2001:db8:2::2']);
+    await equalsIp(table, ns);
+    ipBatch(ns, ['link set c0 down']);
+    await equalsIp(table, ns);
+    expect(count('21.0.0.0')).toBe(0);
+    ipBatch(ns, ['link set c0 up']);
+    await equalsIp(table, ns);
+  });
+
+  it('an event flood over a small receive buffer: ip and the mirror agree at the end', async () => {
+    const small = RouteTable.open({ netns: ns, rcvbuf: 4096 });
+    try {
+      await small.ready;
+      ipBatch(ns, [
+        ...Array.from({ length: 2000 }, (_, i) => `route add 24.${i >> 8}.${i & 255}.0/24 via 10.0.0.2`),
+        ...Array.from({ length: 500 }, (_, i) => `route append 24.0.${i & 255}.0/24 via 10.1.0.2`).slice(0, 256),
+        ...Array.from({ length: 300 }, (_, i) => `route append 2001:db8:aa:${i.toString(16)}::/64 dev ${['a0', 'b0', 'c0'][i % 3]}`),
+        ...Array.from({ length: 300 }, (_, i) => `route append 2001:db8:aa:${i.toString(16)}::/64 dev ${['b0', 'c0', 'a0'][i % 3]}`),
+      ]);
+      await equalsIp(small, ns);
+      await equalsIp(table, ns);
+    } finally {
+      small.close();
+    }
   });
 });
 
@@ -158,6 +275,50 @@ describePrivileged('kring monitor routes', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(out).toBe('20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
+    } finally {
+      stop();
+      destroy();
+    }
+  });
+});
+
+describePrivileged('kring monitor routes: counts and names as ip has them', () => {
+  it('starts with the count ip lists (both families), names links made after the start, and deletes on the right device', async () => {
+    const { ns, destroy } = createNamespace();
+    let stop = () => undefined as unknown;
+    try {
+      ipBatch(ns, ['a', 'b', 'c'].flatMap((x, i) => [`link add ${x}0 type veth peer name ${x}1`, `link set ${x}0 up`, `link set ${x}1 up`, `addr add 10.${i}.0.1/16 dev ${x}0`]));
+      const baseline = ipRoutesAll(ns).length;
+      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'kring.js'), 'monitor', 'routes', '--netns', ns]);
+      stop = () => child.kill('SIGKILL');
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const until = async (f: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!f() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      };
+      await until(() => err.includes('monitoring'));
+      expect(err).toBe(`kring: monitoring ${baseline} routes\n`);
+      // A link made now: its routes carry its name, never if<N>.
+      ipBatch(ns, ['link add d0 type veth peer name d1', 'link set d0 up', 'link set d1 up', 'addr add 10.9.0.1/16 dev d0', 'route add 30.0.0.0/8 via 10.9.0.2 dev d0']);
+      await until(() => out.includes('30.0.0.0/8'));
+      // b0 goes down: IPv6 deletes its fe80::/64 with an event, which must name b0 (not another fe80::/64's device).
+      ipBatch(ns, ['link set b0 down']);
+      await until(() => out.includes('Deleted fe80::/64'));
+      ipBatch(ns, ['link del d0']);
+      await until(() => out.includes('Deleted 30.0.0.0/8'));
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      const lines = out.split('\n');
+      expect(lines).toContain('30.0.0.0/8 via 10.9.0.2 dev d0');
+      expect(lines).toContain('fe80::/64 dev d0 proto kernel metric 256 pref medium');
+      // b0's own, then both ends of the deleted pair (d1 is in this namespace too).
+      expect(lines.filter((l) => l.startsWith('Deleted fe80::/64')).sort()).toEqual(['b0', 'd0', 'd1'].map((d) => `Deleted fe80::/64 dev ${d} proto kernel metric 256 pref medium`));
+      expect(lines).toContain('Deleted 30.0.0.0/8 via 10.9.0.2 dev d0');
+      expect(out).not.toMatch(/dev if\d/);
     } finally {
       stop();
       destroy();

@@ -133,12 +133,23 @@ describe('decodeRoute', () => {
     }
   });
 
-  it('the mirror identity keeps nexthops out: the same prefix with other gateways is the same route', () => {
-    const a = route((b) => b.bytes(rtmsg(AF_INET, 8, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 0)).attr(RTA_GATEWAY, Uint8Array.of(1, 1, 1, 1))) as Route;
-    const b2 = route((b) => b.bytes(rtmsg(AF_INET, 8, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 0)).attr(RTA_GATEWAY, Uint8Array.of(2, 2, 2, 2))) as Route;
-    const c = route((b) => b.bytes(rtmsg(AF_INET, 8, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 0)).attr(RTA_PRIORITY, u32(5))) as Route;
-    expect(routeKey(a)).toBe(routeKey(b2));
-    expect(routeKey(a)).not.toBe(routeKey(c));
+  it("the mirror identity is the kernel's: IPv4 aliases by nexthop, IPv6 routes by device and gateway, an IPv6 ECMP set as one", () => {
+    const v4 = (gw: number, extra = (b: MessageBuilder) => b) => route((b) => extra(b.bytes(rtmsg(AF_INET, 8, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 0)).attr(RTA_GATEWAY, Uint8Array.of(gw, gw, gw, gw)))) as Route;
+    // `ip route append 10/8 via 2.2.2.2` next to `via 1.1.1.1`: two fib aliases, two routes.
+    expect(routeKey(v4(1))).not.toBe(routeKey(v4(2)));
+    expect(routeKey(v4(1))).toBe(routeKey(v4(1)));
+    expect(routeKey(v4(1))).not.toBe(routeKey(v4(1, (b) => b.attr(RTA_PRIORITY, u32(5)))));
+    const v6 = (oif: number, gw?: number) =>
+      route((b) => {
+        b.bytes(rtmsg(AF_INET6, 64, 254)).attr(RTA_DST, Uint8Array.of(0xfe, 0x80, ...new Array(14).fill(0))).attr(RTA_PRIORITY, u32(256)).attr(RTA_OIF, u32(oif));
+        if (gw !== undefined) b.attr(RTA_GATEWAY, Uint8Array.of(0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), gw));
+        return b;
+      }) as Route;
+    // fe80::/64 on two devices: two routes.
+    expect(routeKey(v6(2))).not.toBe(routeKey(v6(3)));
+    // Gateway routes of one destination and metric are one ECMP set, whichever siblings it has now.
+    expect(routeKey(v6(2, 1))).toBe(routeKey(v6(3, 2)));
+    expect(routeKey(v6(2, 1))).not.toBe(routeKey(v6(2)));
   });
 });
 
