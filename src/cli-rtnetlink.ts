@@ -62,14 +62,16 @@ async function routesCommand(argv: string[]): Promise<number> {
   if (id === undefined || id > 0xffffffff) throw new UsageError(`--table must be main, local, default, all, a name from rt_tables or a number 0..4294967295, got ${JSON.stringify(tableArg)}`);
   // Table 0 (RT_TABLE_UNSPEC) is every table, as for ip.
   const table = id === 0 ? 'all' : id;
-  // ip route show: a table (0 included) means IPv4 unless -6; "table all" lists both families.
-  const fam = family(values) ?? (tableArg === 'all' ? undefined : 4);
+  // ip route show: one table means IPv4 unless -6; "table all" (and 0) lists both families.
+  const fam = family(values) ?? (table === 'all' ? undefined : 4);
   try {
     return await listRoutes(values, fam, table);
   } catch (e) {
     // ip: "Error: ipv4: FIB table does not exist." (the kernel's extended ACK), exit 2.
     if (e instanceof NetlinkError && e.code === 'ENOENT' && table !== 'all') {
-      throw new CommandError(`table ${tableArg}: ${e.extackMessage ?? 'FIB table does not exist'}`, 2);
+      const reason = e.extackMessage ?? 'FIB table does not exist';
+      // ip ends the kernel's message with a period (nl_dump_ext_ack()).
+      throw new CommandError(`table ${tableArg}: ${reason}${reason.endsWith('.') ? '' : '.'}`, 2);
     }
     throw e;
   }

@@ -88,7 +88,20 @@ export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';
 export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
 export { RingWriter, RingWriterTarget } from './ring/writer';
 export { NetlinkReader, NetlinkRingBackend, NetlinkFrame, locateMessage } from './netlink/reader';
-export { NetlinkSocket, NetlinkSocketOptions, NetlinkMessage, NetlinkLossEvent, DumpInterruptPolicy, DumpInterruptedError, DumpBatch } from './netlink/socket';
+export {
+  NetlinkSocket,
+  NetlinkSocketOptions,
+  NetlinkMessage,
+  NetlinkLossEvent,
+  NetlinkFeatures,
+  DumpInterruptPolicy,
+  DumpInterruptedError,
+  DumpBatch,
+  DumpOptions,
+  WaitOptions,
+  SocketClosedError,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './netlink/socket';
 export { KernelRings, KernelRingCalls, nativeRingCalls } from './netlink/kernel-ring';
 export { RawAttribute } from './rtnetlink/types';
 export { Route, RouteVia, Nexthop, RouteCacheInfo, RouteDumpFilter, decodeRoute, routeDumpRequest, plainRoute, METRIC_NAMES } from './rtnetlink/route';

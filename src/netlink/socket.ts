@@ -213,6 +213,11 @@ const PROTOCOLS = { route: NETLINK_ROUTE, netfilter: NETLINK_NETFILTER } as cons
 const DEFAULT_RX: RingGeometry = { blockSize: 32768, blockCount: 32, frameSize: 32768, frameCount: 32 };
 const DEFAULT_TX: RingGeometry = { blockSize: 4096, blockCount: 16, frameSize: 4096, frameCount: 16 };
 
+// Sockets with a reader waiting (a request, a dump, a subscriber): held strongly while polling,
+// since the poll callback reaches a socket through a WeakRef only, and a socket whose only owner is
+// a pending request or subscription must not be collected mid-read.
+const reading = new Set<NetlinkSocket>();
+
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller }>((held) => {
   try {
     held.poller.close();
@@ -587,6 +592,7 @@ export class NetlinkSocket implements Disposable {
     finalizer.unregister(this.#token);
     if (this.#drain) clearImmediate(this.#drain);
     this.#poller.close();
+    reading.delete(this);
     for (const s of [...this.#multicast]) s.complete();
     this.#multicast.clear();
     for (const s of [...this.#frameSubs]) s.complete();
@@ -690,9 +696,11 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     if (this.#pending.size > 0 || this.#multicast.size > 0 || this.#frameSubs.size > 0) {
       this.#poller.start(POLL_READABLE);
+      reading.add(this);
       this.#drainSoon();
     } else {
       this.#poller.stop();
+      reading.delete(this);
     }
   }
 

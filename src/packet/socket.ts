@@ -90,6 +90,12 @@ interface Consumer {
 const LP64 = new Set(['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el']);
 const VERSION_NAMES = ['v1', 'v2', 'v3'] as const;
 
+// Sockets being read: a strong reference while polling, so that a socket whose only owner is its
+// consumer (a subscription or an async iteration nobody else holds) is not collected mid-read.
+// The poll callback reaches a socket through a WeakRef only (see #pollCallback), so without this
+// the collector would close it and the stream would go silent.
+const reading = new Set<PacketSocket>();
+
 // Safety net only: a socket dropped without close() has its poll handle, mapping and fd released
 // when it is collected. close() unregisters.
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller | null; mapping: ArrayBuffer | null }>((held) => {
@@ -350,6 +356,7 @@ export class PacketSocket implements Disposable {
     if (this.#initialDrain) clearImmediate(this.#initialDrain);
     this.#poller?.close();
     this.#poller = null;
+    reading.delete(this);
     const c = this.#consumer;
     this.#consumer = null;
     c?.complete();
@@ -378,6 +385,7 @@ export class PacketSocket implements Disposable {
     }
     this.#consumer = consumer;
     this.#poller!.start(POLL_READABLE);
+    reading.add(this);
     // Polling is edge-triggered: frames that arrived before the subscription raise no new event,
     // so drain once on the next turn of the loop (not synchronously: the subscriber is not set up yet).
     this.#initialDrain = setImmediate(() => {
@@ -393,6 +401,7 @@ export class PacketSocket implements Disposable {
     if (this.#initialDrain) clearImmediate(this.#initialDrain);
     this.#initialDrain = null;
     this.#poller?.stop();
+    reading.delete(this);
     for (const b of [...this.#outstanding]) b.release();
   }
 
@@ -406,6 +415,7 @@ export class PacketSocket implements Disposable {
     if (status < 0) {
       this.#consumer = null;
       this.#poller?.stop();
+      reading.delete(this);
       consumer.error(new RingError(-status, 'epoll_wait', 'poll', 'poll failed'));
       return;
     }
@@ -426,6 +436,7 @@ export class PacketSocket implements Disposable {
       if (this.#consumer === consumer) {
         this.#consumer = null;
         this.#poller?.stop();
+        reading.delete(this);
         consumer.error(e);
       }
     }

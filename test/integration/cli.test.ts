@@ -1,6 +1,7 @@
 // The kring CLI, run as a user would, against frames sent over a veth pair.
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { createNamespace, ipBatch } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { buildFrame, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
 
@@ -71,5 +72,58 @@ describePrivileged('kring capture', () => {
     const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'kring-nope0', '--netns', env.t.capNs], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('kring: ioctl(SIOCGIFINDEX): ENODEV, No such device\n');
+  });
+});
+
+describe('kring capture --buffer-mb', () => {
+  it('past the largest ArrayBuffer is a usage error naming the limit (it used to wrap through a 32-bit shift)', () => {
+    const max = Math.floor(require('node:buffer').constants.MAX_LENGTH / 2 ** 20);
+    const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'lo', '--buffer-mb', String(max + 1)], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`kring: --buffer-mb must be at most ${max} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${max + 1}`);
+  });
+});
+
+describePrivileged('kring capture --buffer-mb sizes the ring in MiB', () => {
+  const env = useVethPair();
+  it('--buffer-mb 3 maps 3 MiB', async () => {
+    const p = run(['capture', '-i', env.t.capIf, '--netns', env.t.capNs, '--buffer-mb', '3']);
+    await p.waitFor('stderr', 'listening on');
+    p.child.kill('SIGINT');
+    await p.exited;
+    expect(p.err()).toMatch(new RegExp(`listening on ${env.t.capIf}, TPACKET_V3 ring of ${3 * 2 ** 20} bytes`));
+  });
+});
+
+describePrivileged('kring routes --table as ip route show table', () => {
+  let ns: string;
+  let destroy: () => void;
+  beforeAll(() => {
+    ({ ns, destroy } = createNamespace());
+    ipBatch(ns, ['link add r0 type veth peer name r1', 'link set r0 up', 'addr add 10.0.0.1/16 dev r0', 'route add 20.0.0.0/8 via 10.0.0.2 table 100', 'route add 21.0.0.0/8 via 10.0.0.2']);
+  });
+  afterAll(() => destroy?.());
+  const ipOut = (args: string[]) => spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+
+  it('--table 0 lists every table of both families, as ip does', () => {
+    for (const fam of [[], ['-6']]) {
+      const ip = ipOut([...fam, 'route', 'show', 'table', '0']);
+      const k = spawnSync(process.execPath, [KRING, 'routes', ...fam, '--table', '0', '--netns', ns], { encoding: 'utf8' });
+      expect(k.status).toBe(0);
+      expect(k.stdout).toBe(ip.stdout.split('\n').map((l) => l.trimEnd()).join('\n'));
+      expect(k.stdout).toMatch(fam.length ? /^local ::1 dev lo table local/ : /20\.0\.0\.0\/8 via 10\.0\.0\.2 dev r0 table 100/);
+    }
+  });
+
+  it("--table default (absent here) fails as ip fails: the kernel's reason, exit 2", () => {
+    const ip = ipOut(['route', 'show', 'table', 'default']);
+    const k = spawnSync(process.execPath, [KRING, 'routes', '--table', 'default', '--netns', ns], { encoding: 'utf8' });
+    expect([k.status, ip.status]).toEqual([2, 2]);
+    // ip prints "Error: " and the extended ACK, ending it with a period, then "Dump terminated".
+    const reason = ip.stderr.split('\n')[0].replace(/^Error: /, '');
+    expect(reason).toBe('ipv4: FIB table does not exist.');
+    expect(ip.stderr.split('\n')[1]).toBe('Dump terminated');
+    expect(k.stderr).toBe(`kring: table default: ${reason}\n`);
+    expect(k.stdout).toBe('');
   });
 });

@@ -59,3 +59,26 @@ describePrivileged('kernel errors', () => {
     expect(JSON.parse(out)).toEqual({ opened: true });
   });
 });
+
+describe('native limits', () => {
+  it('a mapping past buffer.constants.MAX_LENGTH is a RangeError from krMmap, never a double free (child process)', () => {
+    const script = `
+      const { native } = require(${JSON.stringify(require('node:path').join(__dirname, '..', '..', 'dist', 'native'))});
+      const out = [];
+      for (const len of [2 ** 33, 4097 * 2 ** 20]) {
+        try { native.krMmap(-1, len, 'test'); out.push('mapped'); } catch (e) { out.push(e.name + ': ' + e.message); }
+      }
+      const ok = native.krMmap(-1, 4096, 'test');
+      native.krMunmap(ok);
+      out.push(ok.byteLength);
+      console.log(JSON.stringify(out));
+    `;
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    expect(JSON.parse(r.stdout)).toEqual([
+      'RangeError: krMmap(test): a mapping of 8589934592 bytes cannot be an ArrayBuffer in this runtime (larger than buffer.constants.MAX_LENGTH?)',
+      'RangeError: krMmap(test): a mapping of 4296015872 bytes cannot be an ArrayBuffer in this runtime (larger than buffer.constants.MAX_LENGTH?)',
+      0,
+    ]);
+  });
+});

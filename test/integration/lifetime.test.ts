@@ -145,4 +145,10 @@ describePrivileged('lifetime', () => {
     expect(maps).toBe(0);
     // close() waits for an RCU grace period in packet_release(): ~20-40 ms each on a loaded 2-core VM.
   }, 180_000);
+
+  it('a socket owned only by its reader (async iteration, an unkept subscription, a pending dump) is not collected mid-read', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'unreferenced-reader.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf], { encoding: 'utf8', timeout: 20000 });
+    const links = (JSON.parse(execFileSync('ip', ['-n', env.t.capNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as unknown[]).length;
+    expect(JSON.parse(out)).toEqual({ iterated: 300, subscribed: 300, links });
+  });
 });

@@ -224,3 +224,67 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     expect(done).toEqual(['messages', 'losses']);
   });
 });
+
+describePrivileged('NetlinkSocket requests: checked before sending, always settled', () => {
+  let t: VethPair;
+  beforeAll(() => {
+    t = createVethPair();
+  });
+  afterAll(() => t?.destroy());
+  const open = (extra = {}) => NetlinkSocket.open({ protocol: 'route', netns: t.capNs, ...extra });
+  const getlink = (flags: number, index = 1) => new MessageBuilder().begin(RTM_GETLINK, flags, 0).bytes(ifinfomsg(index)).finish().slice();
+
+  it('a message that is not one whole netlink message, a dump, or larger than a TX frame is rejected before anything is sent', async () => {
+    using sock = open();
+    const zeroLen = getlink(NLM_F_REQUEST);
+    new DataView(zeroLen.buffer).setUint32(0, 0, true);
+    const tooLong = getlink(NLM_F_REQUEST);
+    new DataView(tooLong.buffer).setUint32(0, tooLong.length + 4, true);
+    const big = new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST, 0).bytes(new Uint8Array(5000)).finish().slice();
+    await expect(sock.request('x' as unknown as Uint8Array)).rejects.toThrow(TypeError);
+    await expect(sock.request(zeroLen)).rejects.toThrow(/nlmsg_len is 0 but the message has 32 bytes/);
+    await expect(sock.request(tooLong)).rejects.toThrow(/nlmsg_len is 36 but the message has 32 bytes/);
+    await expect(sock.request(getlink(NLM_F_REQUEST | NLM_F_DUMP))).rejects.toThrow(/use dump\(\)/);
+    await expect(sock.request(big)).rejects.toThrow(new RangeError('a 5016-byte message does not fit a 4072-byte TX frame (raise tx.frameSize)'));
+    await expect(sock.request(getlink(0), { timeoutMs: -1 })).rejects.toThrow(RangeError);
+    await expect(sock.request(getlink(0), { signal: {} as AbortSignal })).rejects.toThrow(TypeError);
+    // Nothing was left waiting: a valid request after them is answered.
+    expect((await sock.request(getlink(0))).map(ifname)).toEqual(['lo']);
+  });
+
+  it('NLM_F_REQUEST is added when missing (without it the kernel only acks, doing nothing)', async () => {
+    using sock = open();
+    const replies = await sock.request(getlink(0));
+    expect(replies.map((m) => [m.type, ifname(m)])).toEqual([[RTM_NEWLINK, 'lo']]);
+  });
+
+  it('NLM_F_REPLACE | NLM_F_EXCL on a NEW message is not a dump (the same bits as NLM_F_DUMP)', async () => {
+    using sock = open();
+    const add = new MessageBuilder().begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | 0x100, 0).bytes(ifinfomsg(1)).finish().slice();
+    const err = await sock.request(add).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetlinkError); // the kernel judged it: lo exists
+    expect((err as NetlinkError).code).toBe('EEXIST');
+  });
+
+  it('close() rejects a pending request with SocketClosedError and completes a pending dump', async () => {
+    const sock = open();
+    const request = sock.request(getlink(0));
+    let dumpEnd = '';
+    sock.dump(getlink(NLM_F_REQUEST | NLM_F_DUMP, 0)).subscribe({ error: () => (dumpEnd = 'error'), complete: () => (dumpEnd = 'complete') });
+    sock.close();
+    await expect(request).rejects.toMatchObject({ name: 'SocketClosedError', code: 'ERR_KRING_CLOSED' });
+    expect(dumpEnd).toBe('complete');
+    await expect(sock.request(getlink(0))).rejects.toMatchObject({ code: 'ERR_KRING_CLOSED' });
+  });
+
+  it('a request refused for its size leaves nothing behind: the process exits by itself', () => {
+    const script = `
+      const { NetlinkSocket, MessageBuilder } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist'))});
+      const sock = NetlinkSocket.open({ protocol: 'route', netns: ${JSON.stringify(t.capNs)} });
+      const big = new MessageBuilder().begin(18, 1, 0).bytes(new Uint8Array(5000)).finish().slice();
+      sock.request(big).catch((e) => console.log(e.name));
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect(out).toBe('RangeError\n');
+  });
+});

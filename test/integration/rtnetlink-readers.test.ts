@@ -112,6 +112,27 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect([...sockets()].filter((x) => !before.has(x))).toEqual([]);
   });
 
+  it("a predicate that throws errors the stream with its exception (the process lives), and the dump's socket closes", async () => {
+    const before = openSockets();
+    const boom = new Error('predicate failed');
+    let calls = 0;
+    const err = await lastValueFrom(
+      routes({
+        netns: ns,
+        filter: {
+          predicate: () => {
+            if (++calls === 3) throw boom;
+            return true;
+          },
+        },
+      }).pipe(toArray()),
+    ).catch((e: unknown) => e);
+    expect(err).toBe(boom);
+    expect(calls).toBe(3);
+    for (let turn = 0; turn < 100 && [...openSockets()].some((x) => !before.has(x)); turn++) await new Promise((r) => setTimeout(r, 1));
+    expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
+  });
+
   it('bad options are TypeError/RangeError at call time, before any socket', () => {
     expect(() => routes({ family: 5 as 4 })).toThrow(new RangeError('family must be 4 or 6, got 5'));
     expect(() => routes({ table: -1 })).toThrow(RangeError);

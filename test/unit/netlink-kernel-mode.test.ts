@@ -8,7 +8,7 @@ import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_UNUSED, NL_MMA
 import { RingError, UnsupportedError } from '../../src/errors';
 import { MessageBuilder, MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MSG } from '../../src/netlink/message';
 import type { NetlinkFrame } from '../../src/netlink/reader';
-import type { NetlinkSocket } from '../../src/netlink/socket';
+import { DEFAULT_REQUEST_TIMEOUT_MS, NetlinkSocket } from '../../src/netlink/socket';
 import { openSimulatedNetlinkSocket } from '../../src/testing/kernel-socket';
 import { NetlinkRingKernel, NetlinkRingKernelOptions } from '../../src/testing/netlink-ring-kernel';
 
@@ -276,5 +276,55 @@ describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
     expect(w.flush()).toBe(2);
     expect(s.sent.map((d) => parse(d).seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     s.sock.close();
+  });
+});
+
+describe('request(): every wait ends (simulated kernel that never answers, or answers garbage)', () => {
+  const getRoute = () => new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST, 0).bytes(new Uint8Array(12)).finish().slice();
+
+  it('timeoutMs: rejects with ERR_KRING_TIMEOUT and forgets the request', async () => {
+    const { sock } = simulated({}, SMALL);
+    try {
+      const t0 = Date.now();
+      await expect(sock.request(getRoute(), { timeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_KRING_TIMEOUT', message: 'the netlink request got no answer within 50 ms' });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('an AbortSignal rejects with its reason, also one aborted before the call', async () => {
+    const { sock } = simulated({}, SMALL);
+    try {
+      const c = new AbortController();
+      const p = sock.request(getRoute(), { signal: c.signal });
+      c.abort(new Error('enough'));
+      await expect(p).rejects.toThrow('enough');
+      await expect(sock.request(getRoute(), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('the default timeout is 30 s', () => {
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
+  });
+
+  it("a malformed NLMSG_ERROR (fuzz-found) rejects the request with the kernel's errno, never an uncaught RangeError", async () => {
+    const ctx = simulated({}, SMALL);
+    ctx.respond = (req) => {
+      const b = new Uint8Array(64);
+      b.set(Buffer.from('40000000020000020000000000000000eaffffff00000080', 'hex'));
+      const dv = new DataView(b.buffer);
+      dv.setUint32(8, req.seq, true);
+      dv.setUint32(12, req.pid, true);
+      ctx.k.sendInRing(b);
+      return 0;
+    };
+    try {
+      await expect(ctx.sock.request(getRoute())).rejects.toMatchObject({ name: 'NetlinkError', errno: 22, code: 'EINVAL' });
+    } finally {
+      ctx.sock.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   NLM_F_DUMP,
   NLM_F_REQUEST,
   NLMSG_ERROR,
+  NLMSG_ALIGN,
   parseAck,
 } from '../../src/netlink/message';
 
@@ -100,6 +101,38 @@ describe('NLMSG_ERROR and extended ACK', () => {
     const e = new NetlinkError(34, 42, 'Attribute failed policy validation', 20);
     expect([e.name, e.code, e.errno, e.seq, e.extackMessage, e.extackOffset]).toEqual(['NetlinkError', 'ERANGE', 34, 42, 'Attribute failed policy validation', 20]);
     expect(e.message).toBe('netlink request 42 failed: ERANGE: Attribute failed policy validation (at offset 20)');
+  });
+});
+
+describe('parseAck on malformed NLMSG_ERROR (fuzz-found): a value, never an exception', () => {
+  // nlmsg_len 64, NLMSG_ERROR, NLM_F_ACK_TLVS, error -22, the echoed request's nlmsg_len 2^31: its
+  // NLMSG_ALIGN used to overflow int32 and send the extended-ACK walk to a negative offset.
+  const FOUND = '40000000020000020000000000000000eaffffff00000080';
+  const withRequestLen = (len: number) => {
+    const b = new Uint8Array(64);
+    b.set(Buffer.from(FOUND, 'hex'));
+    b.fill(0xa5, 24);
+    new DataView(b.buffer).setUint32(20, len, true);
+    return b;
+  };
+  it.each([0x80000000, 0x7ffffffd, 0x7ffffffe, 0x7fffffff, 0xfffffff0, 0xfffffffc, 0xffffffff])('request nlmsg_len 0x%s', (len) => {
+    const m = new MessageCursor(withRequestLen(len));
+    expect(m.next()).toBe(true);
+    expect(parseAck(m)).toEqual({ error: -22, request: { len, type: 0xa5a5, flags: 0xa5a5, seq: 0xa5a5a5a5, pid: 0xa5a5a5a5 } });
+  });
+  it('NLMSG_ALIGN stays exact past 2^31', () => {
+    expect([0, 1, 4, 5, 0x7ffffffd, 0x80000000, 0xfffffff0, 0xfffffffd].map(NLMSG_ALIGN)).toEqual([0, 4, 4, 8, 0x80000000, 0x80000000, 0xfffffff0, 0x100000000]);
+  });
+  it('20,000 mutated NLMSG_ERROR messages: parseAck returns, never throws', () => {
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xffffff;
+    for (let i = 0; i < 20000; i++) {
+      const b = withRequestLen(rnd() * 256 + (rnd() & 255));
+      for (let k = rnd() % 6; k > 0; k--) b[16 + (rnd() % 48)] = rnd() & 255;
+      new DataView(b.buffer).setUint16(6, rnd() & 0xffff, true);
+      const m = new MessageCursor(b);
+      if (m.next()) expect(() => parseAck(m)).not.toThrow();
+    }
   });
 });
 

@@ -1,6 +1,11 @@
 // Misuse is caught in TypeScript before any native call.
 import { PacketSocket } from '../../src';
+import { constants as bufferConstants } from 'node:buffer';
 import { native } from '../../src/native';
+import { NetlinkSocket } from '../../src/netlink/socket';
+import { links, routes } from '../../src/rtnetlink/readers';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 describe('PacketSocket.open validates options before native code runs', () => {
   let socketSpy: jest.SpyInstance;
@@ -27,11 +32,58 @@ describe('PacketSocket.open validates options before native code runs', () => {
     ['promiscuous type', { interface: 'lo', promiscuous: 1 }, TypeError, 'promiscuous must be a boolean, got 1'],
     ['netns with slash', { interface: 'lo', netns: 'a/b' }, RangeError, /must not contain '\/'/],
     ['bad geometry', { interface: 'lo', version: 'v2', geometry: { blockSize: 4096, blockCount: 1, frameSize: 2048, frameCount: 3 } }, RangeError, /frameCount \(tp_frame_nr\) 3 must equal/],
+    // The ring is one ArrayBuffer: Node refuses one past buffer.constants.MAX_LENGTH (native used to double-free).
+    ['ring over MAX_LENGTH', { interface: 'lo', bufferBytes: 2 ** 33 }, RangeError, `bufferBytes must be between 4096 and ${MAX_LENGTH} (buffer.constants.MAX_LENGTH: the ring is one ArrayBuffer), got 8589934592`],
+    ['geometry over MAX_LENGTH', { interface: 'lo', geometry: { blockSize: 1 << 20, blockCount: 4097, frameSize: 1 << 20, frameCount: 4097 } }, RangeError, `a ring of ${4097 * 2 ** 20} bytes is larger than the largest ArrayBuffer this Node allows (buffer.constants.MAX_LENGTH = ${MAX_LENGTH})`],
+    // A C string ends at the NUL: 'lo\0garbage' would open lo.
+    ['NUL in interface', { interface: 'lo\0garbage' }, TypeError, 'interface name "lo\\u0000garbage" contains a NUL character'],
+    ['NUL in netns', { interface: 'lo', netns: 'a\0b' }, TypeError, /contains a NUL character/],
+    // Names on Object.prototype are not versions, and the message never prints a function's source.
+    ['toString as version', { interface: 'lo', version: 'toString' }, RangeError, `version must be 'v1', 'v2' or 'v3', got "toString"`],
+    ['constructor as version', { interface: 'lo', version: 'constructor' }, RangeError, `version must be 'v1', 'v2' or 'v3', got "constructor"`],
+    ['function as version', { interface: 'lo', version: () => 1 }, RangeError, `version must be 'v1', 'v2' or 'v3', got function`],
   ];
   it.each(cases)('%s', (_n, opts, cls, msg) => {
     let err: unknown;
     try {
       PacketSocket.open(opts as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(cls);
+    if (typeof msg === 'string') expect((err as Error).message).toBe(msg);
+    else expect((err as Error).message).toMatch(msg);
+  });
+});
+
+describe('NetlinkSocket.open and the readers validate options before native code runs', () => {
+  let socketSpy: jest.SpyInstance;
+  beforeEach(() => {
+    socketSpy = jest.spyOn(native, 'krSocket');
+  });
+  afterEach(() => {
+    expect(socketSpy).not.toHaveBeenCalled();
+    socketSpy.mockRestore();
+  });
+  const cases: [string, () => unknown, ErrorConstructor, string | RegExp][] = [
+    // 2^31 used to reach setsockopt as an int: INT_MIN, which the kernel clamps to its minimum.
+    ['rcvbuf 2^31', () => NetlinkSocket.open({ protocol: 'route', rcvbuf: 2 ** 31 }), RangeError, 'rcvbuf must be between 1024 and 2147483647, got 2147483648'],
+    ['extAck not a boolean', () => NetlinkSocket.open({ protocol: 'route', extAck: 'no' as never }), TypeError, 'extAck must be a boolean, got "no"'],
+    ['strict not a boolean', () => NetlinkSocket.open({ protocol: 'route', strict: 1 as never }), TypeError, 'strict must be a boolean, got 1'],
+    ['noEnobufs not a boolean', () => NetlinkSocket.open({ protocol: 'route', noEnobufs: null as never }), TypeError, 'noEnobufs must be a boolean, got null'],
+    ['protocol from the prototype', () => NetlinkSocket.open({ protocol: 'constructor' as never }), RangeError, `protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got "constructor"`],
+    ['ring from the prototype', () => NetlinkSocket.open({ protocol: 'route', ring: 'toString' as never }), RangeError, `ring must be 'auto', 'kernel', 'emulated', got "toString"`],
+    ['rings over MAX_LENGTH', () => NetlinkSocket.open({ protocol: 'route', rx: { blockSize: 1 << 20, blockCount: 4097, frameSize: 1 << 20, frameCount: 4097 } }), RangeError, /the RX and TX rings of \d+ bytes is larger than the largest ArrayBuffer/],
+    ['links(null)', () => links(null as never), TypeError, 'links() takes an options object, got null'],
+    ['filter.oif not a number', () => routes({ filter: { oif: 'eth0' as never } }), TypeError, 'filter.oif must be an integer, got "eth0"'],
+    ['filter.oif 0', () => routes({ filter: { oif: 0 } }), RangeError, 'filter.oif must be between 1 and 2147483647 (an interface index), got 0'],
+    ['filter.predicate not a function', () => routes({ filter: { predicate: 5 as never } }), TypeError, 'filter.predicate must be a function, got 5'],
+    ['netns with a NUL', () => routes({ netns: 'a\0' }), TypeError, /contains a NUL character/],
+  ];
+  it.each(cases)('%s', (_n, f, cls, msg) => {
+    let err: unknown;
+    try {
+      f();
     } catch (e) {
       err = e;
     }
