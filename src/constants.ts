@@ -126,6 +126,15 @@ export const PACKET_MREQ_SIZE = 16;
 // --- filter.h: classic BPF ---------------------------------------------------------------------
 export const BPF_RET = 0x06;
 export const BPF_K = 0x00;
+/** Classes, sizes and modes of classic BPF (include/uapi/linux/bpf_common.h). */
+export const BPF_LD = 0x00;
+export const BPF_JMP = 0x05;
+export const BPF_B = 0x10;
+export const BPF_ABS = 0x20;
+export const BPF_JEQ = 0x10;
+/** Ancillary loads: `SKF_AD_OFF + SKF_AD_PKTTYPE` reads skb->pkt_type (include/uapi/linux/filter.h; since 2.6.x). */
+export const SKF_AD_OFF = -0x1000;
+export const SKF_AD_PKTTYPE = 4;
 /** `sizeof(struct sock_filter)` */
 export const SOCK_FILTER_SIZE = 8;
 

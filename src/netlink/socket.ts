@@ -33,6 +33,7 @@ import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
 import { checkMappable, RingGeometry } from '../ring/geometry';
 import { RingWriter } from '../ring/writer';
+import { setOptionalInt } from '../probe';
 import { bool, choice, describe, int, netnsPath } from '../validate';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
@@ -173,8 +174,16 @@ export interface NetlinkLossEvent {
 export interface DumpBatch {
   /** Walks the datagram's records in place (NLMSG_DONE excluded); valid until the callback returns. */
   readonly cursor: MessageCursor;
-  /** The datagram carried NLM_F_DUMP_INTR (only seen with onInterrupted: 'flag'). */
+  /**
+   * The datagram carried NLM_F_DUMP_INTR, or the ring overran during the dump (only seen with
+   * onInterrupted: 'flag').
+   */
   readonly interrupted: boolean;
+  /**
+   * The kernel's ring overran during the dump (kernel mode only): a chunk may have been dropped,
+   * so records may be missing. Set on this batch and every later one.
+   */
+  readonly overran: boolean;
 }
 
 /** How {@link NetlinkSocket.dump} treats NLM_F_DUMP_INTR (the table changed during the dump). */
@@ -205,6 +214,11 @@ interface Pending {
   fail(e: unknown): void;
   /** The socket closed: a stream completes (as every stream of a closed socket does). Absent: fail. */
   closed?(): void;
+  /**
+   * The kernel ring overran while this dump ran: a dump chunk may have been dropped (the kernel's
+   * COPY path drops what meets a busy head frame), so the dump counts as interrupted.
+   */
+  overran?(): void;
   /** Takes whole datagrams instead (no object per message): dumpBatches. */
   onDatagram?(data: Uint8Array): void;
 }
@@ -434,6 +448,13 @@ export class NetlinkSocket implements Disposable {
         const held: NetlinkMessage[] = [];
         seq = this.#send(message, 0, {
           dump: true,
+          overran: () => {
+            interrupted = true;
+            if (policy === 'error') {
+              this.#finish(seq);
+              sub.error(new DumpInterruptedError(attempt));
+            }
+          },
           onMessage: (m) => {
             if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
             if (m.type === NLMSG_ERROR) {
@@ -488,14 +509,22 @@ export class NetlinkSocket implements Disposable {
       if (bad) return sub.error(bad);
       let seq = 0;
       const cancel = this.#cancellation(options.timeoutMs, options.signal, () => seq, 'dump');
+      let overran = false;
       seq = this.#send(message, 0, {
         dump: true,
         onMessage: () => undefined,
+        overran: () => {
+          overran = true;
+          if (policy === 'error') {
+            this.#finish(seq);
+            sub.error(new DumpInterruptedError(1));
+          }
+        },
         onDatagram: (data) => {
           // Headers only, to find the end, NLMSG_DONE/ERROR and DUMP_INTR: 16 bytes per record, in cache.
           const scan = new MessageCursor(data);
           let end = 0;
-          let interrupted = false;
+          let interrupted = overran;
           let done: { code: number; error: NetlinkError | null } | null = null;
           let error: Error | null = null;
           while (scan.next()) {
@@ -517,7 +546,8 @@ export class NetlinkSocket implements Disposable {
             this.#finish(seq);
             return sub.error(error);
           }
-          if (end > 0) sub.next({ cursor: new MessageCursor(data, 0, end), interrupted });
+          // An interruption is told with a batch, if need be an empty one (NLMSG_DONE alone).
+          if (end > 0 || (overran && done)) sub.next({ cursor: new MessageCursor(data, 0, end), interrupted, overran });
           if (done) {
             this.#finish(seq);
             if (done.error) sub.error(done.error);
@@ -715,7 +745,11 @@ export class NetlinkSocket implements Disposable {
     let count = this.#reader.overruns - this.#overruns;
     this.#overruns = this.#reader.overruns;
     if (this.#rings.takeError() === ENOBUFS) count++;
-    if (count > 0) this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
+    if (count === 0) return;
+    this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
+    // Only the kernel's ring can drop a dump's chunk (the emulation's dumps are flow-controlled by
+    // the socket buffer, and its overruns are multicast): there, a dump running now is suspect.
+    if (this.ringMode === 'kernel') for (const p of [...this.#pending.values()]) p.overran?.();
   }
 }
 
@@ -866,24 +900,16 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
 }
 
 /**
- * Sets a socket option that an older kernel may not have. True when set; false when the kernel
- * answered ENOPROTOOPT (the option does not exist there).
+ * Sets a socket option that an older kernel may not have (a simulated kernel answers first). True
+ * when set; false when the kernel answered ENOPROTOOPT (the option does not exist there).
  * @throws RingError for any other refusal
  */
 function setOptional(calls: KernelRingCalls, fd: number, level: number, name: number, value: number, op: string): boolean {
   const simulated = calls.option?.(level, name, value);
-  if (simulated !== undefined) {
-    if (simulated === -ENOPROTOOPT) return false;
-    if (simulated < 0) throw new RingError(-simulated, 'setsockopt', op, errnoName(-simulated));
-    return true;
-  }
-  try {
-    native.krSetsockoptInt(fd, level, name, value, op);
-    return true;
-  } catch (e) {
-    if (e instanceof RingError && e.errno === ENOPROTOOPT) return false;
-    throw e;
-  }
+  if (simulated === undefined) return setOptionalInt(fd, level, name, value, op);
+  if (simulated === -ENOPROTOOPT) return false;
+  if (simulated < 0) throw new RingError(-simulated, 'setsockopt', op, errnoName(-simulated));
+  return true;
 }
 
 let defaultRingCalls: (fd: number) => KernelRingCalls = nativeRingCalls;

@@ -11,8 +11,16 @@ import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import {
   AF_PACKET,
+  BPF_ABS,
+  BPF_B,
+  BPF_JEQ,
+  BPF_JMP,
   BPF_K,
+  BPF_LD,
   BPF_RET,
+  PACKET_OUTGOING,
+  SKF_AD_OFF,
+  SKF_AD_PKTTYPE,
   ETH_HLEN,
   MSG_TRUNC,
   PACKET_ADD_MEMBERSHIP,
@@ -43,6 +51,7 @@ import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
 import { tpacketV3Block } from '../layouts/tpacket-v3';
 import { native, NativePoller, POLL_READABLE } from '../native';
+import { setOptionalInt } from '../probe';
 import { blockOffsets, frameOffsets, planRing, RingGeometry, ringBytes, validateGeometry } from '../ring/geometry';
 import { Ring } from '../ring/ring';
 import { Frame, FrameBatch } from './batch';
@@ -69,6 +78,16 @@ export interface LossEvent {
   totalDrops: number;
   /** When kring noticed, ms since the epoch. */
   at: number;
+}
+
+/** How {@link PacketSocketOptions} that older kernels lack are served (each probed at open). */
+export interface PacketFeatures {
+  /**
+   * `ignoreOutgoing`: `'kernel'` (PACKET_IGNORE_OUTGOING, Linux 4.20), `'filter'` (older kernels:
+   * the socket's classic BPF filter drops frames whose pkt_type is PACKET_OUTGOING), or `'off'`
+   * (not asked for).
+   */
+  readonly ignoreOutgoing: 'kernel' | 'filter' | 'off';
 }
 
 /** The geometry and layout a socket ended up with. */
@@ -120,6 +139,8 @@ export class PacketSocket implements Disposable {
   readonly ifindex: number;
   /** The ring's layout and geometry. */
   readonly ring: RingInfo;
+  /** How the options newer than Linux 3.10 that were asked for are served on this kernel. */
+  readonly features: PacketFeatures;
   #fd: number;
   #ifname: string;
   #mapping: ArrayBuffer | null;
@@ -136,8 +157,9 @@ export class PacketSocket implements Disposable {
   #version: number;
   #token = {};
 
-  private constructor(fd: number, ifname: string, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer) {
+  private constructor(fd: number, ifname: string, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer, features: PacketFeatures) {
     this.#fd = fd;
+    this.features = features;
     this.#ifname = ifname;
     this.ifindex = ifindex;
     this.#version = version;
@@ -201,15 +223,17 @@ export class PacketSocket implements Disposable {
       validateGeometry(geometry, { version: o.version, pageSize });
       native.krSetsockoptInt(fd, SOL_PACKET, PACKET_VERSION, o.version, 'PACKET_VERSION');
       if (o.copyThreshold) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
-      if (o.ignoreOutgoing) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
-      // snaplen: a one-instruction filter "ret #snaplen". tpacket_rcv() truncates to the filter's
+      // PACKET_IGNORE_OUTGOING exists from Linux 4.20: where it does not, the filter drops what
+      // the host sends (pkt_type PACKET_OUTGOING) instead, in the kernel still.
+      const ignoreOutgoing = !o.ignoreOutgoing ? 'off' : setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING') ? 'kernel' : 'filter';
+      // snaplen: the filter answers it ("ret #snaplen"). tpacket_rcv() truncates to the filter's
       // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
-      if (o.snaplen !== null) native.krAttachFilter(fd, retFilter(o.snaplen), 'SO_ATTACH_FILTER');
+      if (o.snaplen !== null || ignoreOutgoing === 'filter') native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
       native.krSetsockopt(fd, SOL_PACKET, PACKET_RX_RING, encodeRingRequest(o, geometry), 'PACKET_RX_RING');
       mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
       native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
       if (o.promiscuous && !any) native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodeMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
-      return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping);
+      return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping, { ignoreOutgoing });
     } catch (e) {
       if (mapping) native.krMunmap(mapping);
       native.krClose(fd);
@@ -511,13 +535,26 @@ function encodeMreq(ifindex: number, type: number): Uint8Array {
   return b;
 }
 
-/** Classic BPF `ret #k`: accept every packet, keeping at most k bytes. */
-function retFilter(k: number): Uint8Array {
-  const b = new Uint8Array(SOCK_FILTER_SIZE);
+/**
+ * The socket's classic BPF program: keep at most `snaplen` bytes (the whole packet when null), and
+ * with `dropOutgoing` drop what the host itself sends (the ancillary load of skb->pkt_type).
+ */
+function socketFilter(snaplen: number | null, dropOutgoing: boolean): Uint8Array {
+  const insns: [code: number, jt: number, jf: number, k: number][] = [];
+  if (dropOutgoing) {
+    insns.push([BPF_LD | BPF_B | BPF_ABS, 0, 0, (SKF_AD_OFF + SKF_AD_PKTTYPE) >>> 0]);
+    insns.push([BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING]); // outgoing: to "ret #0"
+  }
+  insns.push([BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff]);
+  if (dropOutgoing) insns.push([BPF_RET | BPF_K, 0, 0, 0]);
+  const b = new Uint8Array(insns.length * SOCK_FILTER_SIZE);
   const dv = new DataView(b.buffer);
-  dv.setUint16(0, BPF_RET | BPF_K, true); // code
-  dv.setUint8(2, 0); // jt
-  dv.setUint8(3, 0); // jf
-  dv.setUint32(4, k, true); // k
+  insns.forEach(([code, jt, jf, k], i) => {
+    const at = i * SOCK_FILTER_SIZE; // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
+    dv.setUint16(at, code, true);
+    dv.setUint8(at + 2, jt);
+    dv.setUint8(at + 3, jf);
+    dv.setUint32(at + 4, k, true);
+  });
   return b;
 }

@@ -111,16 +111,16 @@ export class Ring<Hdr extends SlotLayout> {
     const ready = this.layout.rxUserReady;
     const stepped = this.#stepped;
     // Released slots the walk stepped over: the kernel writes the first of them next, if any.
-    while (stepped.length > 0 && n < max) {
-      const i = stepped[0];
+    // Slots still parked stay listed (they may be released later); the kernel steps over them.
+    for (let k = 0; k < stepped.length && n < max; ) {
+      const i = stepped[k];
       if (held[i] !== 0) {
-        // Still parked: the kernel steps over it too (or it was taken here already).
-        stepped.shift();
+        k++;
         continue;
       }
       const s = this.status(i);
       if (!ready(s)) break;
-      stepped.shift();
+      stepped.splice(k, 1);
       held[i] = 1;
       out[n] = i;
       if (statuses) statuses[n] = s;
@@ -135,7 +135,7 @@ export class Ring<Hdr extends SlotLayout> {
         // cannot pass it either).
         if (parked === undefined || lap >= this.size || this.status(i) !== parked) break;
         lap++;
-        stepped.push(i);
+        if (!stepped.includes(i)) stepped.push(i);
         this.#head = i + 1 === this.size ? 0 : i + 1;
         continue;
       }

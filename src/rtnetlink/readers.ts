@@ -105,6 +105,7 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
       const state = { interrupted: false };
       inner = sock.dumpBatches(request, { onInterrupted: policy === 'error' ? 'error' : 'flag' }).subscribe({
         next: (b) => {
+          if (b.overran) state.interrupted = true;
           const out = decodeBatch(b.cursor, want, decode, keep, sub, state, keepsBytes);
           if (!out) return;
           if (policy === 'retry') held.push(out);

@@ -1,12 +1,15 @@
 /**
- * `kring/testing`: fakes for code that cannot meet the real thing on this machine. Today: the
- * kernel side of memory-mapped netlink rings (removed from Linux in 4.6).
+ * `kring/testing`: fakes for code that cannot meet the real thing on this machine: the kernel side
+ * of memory-mapped netlink rings (removed from Linux in 4.6), and whole older kernels (3.10, 4.4,
+ * 4.5: that ring, without the socket options added since) with the running kernel's answers behind.
  * @packageDocumentation
  */
 import '../dispose';
 export {
   NetlinkRingKernel,
   NetlinkRingKernelOptions,
+  KernelProfile,
+  OPTIONS_AFTER_THE_RING,
   MessageMeta,
   Reservation,
   MAX_RECVMSG_LEN,
@@ -14,3 +17,4 @@ export {
   SIM_ERRNO,
 } from './netlink-ring-kernel';
 export { simulatedRingCalls, openSimulatedNetlinkSocket } from './kernel-socket';
+export { simulateKernel, hostBackedRingCalls, SimulatedKernel } from './host-kernel';

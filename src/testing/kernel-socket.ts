@@ -17,7 +17,7 @@ export function simulatedRingCalls(kernel: NetlinkRingKernel, deliver?: (datagra
   return {
     setRing: (which, req) => kernel.setsockopt(which, req),
     mmap: (length) => kernel.mmap(length),
-    munmap: () => kernel.munmap(),
+    munmap: (mapping) => kernel.munmap(mapping),
     poll: () => ({ err: kernel.poll().err }),
     recv: (buf) => {
       const r = kernel.recv(buf.length);
@@ -27,6 +27,7 @@ export function simulatedRingCalls(kernel: NetlinkRingKernel, deliver?: (datagra
     },
     soError: () => kernel.soError(),
     kick: () => kernel.sendTx(deliver),
+    option: (level, name) => kernel.option(level, name),
   };
 }
 

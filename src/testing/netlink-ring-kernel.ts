@@ -22,6 +22,11 @@ import {
   NL_MMAP_STATUS_SKIP,
   NL_MMAP_STATUS_UNUSED,
   NL_MMAP_STATUS_VALID,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  PACKET_IGNORE_OUTGOING,
+  SOL_NETLINK,
+  SOL_PACKET,
 } from '../constants';
 import { checkNlMmapReq, NL_MMAP_HDR } from '../layouts/nl-mmap';
 import { frameOffsets, RingGeometry } from '../ring/geometry';
@@ -33,8 +38,31 @@ const { EPERM, ENOENT, EAGAIN, ENOMEM, EBUSY, EINVAL, ENOPROTOOPT, ENOBUFS, ECON
 export const MAX_RECVMSG_LEN = NETLINK_MAX_RECVMSG_LEN;
 export { NLMSG_GOODSIZE };
 
+/**
+ * A kernel that has the netlink ring, as the simulator plays it:
+ * - `'3.10'`: the original ring (SKIP frames never stepped over, POLLIN from the frame before head);
+ * - `'4.4'`: 4.5's ring rules with 4.3/4.4's trimmed dump chunks (spec §8);
+ * - `'4.5'`: the last kernel with the ring.
+ * None of them has the socket options added later (NETLINK_EXT_ACK 4.12, NETLINK_GET_STRICT_CHK
+ * 4.20, PACKET_IGNORE_OUTGOING 4.20): setting one answers ENOPROTOOPT.
+ */
+export type KernelProfile = '3.10' | '4.4' | '4.5';
+
+/** Socket options (level, name) newer than every kernel with the netlink ring, by uapi name. */
+export const OPTIONS_AFTER_THE_RING = {
+  NETLINK_EXT_ACK: [SOL_NETLINK, NETLINK_EXT_ACK],
+  NETLINK_GET_STRICT_CHK: [SOL_NETLINK, NETLINK_GET_STRICT_CHK],
+  PACKET_IGNORE_OUTGOING: [SOL_PACKET, PACKET_IGNORE_OUTGOING],
+} as const;
+
 /** Switches for the simulated kernel. */
 export interface NetlinkRingKernelOptions {
+  /**
+   * A whole kernel ({@link KernelProfile}): sets `version` and `trimmedDumps`, and makes the
+   * options newer than the ring answer ENOPROTOOPT ({@link NetlinkRingKernel.option}). Without a
+   * profile the simulator plays the ring only (the socket's other options are the real kernel's).
+   */
+  profile?: KernelProfile;
   /** `'4.5'` (default) or `'3.10'` (SKIP frames never skipped; POLLIN from the frame before head). */
   version?: '4.5' | '3.10';
   /** 4.3/4.4: in-ring dump chunks start at `frame_size - alloc_size` instead of NL_MMAP_HDRLEN (spec §8). */
@@ -95,6 +123,8 @@ export class NetlinkRingKernel {
   maxRecvmsgLen = 0;
   /** Live mappings of the rings. */
   mapped = 0;
+  /** The kernel played, when a profile was given. */
+  readonly profile: KernelProfile | undefined;
   #opt: Required<Omit<NetlinkRingKernelOptions, 'pageSize'>>;
   #rx: RingState | null = null;
   #tx: RingState | null = null;
@@ -107,9 +137,12 @@ export class NetlinkRingKernel {
 
   constructor(options: NetlinkRingKernelOptions = {}) {
     this.pageSize = options.pageSize ?? 4096;
+    const profile = options.profile;
+    this.profile = profile;
     this.#opt = {
-      version: options.version ?? '4.5',
-      trimmedDumps: options.trimmedDumps ?? false,
+      profile: profile as KernelProfile,
+      version: options.version ?? (profile === '3.10' ? '3.10' : '4.5'),
+      trimmedDumps: options.trimmedDumps ?? profile === '4.4',
       unsupported: options.unsupported ?? false,
       noCapNetAdmin: options.noCapNetAdmin ?? false,
       noEnobufs: options.noEnobufs ?? false,
@@ -193,9 +226,27 @@ export class NetlinkRingKernel {
     return this.#memory;
   }
 
-  /** munmap of one mapping. */
-  munmap(): void {
+  /**
+   * munmap of one mapping. Given the ArrayBuffer mmap returned, it is detached, as kring's native
+   * munmap detaches a real mapping: a consumer that touches the ring after unmapping it throws here
+   * as it would on a real kernel. The ring's contents stay the kernel's (moved to new memory).
+   */
+  munmap(mapping?: ArrayBuffer): void {
     if (this.mapped > 0) this.mapped--;
+    if (mapping === undefined || mapping !== this.#memory || mapping.byteLength === 0) return;
+    this.#memory = structuredClone(mapping, { transfer: [mapping] });
+    this.#dv = new DataView(this.#memory);
+    this.#words = new Int32Array(this.#memory);
+  }
+
+  /**
+   * setsockopt of an option other than the ring's: -ENOPROTOOPT where the profile's kernel lacks
+   * it ({@link OPTIONS_AFTER_THE_RING}), undefined where the real socket answers.
+   */
+  option(level: number, name: number): number | undefined {
+    if (this.profile === undefined) return undefined;
+    for (const [l, n] of Object.values(OPTIONS_AFTER_THE_RING)) if (l === level && n === name) return -ENOPROTOOPT;
+    return undefined;
   }
 
   #bytesOf(r: RingState): Uint8Array {
@@ -230,8 +281,8 @@ export class NetlinkRingKernel {
     dv.setUint32(at + NL_MMAP_HDR.nm_gid, meta.gid ?? 0, true);
   }
 
-  // Overrun (§2.5): count it; raise ENOBUFS once per congestion episode unless NETLINK_NO_ENOBUFS.
-  #overrun(): void {
+  /** Overrun (§2.5): count it; raise ENOBUFS once per congestion episode unless NETLINK_NO_ENOBUFS. */
+  overrun(): void {
     this.drops++;
     if (!this.#opt.noEnobufs && !this.congested) {
       this.congested = true;
@@ -253,7 +304,7 @@ export class NetlinkRingKernel {
       for (let lap = 0; lap < n && this.rxStatus(rx.head) === NL_MMAP_STATUS_SKIP; lap++) rx.head = (rx.head + 1) % n;
     }
     if (this.rxStatus(rx.head) !== NL_MMAP_STATUS_UNUSED) {
-      this.#overrun();
+      this.overrun();
       return { reservation: null, reason: 'full' };
     }
     const frame = rx.head;
@@ -299,7 +350,7 @@ export class NetlinkRingKernel {
    */
   sendCopy(msg: Uint8Array, meta: MessageMeta = {}): 'copy' | 'dropped' {
     if (this.#rmem > this.#opt.rcvbuf || this.congested) {
-      this.#overrun();
+      this.overrun();
       return 'dropped';
     }
     const rx = this.#rx;
@@ -309,7 +360,7 @@ export class NetlinkRingKernel {
       return 'copy';
     }
     if (this.rxStatus(rx.head) !== NL_MMAP_STATUS_UNUSED) {
-      this.#overrun();
+      this.overrun();
       return 'dropped';
     }
     const frame = rx.head;

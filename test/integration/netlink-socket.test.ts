@@ -1,6 +1,6 @@
 // NetlinkSocket on real rtnetlink (emulated ring): probe, requests, dumps, multicast, losses.
 import { IFLA_IFNAME, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK } from '../../src/constants';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -286,5 +286,25 @@ describePrivileged('NetlinkSocket requests: checked before sending, always settl
     `;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
     expect(out).toBe('RangeError\n');
+  });
+});
+
+describePrivileged('closing from inside a callback, in kernel mode (simulated 4.4, whose munmap detaches) and emulated mode', () => {
+  let ns: VethPair;
+  beforeAll(() => {
+    ns = createVethPair();
+  });
+  afterAll(() => ns?.destroy());
+
+  it('readers that complete at NLMSG_DONE, and users closing in dumpBatches(), frames() and messages(): exit 0, nothing touches the ring after close', () => {
+    const r = spawnSync(process.execPath, [join(__dirname, '..', 'fixtures', 'close-in-callback.js'), ns.capNs], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    const links = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as unknown[]).length;
+    const routes = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'route', 'show', 'table', 'all'], { encoding: 'utf8' })) as unknown[]).length;
+    const addresses = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'addr', 'show'], { encoding: 'utf8' })) as { addr_info: unknown[] }[]).reduce((n, l) => n + l.addr_info.length, 0);
+    const out = JSON.parse(r.stdout);
+    // Each mode added one veth pair (its messages() case) after reading the links.
+    expect(out.emulated).toEqual({ links: links - 4, routes, addresses, neighbours: 0, ringMode: 'emulated', closedInDumpBatch: 1, closedInFrames: 1, closedInMessages: 1 });
+    expect(out.kernel).toEqual({ links: links - 2, routes, addresses, neighbours: 0, ringMode: 'kernel', closedInDumpBatch: 1, closedInFrames: 1, closedInMessages: 1 });
   });
 });

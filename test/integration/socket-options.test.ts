@@ -4,7 +4,8 @@ import { PacketSocket } from '../../src';
 import { PACKET_OUTGOING } from '../../src/constants';
 import { collect } from '../helpers/collect';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
+import { simulateKernel } from '../../src/testing';
+import { buildFrame, Sender, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
 
 describePrivileged('socket options on the real kernel', () => {
   const env = useVethPair();
@@ -52,4 +53,31 @@ describePrivileged('socket options on the real kernel', () => {
     expect(promiscuity()).toBe(0);
   });
 
+  it.each([
+    ['this kernel (PACKET_IGNORE_OUTGOING, 4.20)', null, 'kernel'],
+    ['a simulated 4.4 (no PACKET_IGNORE_OUTGOING: the socket filter drops PACKET_OUTGOING)', '4.4', 'filter'],
+  ] as const)('ignoreOutgoing on %s: only what arrives is captured, also with a snaplen', async (_n, profile, how) => {
+    const sim = profile ? simulateKernel(profile) : null;
+    const back = new Sender(env.t.capNs, env.t.capIf);
+    try {
+      for (const snaplen of [undefined, 40]) {
+        using sock = PacketSocket.open({ interface: env.t.genIf, netns: env.t.genNs, ignoreOutgoing: true, snaplen });
+        expect(sock.features).toEqual({ ignoreOutgoing: how });
+        // Three frames out of genIf (outgoing there), then two into it from the other end.
+        const incoming = Array.from({ length: 2 }, (_, i) => buildFrame(env.t.genMac, env.t.capMac, { seq: 100 + i, size: 90 }).untagged);
+        const got = await collect(sock.frames(), 2, () => {
+          env.sender.send(frames(3));
+          back.send(incoming);
+        });
+        expect(got.map((f) => [f.pkttype, f.data.readUInt32BE(14), f.caplen])).toEqual([
+          [0 /* PACKET_HOST */, 100, snaplen ?? 90],
+          [0, 101, snaplen ?? 90],
+        ]);
+        expect(sock.stats().packets).toBe(2);
+      }
+    } finally {
+      back.close();
+      sim?.restore();
+    }
+  });
 });

@@ -6,9 +6,9 @@ import { constants as osConstants } from 'node:os';
 import { lastValueFrom, toArray } from 'rxjs';
 import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_LINK } from '../../src/constants';
 import { RingError, UnsupportedError } from '../../src/errors';
-import { MessageBuilder, MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MSG } from '../../src/netlink/message';
+import { MessageBuilder, MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSGERR_ATTR_MSG } from '../../src/netlink/message';
 import type { NetlinkFrame } from '../../src/netlink/reader';
-import { DEFAULT_REQUEST_TIMEOUT_MS, NetlinkSocket } from '../../src/netlink/socket';
+import { DEFAULT_REQUEST_TIMEOUT_MS, DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { openSimulatedNetlinkSocket } from '../../src/testing/kernel-socket';
 import { NetlinkRingKernel, NetlinkRingKernelOptions } from '../../src/testing/netlink-ring-kernel';
 
@@ -325,6 +325,109 @@ describe('request(): every wait ends (simulated kernel that never answers, or an
       await expect(ctx.sock.request(getRoute())).rejects.toMatchObject({ name: 'NetlinkError', errno: 22, code: 'EINVAL' });
     } finally {
       ctx.sock.close();
+    }
+  });
+});
+
+describe("a held frame at the kernel's head (4.4/4.5: the COPY path and dump flow control stop at SKIP)", () => {
+  const event = (i: number) => new MessageBuilder().begin(RTM_NEWLINK, 0, 0, 0).u32(1, i).finish().slice();
+  const marker = (data: Uint8Array, at: number) => new DataView(data.buffer, data.byteOffset + at + NLMSG_HDRLEN + 4, 4).getUint32(0, true);
+  const turns = async (n: number, until: () => boolean = () => false) => {
+    for (let i = 0; i < n && !until(); i++) await new Promise((r) => setImmediate(r));
+  };
+
+  // An 8-frame ring: frame 0 is held (SKIP) from the first event on, events 1..7 go round, so the
+  // kernel's head is back at frame 0. Event 8 meets it: dropped (ENOBUFS). A 40-record dump starts.
+  function heldAtHead(frameSize: number, recordBytes: number) {
+    const ctx = simulated({}, { rx: { blockSize: frameSize, blockCount: 8, frameSize, frameCount: 8 }, tx: SMALL.tx });
+    const { k, sock } = ctx;
+    ctx.respond = (req) => {
+      const recs = Array.from({ length: 40 }, (_, i) => {
+        const payload = new Uint8Array(recordBytes - NLMSG_HDRLEN);
+        new DataView(payload.buffer).setUint32(0, i, true);
+        return new MessageBuilder().begin(RTM_NEWROUTE, NLM_F_MULTI, req.seq, req.pid).bytes(payload).finish().slice();
+      });
+      k.startDump(recs, done(req.seq, req.pid));
+      return 0;
+    };
+    const events: number[] = [];
+    const st = { held: null as NetlinkFrame | null, losses: 0 };
+    sock.losses().subscribe((l) => (st.losses += l.count));
+    sock.frames().subscribe((frames) => {
+      for (const f of frames) {
+        if (f.group !== RTNLGRP_LINK) continue;
+        const m = new MessageCursor(f.data);
+        while (m.next()) events.push(marker(f.data, m.offset));
+        if (!st.held) sock.hold((st.held = f));
+      }
+    });
+    const send = (i: number) => {
+      k.sendCopy(event(i), { group: RTNLGRP_LINK });
+      sock.dispatch();
+    };
+    for (let i = 0; i < 8; i++) send(i);
+    expect(st.held!.index).toBe(0);
+    expect(k.rxHead).toBe(0);
+    send(8);
+    expect(k.drops).toBe(1);
+    return { k, sock, events, st, send };
+  }
+
+  it('in-ring dump chunks: the dump stalls at the held frame; after release every later event and the whole dump arrive, in order, the overrun one loss', async () => {
+    const { k, sock, events, st, send } = heldAtHead(32768, 8000);
+    try {
+      const dumped: number[] = [];
+      let complete = false;
+      sock.dump(dumpRequest()).subscribe({ next: (m) => dumped.push(m.payload.readUInt32LE(0)), complete: () => (complete = true) });
+      await turns(20);
+      // Four records per chunk: seven chunks went round the ring (steping over frame 0), then the
+      // dump's flow control stopped at frame 0, the kernel's head.
+      expect([k.dumping, k.rxHead, complete]).toEqual([true, 0, false]);
+      sock.release(st.held!);
+      await turns(50, () => complete);
+      expect(complete).toBe(true);
+      expect(dumped).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(k.drops).toBe(1);
+      for (let i = 9; i < 12; i++) send(i);
+      expect(events).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11]);
+      expect(st.losses).toBe(1);
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('COPY-path dump chunks (frames too small): the kernel drops the chunk that meets the held frame; dump() retries after the release and delivers the whole dump once', async () => {
+    const { k, sock, events, st, send } = heldAtHead(4096, 1000);
+    try {
+      const dumped: number[] = [];
+      let complete = false;
+      sock.dump(dumpRequest()).subscribe({ next: (m) => dumped.push(m.payload.readUInt32LE(0)), complete: () => (complete = true) });
+      await turns(20);
+      expect(k.drops).toBe(2); // event 8, and the dump's first 16 KiB chunk
+      sock.release(st.held!);
+      await turns(100, () => complete);
+      expect(complete).toBe(true);
+      expect(dumped).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      for (let i = 9; i < 12; i++) send(i);
+      expect(events).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11]);
+      expect(st.losses).toBe(2);
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('COPY-path dump chunks: dumpBatches() (no retry) errors with DumpInterruptedError rather than complete short', async () => {
+    const { sock, st } = heldAtHead(4096, 1000);
+    try {
+      let error: unknown = null;
+      let records = 0;
+      sock.dumpBatches(dumpRequest()).subscribe({ next: (b) => void (b.cursor.next() && records++), error: (e) => (error = e) });
+      await turns(20);
+      sock.release(st.held!);
+      await turns(50, () => error !== null);
+      expect(error).toBeInstanceOf(DumpInterruptedError);
+    } finally {
+      sock.close();
     }
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * Socket options newer than kring's oldest kernel (3.10) are probed, not assumed: setting one
+ * that the kernel does not have answers ENOPROTOOPT, which means absent, and the caller degrades
+ * (filters in user space or with a classic BPF program, reports no extended-ACK text) rather than
+ * failing to open.
+ * @internal
+ * @packageDocumentation
+ */
+import { constants as osConstants } from 'node:os';
+import { RingError } from './errors';
+import { native } from './native';
+
+const { ENOPROTOOPT } = osConstants.errno;
+
+let absent: ReadonlyArray<readonly [number, number]> = [];
+
+/**
+ * Makes these (level, name) options answer ENOPROTOOPT in every probe from now on, as an older
+ * kernel would (null: none): how `kring/testing` plays a kernel without them.
+ */
+export function simulateAbsentOptions(options: ReadonlyArray<readonly [number, number]> | null): void {
+  absent = options ?? [];
+}
+
+/**
+ * setsockopt of an int option that an older kernel may lack. True when set, false when the kernel
+ * answered ENOPROTOOPT.
+ * @throws RingError for any other refusal
+ */
+export function setOptionalInt(fd: number, level: number, name: number, value: number, op: string): boolean {
+  if (absent.some(([l, n]) => l === level && n === name)) return false;
+  try {
+    native.krSetsockoptInt(fd, level, name, value, op);
+    return true;
+  } catch (e) {
+    if (e instanceof RingError && e.errno === ENOPROTOOPT) return false;
+    throw e;
+  }
+}
