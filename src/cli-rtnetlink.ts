@@ -4,7 +4,6 @@
  * @packageDocumentation
  */
 import { parseArgs } from 'node:util';
-import { AF_INET, AF_INET6 } from './constants';
 import { NetlinkError } from './netlink/message';
 import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink/readers';
 import { addressText, addrShowJson, ipContext, IpContext, linkJson, linkText, neighbourJson, neighbourShown, neighbourText, routeJson, routeText } from './rtnetlink/ip-format';

@@ -3,7 +3,7 @@
 // options added since: no NETLINK_EXT_ACK, no NETLINK_GET_STRICT_CHK), with this machine's routing
 // tables behind. Everything is compared with ip on this kernel, as the same suites are without the
 // simulation: requests, dumps with filters, the readers, the mirror and the CLI.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, RTM_NEWROUTE, RTA_DST, RTA_GATEWAY, SOL_NETLINK } from '../../src/constants';
 import { MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_EXCL } from '../../src/netlink/message';
@@ -12,11 +12,12 @@ import { getAddresses, getLinks, getNeighbours, getRoutes } from '../../src/rtne
 import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
 import { RouteTable } from '../../src/rtnetlink/route-table';
 import { KernelProfile, SimulatedKernel, simulateKernel } from '../../src/testing';
+import { KRING, startKring } from '../helpers/kring-process';
 import { createNamespace, ipBatch, ipJson, ipRoutesAll } from '../helpers/netns';
+import { equalsIp } from '../helpers/route-mirror';
 import { describePrivileged } from '../helpers/privileged';
 import { randomRoutes, setUpLinks } from '../helpers/route-fixture';
 
-const KRING = join(__dirname, '..', '..', 'bin', 'kring.js');
 const PRELOAD = join(__dirname, '..', 'fixtures', 'simulate-kernel.js');
 const rtmsg = (dstLen: number) => Uint8Array.of(2 /* AF_INET */, dstLen, 0, 0, 254, 3 /* RTPROT_BOOT */, 0, 1 /* RTN_UNICAST */, 0, 0, 0, 0);
 const addRoute = (dst: number[], gw: number[]) =>
@@ -97,17 +98,7 @@ describePrivileged('the netlink stack on simulated older kernels, compared with 
       const table = RouteTable.open({ netns: ns });
       try {
         await table.ready;
-        const settle = async () => {
-          const deadline = Date.now() + 15_000;
-          for (;;) {
-            await table.settled();
-            const ctx = ipContext(await getLinks({ netns: ns }));
-            const mine = table.routes().map((r) => JSON.stringify(routeJson(r, ctx, true))).sort();
-            const ip = ipRoutesAll(ns);
-            if (Date.now() > deadline || JSON.stringify(mine) === JSON.stringify(ip)) return expect(mine).toEqual(ip);
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        };
+        const settle = () => equalsIp(table, ns);
         await settle();
         ipBatch(ns, ['route add 88.0.0.0/24 via 10.0.0.2', 'route append 88.0.0.0/24 via 10.0.0.3', 'route add 88.0.1.0/24 via 10.0.0.2']);
         await settle();
@@ -137,28 +128,18 @@ describePrivileged('the netlink stack on simulated older kernels, compared with 
     });
 
     it('kring monitor routes prints a route added and deleted, as ip prints it', async () => {
-      const child = spawn(process.execPath, ['-r', PRELOAD, KRING, 'monitor', 'routes', '-4', '--netns', ns], { env: { ...process.env, KRING_TEST_KERNEL: profile } });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const until = async (f: () => boolean) => {
-        const deadline = Date.now() + 10_000;
-        while (!f() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      };
+      const k = startKring(['monitor', 'routes', '-4', '--netns', ns], { preload: PRELOAD, env: { KRING_TEST_KERNEL: profile } });
       try {
-        await until(() => err.includes('monitoring'));
-        expect(err).toBe(`kring: monitoring ${(ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]).length} routes\n`);
+        await k.until(() => k.err().includes('monitoring'));
+        expect(k.err()).toBe(`kring: monitoring ${(ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]).length} routes\n`);
         ipBatch(ns, ['route add 99.0.0.0/8 via 10.0.0.2 proto static metric 7']);
-        await until(() => out.includes('\n'));
+        await k.until(() => k.out().includes('\n'));
         ipBatch(ns, ['route del 99.0.0.0/8']);
-        await until(() => out.split('\n').length > 2);
-        const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-        child.kill('SIGINT');
-        expect(await exited).toBe(0);
-        expect(out).toBe('99.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 99.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
+        await k.until(() => k.out().split('\n').length > 2);
+        expect(await k.interrupt()).toBe(0);
+        expect(k.out()).toBe('99.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 99.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
       } finally {
-        child.kill('SIGKILL');
+        k.kill();
       }
     });
   });

@@ -1,39 +1,15 @@
 // RouteTable on the real kernel: after every change (adds, deletes, replaces, multipath weights, a
 // link going down, an event flood that overruns a tiny receive buffer) the mirror equals a fresh
 // dump, and the diffs it emitted say what happened.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
-import { getLinks, getRoutes } from '../../src/rtnetlink/readers';
+import { getRoutes } from '../../src/rtnetlink/readers';
 import { RouteDiff, routeKey, RouteTable, routeValue } from '../../src/rtnetlink/route-table';
 import { Route } from '../../src/rtnetlink/route';
+import { KringProcess, startKring } from '../helpers/kring-process';
+import { equalsIp } from '../helpers/route-mirror';
 import { createNamespace, ipBatch, ipJson, ipRoutesAll } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 
 const snapshot = (rs: Route[]) => new Map(rs.map((r) => [routeKey(r), routeValue(r)]));
-
-// The mirror as ip would print it (`ip -j route show table all`), record by record, sorted: compared
-// with ip's own listing, not with kring's dump, so that a wrong identity (routes collapsed into one)
-// cannot pass.
-async function mirrorAsIp(table: RouteTable, ns: string): Promise<string[]> {
-  const ctx = ipContext(await getLinks({ netns: ns }));
-  return table.routes().map((r) => JSON.stringify(routeJson(r, ctx, true))).sort();
-}
-
-/** Waits (bounded) until the mirror lists what ip lists; then they must be equal. */
-async function equalsIp(table: RouteTable, ns: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await table.settled();
-    const ip = ipRoutesAll(ns);
-    const mine = await mirrorAsIp(table, ns);
-    if (Date.now() > deadline || (mine.length === ip.length && mine.every((x, i) => x === ip[i]))) {
-      expect(mine).toEqual(ip);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describePrivileged('RouteTable: a route mirror that does not drift', () => {
   let ns: string;
@@ -250,33 +226,23 @@ describePrivileged("RouteTable: the kernel's identity (every route ip lists, aft
 describePrivileged('kring monitor routes', () => {
   it('prints each change as ip prints the route, deletions prefixed Deleted, and exits 0 on SIGINT', async () => {
     const { ns, destroy } = createNamespace();
-    let stop = () => undefined as unknown;
+    let p: KringProcess | null = null;
     try {
       ipBatch(ns, ['link add r0 type veth peer name r1', 'link set r0 up', 'link set r1 up', 'addr add 10.0.0.1/16 dev r0']);
       const baseline = (ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]).length;
-      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'kring.js'), 'monitor', 'routes', '-4', '--netns', ns]);
-      stop = () => child.kill('SIGKILL');
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const until = async (f: () => boolean) => {
-        const deadline = Date.now() + 10_000;
-        while (!f() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      };
+      p = startKring(['monitor', 'routes', '-4', '--netns', ns]);
+      const k = p;
       // The baseline dump (lo's and r0's local, broadcast and connected routes) is not printed.
-      await until(() => err.includes('monitoring'));
-      expect(err).toBe(`kring: monitoring ${baseline} routes\n`);
+      await k.until(() => k.err().includes('monitoring'));
+      expect(k.err()).toBe(`kring: monitoring ${baseline} routes\n`);
       ipBatch(ns, ['route add 20.0.0.0/8 via 10.0.0.2 proto static metric 7']);
-      await until(() => out.includes('\n'));
+      await k.until(() => k.out().includes('\n'));
       ipBatch(ns, ['route del 20.0.0.0/8']);
-      await until(() => out.split('\n').length > 2);
-      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(out).toBe('20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
+      await k.until(() => k.out().split('\n').length > 2);
+      expect(await k.interrupt()).toBe(0);
+      expect(k.out()).toBe('20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\nDeleted 20.0.0.0/8 via 10.0.0.2 dev r0 proto static metric 7\n');
     } finally {
-      stop();
+      p?.kill();
       destroy();
     }
   });
@@ -285,42 +251,32 @@ describePrivileged('kring monitor routes', () => {
 describePrivileged('kring monitor routes: counts and names as ip has them', () => {
   it('starts with the count ip lists (both families), names links made after the start, and deletes on the right device', async () => {
     const { ns, destroy } = createNamespace();
-    let stop = () => undefined as unknown;
+    let p: KringProcess | null = null;
     try {
       ipBatch(ns, ['a', 'b', 'c'].flatMap((x, i) => [`link add ${x}0 type veth peer name ${x}1`, `link set ${x}0 up`, `link set ${x}1 up`, `addr add 10.${i}.0.1/16 dev ${x}0`]));
       const baseline = ipRoutesAll(ns).length;
-      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'kring.js'), 'monitor', 'routes', '--netns', ns]);
-      stop = () => child.kill('SIGKILL');
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const until = async (f: () => boolean) => {
-        const deadline = Date.now() + 10_000;
-        while (!f() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      };
-      await until(() => err.includes('monitoring'));
-      expect(err).toBe(`kring: monitoring ${baseline} routes\n`);
+      p = startKring(['monitor', 'routes', '--netns', ns]);
+      const k = p;
+      await k.until(() => k.err().includes('monitoring'));
+      expect(k.err()).toBe(`kring: monitoring ${baseline} routes\n`);
       // A link made now: its routes carry its name, never if<N>.
       ipBatch(ns, ['link add d0 type veth peer name d1', 'link set d0 up', 'link set d1 up', 'addr add 10.9.0.1/16 dev d0', 'route add 30.0.0.0/8 via 10.9.0.2 dev d0']);
-      await until(() => out.includes('30.0.0.0/8'));
+      await k.until(() => k.out().includes('30.0.0.0/8'));
       // b0 goes down: IPv6 deletes its fe80::/64 with an event, which must name b0 (not another fe80::/64's device).
       ipBatch(ns, ['link set b0 down']);
-      await until(() => out.includes('Deleted fe80::/64'));
+      await k.until(() => k.out().includes('Deleted fe80::/64'));
       ipBatch(ns, ['link del d0']);
-      await until(() => out.includes('Deleted 30.0.0.0/8'));
-      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      const lines = out.split('\n');
+      await k.until(() => k.out().includes('Deleted 30.0.0.0/8'));
+      expect(await k.interrupt()).toBe(0);
+      const lines = k.out().split('\n');
       expect(lines).toContain('30.0.0.0/8 via 10.9.0.2 dev d0');
       expect(lines).toContain('fe80::/64 dev d0 proto kernel metric 256 pref medium');
       // b0's own, then both ends of the deleted pair (d1 is in this namespace too).
       expect(lines.filter((l) => l.startsWith('Deleted fe80::/64')).sort()).toEqual(['b0', 'd0', 'd1'].map((d) => `Deleted fe80::/64 dev ${d} proto kernel metric 256 pref medium`));
       expect(lines).toContain('Deleted 30.0.0.0/8 via 10.9.0.2 dev d0');
-      expect(out).not.toMatch(/dev if\d/);
+      expect(k.out()).not.toMatch(/dev if\d/);
     } finally {
-      stop();
+      p?.kill();
       destroy();
     }
   });

@@ -7,7 +7,8 @@ import { links, routes } from '../../src/rtnetlink/readers';
 
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
-describe('PacketSocket.open validates options before native code runs', () => {
+// Every case must throw before native code opens anything.
+function noSocketOpened(): void {
   let socketSpy: jest.SpyInstance;
   beforeEach(() => {
     socketSpy = jest.spyOn(native, 'krSocket');
@@ -16,6 +17,22 @@ describe('PacketSocket.open validates options before native code runs', () => {
     expect(socketSpy).not.toHaveBeenCalled();
     socketSpy.mockRestore();
   });
+}
+
+function expectThrown(f: () => unknown, cls: ErrorConstructor, msg: string | RegExp): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(cls);
+  if (typeof msg === 'string') expect((err as Error).message).toBe(msg);
+  else expect((err as Error).message).toMatch(msg);
+}
+
+describe('PacketSocket.open validates options before native code runs', () => {
+  noSocketOpened();
   const cases: [string, unknown, ErrorConstructor, string | RegExp][] = [
     ['no options', undefined, TypeError, 'PacketSocket.open() needs an options object'],
     ['missing interface', {}, TypeError, /interface must be a non-empty string/],
@@ -43,28 +60,11 @@ describe('PacketSocket.open validates options before native code runs', () => {
     ['constructor as version', { interface: 'lo', version: 'constructor' }, RangeError, `version must be 'v1', 'v2' or 'v3', got "constructor"`],
     ['function as version', { interface: 'lo', version: () => 1 }, RangeError, `version must be 'v1', 'v2' or 'v3', got function`],
   ];
-  it.each(cases)('%s', (_n, opts, cls, msg) => {
-    let err: unknown;
-    try {
-      PacketSocket.open(opts as never);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(cls);
-    if (typeof msg === 'string') expect((err as Error).message).toBe(msg);
-    else expect((err as Error).message).toMatch(msg);
-  });
+  it.each(cases)('%s', (_n, opts, cls, msg) => expectThrown(() => PacketSocket.open(opts as never), cls, msg));
 });
 
 describe('NetlinkSocket.open and the readers validate options before native code runs', () => {
-  let socketSpy: jest.SpyInstance;
-  beforeEach(() => {
-    socketSpy = jest.spyOn(native, 'krSocket');
-  });
-  afterEach(() => {
-    expect(socketSpy).not.toHaveBeenCalled();
-    socketSpy.mockRestore();
-  });
+  noSocketOpened();
   const cases: [string, () => unknown, ErrorConstructor, string | RegExp][] = [
     // 2^31 used to reach setsockopt as an int: INT_MIN, which the kernel clamps to its minimum.
     ['rcvbuf 2^31', () => NetlinkSocket.open({ protocol: 'route', rcvbuf: 2 ** 31 }), RangeError, 'rcvbuf must be between 1024 and 2147483647, got 2147483648'],
@@ -80,15 +80,5 @@ describe('NetlinkSocket.open and the readers validate options before native code
     ['filter.predicate not a function', () => routes({ filter: { predicate: 5 as never } }), TypeError, 'filter.predicate must be a function, got 5'],
     ['netns with a NUL', () => routes({ netns: 'a\0' }), TypeError, /contains a NUL character/],
   ];
-  it.each(cases)('%s', (_n, f, cls, msg) => {
-    let err: unknown;
-    try {
-      f();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(cls);
-    if (typeof msg === 'string') expect((err as Error).message).toBe(msg);
-    else expect((err as Error).message).toMatch(msg);
-  });
+  it.each(cases)('%s', (_n, f, cls, msg) => expectThrown(f, cls, msg));
 });
