@@ -249,6 +249,8 @@ export const RTPROT_UNSPEC = 0;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const RTPROT_STATIC = 4;
+/** A route from a router advertisement (addrconf). */
+export const RTPROT_RA = 9;
 /** `rtm_scope` */
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_SITE = 200;

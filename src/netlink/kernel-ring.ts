@@ -175,7 +175,8 @@ export class KernelRings {
   takeError(): number {
     if (!this.#errPending) return 0;
     this.#errPending = false;
-    return this.#calls.soError();
+    // 3.10 stored dump errors in sk_err negated (spec §5.2), which SO_ERROR reads back as -errno.
+    return Math.abs(this.#calls.soError());
   }
 
   /** Unmaps (detaching the mapping first). Idempotent; the socket's close() ends the rings. */
@@ -191,6 +192,10 @@ export class KernelRings {
     if (this.#scratch.length < length) this.#scratch = new Uint8Array(length);
     const n = this.#calls.recv(this.#scratch);
     if (n < 0) return { errno: -n };
+    // The message behind a COPY frame is nm_len bytes exactly, and the buffer holds it: any other
+    // count is 3.10's pending error returned with the wrong sign (sock_error() of a negated sk_err,
+    // spec §5.2), not data.
+    if (n !== length) return { errno: n };
     return this.#scratch.slice(0, n);
   }
 }

@@ -525,13 +525,14 @@ export class NetlinkSocket implements Disposable {
           const scan = new MessageCursor(data);
           let end = 0;
           let interrupted = overran;
-          let done: { code: number; error: NetlinkError | null } | null = null;
+          // NLMSG_DONE seen: its error (a negative code), or null.
+          let done: { error: NetlinkError | null } | null = null;
           let error: Error | null = null;
           while (scan.next()) {
             if (scan.flags & NLM_F_DUMP_INTR) interrupted = true;
             if (scan.type === NLMSG_DONE) {
               const d = parseDone(scan);
-              done = { code: d.error, error: d.error < 0 ? new NetlinkError(-d.error, scan.seq, d.extackMessage, d.extackOffset) : null };
+              done = { error: d.error < 0 ? new NetlinkError(-d.error, scan.seq, d.extackMessage, d.extackOffset) : null };
               break;
             }
             if (scan.type === NLMSG_ERROR) {

@@ -9,7 +9,7 @@ import '../dispose';
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscription } from 'rxjs/internal/Subscription';
-import { AF_INET, AF_INET6, IFF_UP, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK } from '../constants';
+import { AF_INET, AF_INET6, IFF_UP, RTPROT_RA, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK } from '../constants';
 import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink, Link } from './link';
@@ -36,9 +36,6 @@ export interface RouteTableOptions {
   /** Socket receive buffer (default 4 MiB). Small values make overruns, which the mirror repairs. */
   rcvbuf?: number;
 }
-
-/** RTPROT_RA: a route from a router advertisement (addrconf), which never joins an ECMP set. */
-const RTPROT_RA = 9;
 
 function nexthopKey(gateway: string | undefined, via: Route['via'], ifindex: number | undefined): string {
   return `${gateway ?? (via ? `${via.family}:${via.address}` : '')}@${ifindex ?? ''}`;

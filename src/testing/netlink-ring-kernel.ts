@@ -384,7 +384,7 @@ export class NetlinkRingKernel {
         if (this.rxStatus(rx.head) !== NL_MMAP_STATUS_UNUSED || this.rxStatus(n) !== NL_MMAP_STATUS_UNUSED) break;
         const err = this.#dumpChunk();
         if (err) {
-          this.skErr = err;
+          this.#dumpError(err);
           break;
         }
       }
@@ -419,9 +419,15 @@ export class NetlinkRingKernel {
     if (this.#queue.length === 0) this.congested = false;
     if (this.#dump && this.#rmem <= this.#opt.rcvbuf / 2) {
       const err = this.#dumpChunk();
-      if (err) this.skErr = err;
+      if (err) this.#dumpError(err);
     }
     return { data: msg.subarray(0, Math.min(bufLen, msg.length)), len: msg.length, truncated: bufLen < msg.length };
+  }
+
+  // A dump step that failed in poll() or recv() (§5.2: 3.10 stored it negated, `sk_err = err`,
+  // so SO_ERROR then reads -errno and the next recv() returns +errno as if it were a length).
+  #dumpError(err: number): void {
+    this.skErr = this.#opt.version === '3.10' ? -err : err;
   }
 
   /** getsockopt(SO_ERROR): reads and clears the pending error. */

@@ -431,3 +431,33 @@ describe("a held frame at the kernel's head (4.4/4.5: the COPY path and dump flo
     }
   });
 });
+
+describe('3.10: dump errors stored negated in sk_err (SO_ERROR reads -errno, recv returns +errno as a length)', () => {
+  it('the overrun is still one loss, and the COPY message behind the frame is read whole, once', () => {
+    const { k, sock } = simulated({ profile: '3.10' }, SMALL);
+    try {
+      const got: number[] = [];
+      let losses = 0;
+      sock.losses().subscribe((l) => (losses += l.count));
+      sock.messages().subscribe((m) => got.push(m.payload.readUInt32LE(4)));
+      const event = (i: number) => new MessageBuilder().begin(RTM_NEWLINK, 0, 0, 0).u32(1, i).finish().slice();
+      // A COPY message queued, and the error 3.10's recv()-side dump step would have left.
+      expect(k.sendCopy(event(7), { group: RTNLGRP_LINK })).toBe('copy');
+      k.skErr = -osConstants.errno.ENOBUFS;
+      expect(k.recv(0)).toBe(osConstants.errno.ENOBUFS); // what 3.10's recv() returned: +105
+      k.skErr = -osConstants.errno.ENOBUFS;
+      sock.dispatch();
+      expect(got).toEqual([7]);
+      expect(losses).toBe(1);
+      expect(k.queued).toBe(0);
+      // And through SO_ERROR after POLLERR: -ENOBUFS is one loss too.
+      k.skErr = -osConstants.errno.ENOBUFS;
+      expect(k.sendCopy(event(8), { group: RTNLGRP_LINK })).toBe('copy');
+      sock.dispatch();
+      expect(got).toEqual([7, 8]);
+      expect(losses).toBe(2);
+    } finally {
+      sock.close();
+    }
+  });
+});
