@@ -11,7 +11,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
-const { values: opt } = parseArgs({ options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '5' }, write: { type: 'boolean', default: false } } });
+const { values: opt } = parseArgs({
+  options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '5' }, write: { type: 'boolean', default: false } },
+});
 const ROUTES = Number(opt.routes);
 const REPS = Number(opt.reps);
 const HERE = __dirname;
@@ -29,7 +31,8 @@ function setup() {
   // Routes as /32s under 11.0.0.0/8 and up, via the veth's subnet, fed to ip -batch in slices.
   const lines = [];
   for (let i = 0; i < ROUTES; i++) lines.push(`route add ${11 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}/32 via 10.0.0.2`);
-  for (let i = 0; i < lines.length; i += 200000) execFileSync('ip', ['-n', NS, '-batch', '-'], { input: lines.slice(i, i + 200000).join('\n'), maxBuffer: 1 << 26 });
+  for (let i = 0; i < lines.length; i += 200000)
+    execFileSync('ip', ['-n', NS, '-batch', '-'], { input: lines.slice(i, i + 200000).join('\n'), maxBuffer: 1 << 26 });
 }
 
 // Wall time and peak RSS of one whole process: python3 (on every machine node-gyp builds on) runs
@@ -55,7 +58,10 @@ const READERS = {
   'kring dump(), a message copy per record': kring('stream'),
   'kring routes(), a typed Route per emission (streamed)': kring('routes'),
   'kring getRoutes(), every Route kept (retained)': kring('retain'),
-  'kring routes --count (CLI)': () => [process.execPath, [path.join(HERE, '..', 'bin', 'kring.js'), 'routes', '--count', '--table', 'all', '-4', '--netns', NS]],
+  'kring routes --count (CLI)': () => [
+    process.execPath,
+    [path.join(HERE, '..', 'bin', 'kring.js'), 'routes', '--count', '--table', 'all', '-4', '--netns', NS],
+  ],
   'ip -j route show': () => ['ip', ['-n', NS, '-j', 'route', 'show']],
 };
 
@@ -80,7 +86,11 @@ function main() {
     }
     for (const row of rows) row.wall = row.walls.sort((a, b) => a - b)[Math.floor(row.walls.length / 2)];
     const ref = rows[0].wall;
-    const table = ['| reader | routes | wall | vs C | peak RSS |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.name} | ${r.count} | ${r.wall.toFixed(0)} ms | ${(r.wall / ref).toFixed(2)}× | ${r.rss.toFixed(0)} MiB |`)].join('\n');
+    const table = [
+      '| reader | routes | wall | vs C | peak RSS |',
+      '|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.name} | ${r.count} | ${r.wall.toFixed(0)} ms | ${(r.wall / ref).toFixed(2)}× | ${r.rss.toFixed(0)} MiB |`),
+    ].join('\n');
     const stamp = `${new Date().toISOString().slice(0, 10)}, ${ROUTES} IPv4 routes (plus the connected and local ones), median of ${REPS} interleaved rounds after a warm-up round, whole-process wall time including start-up`;
     process.stdout.write(`${stamp}\n\n${table}\n`);
     if (opt.write) {

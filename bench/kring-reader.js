@@ -15,17 +15,17 @@ const sub =
         captured += batch.length;
       })
     : mode === 'frames'
-    ? sock.frames().subscribe((f) => {
-        captured++;
-        sum += f.len + f.caplen;
-      })
-    : sock.batches().subscribe((batch) => {
-        for (let i = 0; i < batch.length; i++) {
-          const v = batch.frame(i);
-          sum += v.len + v.caplen;
-        }
-        captured += batch.length;
-      });
+      ? sock.frames().subscribe((f) => {
+          captured++;
+          sum += f.len + f.caplen;
+        })
+      : sock.batches().subscribe((batch) => {
+          for (let i = 0; i < batch.length; i++) {
+            const v = batch.frame(i);
+            sum += v.len + v.caplen;
+          }
+          captured += batch.length;
+        });
 process.stdout.write('ready\n');
 process.on('SIGINT', () => {
   sub.unsubscribe();

@@ -140,7 +140,15 @@ async function main() {
         const cpu = median(rs.map((r) => r.cpuPerFrame));
         const lost = rs.reduce((n, r) => n + (r.sent - r.captured), 0);
         const sent = rs.reduce((n, r) => n + r.sent, 0);
-        rows.push({ size, reader, cpu, ratio: cpu / ref, lossPct: (100 * lost) / sent, kdrops: rs.reduce((n, r) => n + r.kdrops, 0), pps: median(rs.map((r) => r.pps)) });
+        rows.push({
+          size,
+          reader,
+          cpu,
+          ratio: cpu / ref,
+          lossPct: (100 * lost) / sent,
+          kdrops: rs.reduce((n, r) => n + r.kdrops, 0),
+          pps: median(rs.map((r) => r.pps)),
+        });
       }
     }
   } finally {
@@ -149,7 +157,9 @@ async function main() {
   const table = [
     `| frame | reader | CPU per frame | vs C | lost | sender rate |`,
     `|---|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`),
+    ...rows.map(
+      (r) => `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`,
+    ),
   ].join('\n');
   const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);

@@ -6,7 +6,19 @@
 import { parseArgs } from 'node:util';
 import { NetlinkError } from './netlink/message';
 import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink/readers';
-import { addressText, addrShowJson, ipContext, IpContext, linkJson, linkText, neighbourJson, neighbourShown, neighbourText, routeJson, routeText } from './rtnetlink/ip-format';
+import {
+  addressText,
+  addrShowJson,
+  ipContext,
+  IpContext,
+  linkJson,
+  linkText,
+  neighbourJson,
+  neighbourShown,
+  neighbourText,
+  routeJson,
+  routeText,
+} from './rtnetlink/ip-format';
 import { tableId } from './rtnetlink/names';
 import { RouteTable } from './rtnetlink/route-table';
 import { plainRoute } from './rtnetlink/route';
@@ -58,7 +70,8 @@ async function routesCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...common, table: { type: 'string' }, count: { type: 'boolean' } }, strict: true });
   const tableArg = values.table ?? 'main';
   const id = tableArg === 'all' ? 0 : tableId(tableArg);
-  if (id === undefined || id > 0xffffffff) throw new UsageError(`--table must be main, local, default, all, a name from rt_tables or a number 0..4294967295, got ${JSON.stringify(tableArg)}`);
+  if (id === undefined || id > 0xffffffff)
+    throw new UsageError(`--table must be main, local, default, all, a name from rt_tables or a number 0..4294967295, got ${JSON.stringify(tableArg)}`);
   // Table 0 (RT_TABLE_UNSPEC) is every table, as for ip.
   const table = id === 0 ? 'all' : id;
   // ip route show: one table means IPv4 unless -6; "table all" (and 0) lists both families.
@@ -217,5 +230,3 @@ export function runRtnetlinkCommand(command: string, argv: string[]): Promise<nu
       return undefined;
   }
 }
-
-

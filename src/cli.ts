@@ -46,7 +46,6 @@ const PKTTYPES: Record<number, string> = {
 /** Bytes of each frame shown in hex. */
 const HEX_BYTES = 32;
 
-
 function positiveInt(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -91,7 +90,10 @@ async function capture(argv: string[]): Promise<number> {
   const bufferMb = positiveInt('--buffer-mb', values['buffer-mb']);
   // The ring is one ArrayBuffer, which this Node caps at buffer.constants.MAX_LENGTH.
   const maxMb = Math.floor(bufferConstants.MAX_LENGTH / 2 ** 20);
-  if (bufferMb !== undefined && bufferMb > maxMb) throw new UsageError(`--buffer-mb must be at most ${maxMb} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${bufferMb}`);
+  if (bufferMb !== undefined && bufferMb > maxMb)
+    throw new UsageError(
+      `--buffer-mb must be at most ${maxMb} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${bufferMb}`,
+    );
   const sock = PacketSocket.open({
     interface: values.interface,
     netns: values.netns,

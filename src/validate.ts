@@ -48,6 +48,7 @@ export function netnsPath(netns: unknown): string | null {
   if (typeof netns !== 'string' || netns.length === 0) throw new TypeError(`netns must be a non-empty string, got ${describe(netns)}`);
   if (netns.includes('\0')) throw new TypeError(`netns ${JSON.stringify(netns)} contains a NUL character`);
   if (netns.startsWith('/')) return netns;
-  if (netns.includes('/') || netns === '.' || netns === '..') throw new RangeError(`netns name ${JSON.stringify(netns)} must not contain '/' (give an absolute path instead)`);
+  if (netns.includes('/') || netns === '.' || netns === '..')
+    throw new RangeError(`netns name ${JSON.stringify(netns)} must not contain '/' (give an absolute path instead)`);
   return `/run/netns/${netns}`;
 }

@@ -8,14 +8,7 @@
  * {@link v3FirstFrame} and {@link v3NextFrame} rather than bent into a per-frame slot interface.
  * @packageDocumentation
  */
-import {
-  TPACKET3_HDR_SIZE,
-  TPACKET3_HDRLEN,
-  TPACKET_ALIGN,
-  TPACKET_V3,
-  TP_STATUS_KERNEL,
-  TP_STATUS_USER,
-} from '../constants';
+import { TPACKET3_HDR_SIZE, TPACKET3_HDRLEN, TPACKET_ALIGN, TPACKET_V3, TP_STATUS_KERNEL, TP_STATUS_USER } from '../constants';
 import type { PacketFrameLayout, SlotLayout } from './types';
 
 /** Field offsets of `struct tpacket_block_desc` (with its `struct tpacket_hdr_v1 bh1`). */

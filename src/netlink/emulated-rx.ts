@@ -29,7 +29,6 @@ import { nlRingMemory } from './ring-memory';
 
 const { ENOBUFS, EMSGSIZE } = osConstants.errno;
 
-
 /** Options of {@link EmulatedRxRing}. */
 export interface EmulatedRxOptions {
   /** Frames filled per native call (per wake-up); default 64, at most 1024. */
@@ -217,17 +216,29 @@ export class EmulatedRxRing {
     this.#nextPart = (this.#nextPart + 1) % this.#parts.length;
     this.#outstanding++;
     this.#claimFrom = a.frames[n - 1] + 1 === this.ring.size ? 0 : a.frames[n - 1] + 1;
-    native.krRecvmmsgStart(this.#fd, this.buffer, a.slots, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING', chained, (error, got, overran) => {
-      this.#outstanding--;
-      if (this.#closed) {
-        if (this.#outstanding === 0) this.#release();
-        return;
-      }
-      if (got < n || error) this.#short = true;
-      if (overran) this.#pendingError = ENOBUFS;
-      if (error) this.#failure = error;
-      done(this.#settle(a, got, n));
-    });
+    native.krRecvmmsgStart(
+      this.#fd,
+      this.buffer,
+      a.slots,
+      n,
+      this.capacity,
+      a.spill,
+      this.#spillBytes,
+      a.meta,
+      'NETLINK_RX_RING',
+      chained,
+      (error, got, overran) => {
+        this.#outstanding--;
+        if (this.#closed) {
+          if (this.#outstanding === 0) this.#release();
+          return;
+        }
+        if (got < n || error) this.#short = true;
+        if (overran) this.#pendingError = ENOBUFS;
+        if (error) this.#failure = error;
+        done(this.#settle(a, got, n));
+      },
+    );
     return true;
   }
 

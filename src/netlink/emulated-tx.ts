@@ -15,7 +15,6 @@ import { RingWriter } from '../ring/writer';
 
 const { EINVAL, ENOBUFS, ENOMEM, EAGAIN } = osConstants.errno;
 
-
 /** What one {@link EmulatedTxRing.send} did. */
 export interface TxResult {
   /** Frames sent (a documented extension: the kernel reports only bytes or the error). */

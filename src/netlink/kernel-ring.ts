@@ -20,7 +20,6 @@ import type { NetlinkRingBackend } from './reader';
 
 const { EAGAIN, ENOPROTOOPT, EPERM } = osConstants.errno;
 
-
 /**
  * The syscalls of a kernel-mode netlink ring, answering as syscalls do: a count or 0 on success,
  * a negative errno on failure.
@@ -62,7 +61,15 @@ export function nativeRingCalls(fd: number): KernelRingCalls {
   const soError = new Uint8Array(4);
   return {
     setRing: (which, req) =>
-      errnoOf(() => native.krSetsockopt(fd, SOL_NETLINK, which === 'rx' ? NETLINK_RX_RING : NETLINK_TX_RING, encodeNlMmapReq(req), which === 'rx' ? 'NETLINK_RX_RING' : 'NETLINK_TX_RING')),
+      errnoOf(() =>
+        native.krSetsockopt(
+          fd,
+          SOL_NETLINK,
+          which === 'rx' ? NETLINK_RX_RING : NETLINK_TX_RING,
+          encodeNlMmapReq(req),
+          which === 'rx' ? 'NETLINK_RX_RING' : 'NETLINK_TX_RING',
+        ),
+      ),
     mmap: (length) => {
       let mapping: ArrayBuffer | null = null;
       const err = errnoOf(() => (mapping = native.krMmap(fd, length, 'NETLINK_RX_RING')));
@@ -111,7 +118,11 @@ export class KernelRings {
     this.#txCapacity = tx.frameSize - NL_MMAP_HDRLEN;
     this.rx = new Ring(mapping, frameOffsets(rx), nlMmap);
     const rxBytes = rx.blockSize * rx.blockCount;
-    this.tx = new Ring(mapping, frameOffsets(tx).map((o) => o + rxBytes), nlMmap);
+    this.tx = new Ring(
+      mapping,
+      frameOffsets(tx).map((o) => o + rxBytes),
+      nlMmap,
+    );
     this.backend = {
       ring: this.rx,
       buffer: mapping,

@@ -222,7 +222,9 @@ export class NetlinkError extends Error {
   readonly seq: number;
   constructor(errno: number, seq: number, extackMessage?: string, extackOffset?: number) {
     const code = errnoName(errno);
-    super(`netlink request ${seq} failed: ${code}${extackMessage ? `: ${extackMessage}` : ''}${extackOffset !== undefined ? ` (at offset ${extackOffset})` : ''}`);
+    super(
+      `netlink request ${seq} failed: ${code}${extackMessage ? `: ${extackMessage}` : ''}${extackOffset !== undefined ? ` (at offset ${extackOffset})` : ''}`,
+    );
     this.name = 'NetlinkError';
     this.code = code;
     this.errno = errno;
@@ -248,11 +250,18 @@ export interface AckInfo {
  */
 export function parseAck(m: MessageCursor): AckInfo | NetlinkParseError {
   const dv = m.dv;
-  if (m.payloadLen < 4 + NLMSG_HDRLEN) return new NetlinkParseError(`NLMSG_ERROR payload of ${m.payloadLen} bytes is shorter than struct nlmsgerr (20)`, m.offset);
+  if (m.payloadLen < 4 + NLMSG_HDRLEN)
+    return new NetlinkParseError(`NLMSG_ERROR payload of ${m.payloadLen} bytes is shorter than struct nlmsgerr (20)`, m.offset);
   const p = m.payload;
   const info: AckInfo = {
     error: dv.getInt32(p, true),
-    request: { len: dv.getUint32(p + 4, true), type: dv.getUint16(p + 8, true), flags: dv.getUint16(p + 10, true), seq: dv.getUint32(p + 12, true), pid: dv.getUint32(p + 16, true) },
+    request: {
+      len: dv.getUint32(p + 4, true),
+      type: dv.getUint16(p + 8, true),
+      flags: dv.getUint16(p + 10, true),
+      seq: dv.getUint32(p + 12, true),
+      pid: dv.getUint32(p + 16, true),
+    },
   };
   if (m.flags & NLM_F_ACK_TLVS) {
     const requestBytes = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : NLMSG_ALIGN(info.request.len);

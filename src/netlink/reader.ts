@@ -15,7 +15,6 @@ import { MessageCursor, NLMSG_ALIGN, NLMSG_HDRLEN } from './message';
 
 const { EAGAIN, ENOBUFS } = osConstants.errno;
 
-
 /** Where frames come from: a kernel ring, or the emulated one. */
 export interface NetlinkRingBackend {
   /** The consumer's generic ring over the RX frames. */

@@ -56,7 +56,6 @@ import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
 
 const { ENOBUFS, ENOPROTOOPT, EPERM, EPROTO } = osConstants.errno;
 
-
 /** Options for {@link NetlinkSocket.open}. */
 export interface NetlinkSocketOptions {
   /** `'route'` (NETLINK_ROUTE), `'netfilter'` (NETLINK_NETFILTER) or a protocol number. */
@@ -275,7 +274,16 @@ export class NetlinkSocket implements Disposable {
   #wake = (): void => this.dispatch();
   #token = {};
 
-  private constructor(fd: number, protocol: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number, features: NetlinkFeatures, strict: boolean) {
+  private constructor(
+    fd: number,
+    protocol: number,
+    portId: number,
+    rings: RingPair,
+    mode: 'kernel' | 'emulated',
+    frameSize: number,
+    features: NetlinkFeatures,
+    strict: boolean,
+  ) {
     this.#fd = fd;
     this.#protocol = protocol;
     this.portId = portId;
@@ -305,7 +313,16 @@ export class NetlinkSocket implements Disposable {
   }
 
   /** @internal {@link openNetlinkSocket} builds sockets through this. */
-  static _make(fd: number, protocol: number, portId: number, rings: RingPair, mode: 'kernel' | 'emulated', frameSize: number, features: NetlinkFeatures, strict: boolean): NetlinkSocket {
+  static _make(
+    fd: number,
+    protocol: number,
+    portId: number,
+    rings: RingPair,
+    mode: 'kernel' | 'emulated',
+    frameSize: number,
+    features: NetlinkFeatures,
+    strict: boolean,
+  ): NetlinkSocket {
     return new NetlinkSocket(fd, protocol, portId, rings, mode, frameSize, features, strict);
   }
 
@@ -405,7 +422,8 @@ export class NetlinkSocket implements Disposable {
     return new Promise((resolve, reject) => {
       const bad = this.#checkMessage(message, 'request') ?? checkWait(options);
       if (bad) return reject(bad);
-      if (isDumpRequest(message, this.#protocol)) return reject(new RangeError('request() got a dump request (NLM_F_DUMP on a GET): use dump() or dumpBatches()'));
+      if (isDumpRequest(message, this.#protocol))
+        return reject(new RangeError('request() got a dump request (NLM_F_DUMP on a GET): use dump() or dumpBatches()'));
       const replies: NetlinkMessage[] = [];
       let seq = 0;
       const cancel = this.#cancellation(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, options.signal, () => seq, 'request');
@@ -537,7 +555,10 @@ export class NetlinkSocket implements Disposable {
             }
             if (scan.type === NLMSG_ERROR) {
               const ack = parseAck(scan);
-              error = 'error' in ack && ack.error < 0 ? new NetlinkError(-ack.error, scan.seq, ack.extackMessage, ack.extackOffset) : new Error('a dump answered with an ACK');
+              error =
+                'error' in ack && ack.error < 0
+                  ? new NetlinkError(-ack.error, scan.seq, ack.extackMessage, ack.extackOffset)
+                  : new Error('a dump answered with an ACK');
               break;
             }
             end = scan.offset + scan.len;
@@ -652,7 +673,9 @@ export class NetlinkSocket implements Disposable {
     const len = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN).getUint32(0, true);
     // One message, whole: the kernel would skip or refuse anything else and never answer.
     if (len < NLMSG_HDRLEN || len > message.length || message.length > NLMSG_ALIGN(len)) {
-      return new RangeError(`nlmsg_len is ${len} but the message has ${message.length} bytes: it must be one whole netlink message (nlmsg_len 16..${message.length}, padded to 4 at most)`);
+      return new RangeError(
+        `nlmsg_len is ${len} but the message has ${message.length} bytes: it must be one whole netlink message (nlmsg_len 16..${message.length}, padded to 4 at most)`,
+      );
     }
     const room = this.#writer.capacity;
     if (message.length > room) return new RangeError(`a ${message.length}-byte message does not fit a ${room}-byte TX frame (raise tx.frameSize)`);
@@ -668,7 +691,13 @@ export class NetlinkSocket implements Disposable {
       this.#finish(seq());
       p.fail(e);
     };
-    const timer = timeoutMs === undefined ? null : setTimeout(() => fail(Object.assign(new Error(`the netlink ${what} got no answer within ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })), timeoutMs);
+    const timer =
+      timeoutMs === undefined
+        ? null
+        : setTimeout(
+            () => fail(Object.assign(new Error(`the netlink ${what} got no answer within ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })),
+            timeoutMs,
+          );
     const onAbort = () => fail(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) queueMicrotask(onAbort);
@@ -835,7 +864,12 @@ function kernelRings(k: KernelRings): RingPair {
  */
 export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: number) => KernelRingCalls = defaultRingCalls): NetlinkSocket {
   if (o === null || typeof o !== 'object') throw new TypeError(`NetlinkSocket.open() takes an options object, got ${describe(o)}`);
-  const protocol = typeof o.protocol === 'number' ? o.protocol : typeof o.protocol === 'string' && Object.hasOwn(PROTOCOLS, o.protocol) ? PROTOCOLS[o.protocol as keyof typeof PROTOCOLS] : -1;
+  const protocol =
+    typeof o.protocol === 'number'
+      ? o.protocol
+      : typeof o.protocol === 'string' && Object.hasOwn(PROTOCOLS, o.protocol)
+        ? PROTOCOLS[o.protocol as keyof typeof PROTOCOLS]
+        : -1;
   if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
     throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${describe(o.protocol)}`);
   }
@@ -945,7 +979,10 @@ function checkWait(o: WaitOptions | null | undefined): Error | null {
 
 function refusedRing(errno: number): UnsupportedError {
   return errno === EPERM
-    ? new UnsupportedError('memory-mapped netlink (NETLINK_RX_RING)', "this kernel has the ring but refused it with EPERM: setting it up needs CAP_NET_ADMIN; use ring: 'emulated' or 'auto'")
+    ? new UnsupportedError(
+        'memory-mapped netlink (NETLINK_RX_RING)',
+        "this kernel has the ring but refused it with EPERM: setting it up needs CAP_NET_ADMIN; use ring: 'emulated' or 'auto'",
+      )
     : new UnsupportedError(
         'memory-mapped netlink (NETLINK_RX_RING)',
         `this kernel answered ${errnoName(errno)}: the kernel ring exists only in Linux 3.10–4.5 (removed in 4.6 and late 4.4.y); use ring: 'emulated' or 'auto'`,

@@ -93,7 +93,8 @@ export class FrameBatch implements Iterable<FrameView> {
   /** @internal ring slots to release */ readonly _slots: Uint32Array;
   /** @internal queued by an async iterator, which releases it after its step */ _queued = false;
   /** @internal how many leading entries of _offsets are known */ _walked: number;
-  /** @internal extends _offsets up to index `upto` (V3 walks lazily, so each header is read once) */ _walk: ((batch: FrameBatch, upto: number) => void) | null = null;
+  /** @internal extends _offsets up to index `upto` (V3 walks lazily, so each header is read once) */ _walk:
+    ((batch: FrameBatch, upto: number) => void) | null = null;
   #length: number;
   #owner: BatchOwner;
   #released = false;

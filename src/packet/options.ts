@@ -129,7 +129,10 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
     snaplen: o.snaplen === undefined ? null : int('snaplen', o.snaplen, 1, MAX_SNAPLEN),
     geometry: o.geometry === undefined ? null : { ...o.geometry },
     // The ring is mapped as one ArrayBuffer, which the running Node caps at buffer.constants.MAX_LENGTH.
-    bufferBytes: o.bufferBytes === undefined ? null : int('bufferBytes', o.bufferBytes, 4096, bufferConstants.MAX_LENGTH, ' (buffer.constants.MAX_LENGTH: the ring is one ArrayBuffer)'),
+    bufferBytes:
+      o.bufferBytes === undefined
+        ? null
+        : int('bufferBytes', o.bufferBytes, 4096, bufferConstants.MAX_LENGTH, ' (buffer.constants.MAX_LENGTH: the ring is one ArrayBuffer)'),
     lineRatePps: o.lineRatePps === undefined ? null : int('lineRatePps', o.lineRatePps, 1, 2 ** 32),
     milliseconds: o.milliseconds === undefined ? null : int('milliseconds', o.milliseconds, 1, 3_600_000),
     promiscuous: bool('promiscuous', o.promiscuous),

@@ -55,7 +55,11 @@ export class FrameSlotReader implements RxReader {
   next(): FrameBatch | null {
     // Scratch arrays come from a free list refilled by releases: in the steady state a batch
     // allocates only views, never a backing store.
-    const scratch = this.#free.pop() ?? { slots: new Uint32Array(this.ring.size), statuses: new Uint32Array(this.ring.size), offsets: new Float64Array(this.ring.size) };
+    const scratch = this.#free.pop() ?? {
+      slots: new Uint32Array(this.ring.size),
+      statuses: new Uint32Array(this.ring.size),
+      offsets: new Float64Array(this.ring.size),
+    };
     const n = this.ring.takeRx(this.ring.size, scratch.slots, scratch.statuses);
     if (n === 0) {
       this.#free.push(scratch);
@@ -86,7 +90,11 @@ export class FrameSlotReader implements RxReader {
     const slots = batch._slots;
     for (let k = 0; k < slots.length; k++) this.ring.releaseRx(slots[k]);
     if (this.#free.length < 4) {
-      this.#free.push({ slots: new Uint32Array(slots.buffer), statuses: new Uint32Array(batch._statuses!.buffer), offsets: new Float64Array(batch._offsets.buffer) });
+      this.#free.push({
+        slots: new Uint32Array(slots.buffer),
+        statuses: new Uint32Array(batch._statuses!.buffer),
+        offsets: new Float64Array(batch._offsets.buffer),
+      });
     }
     this.#host.onRelease(batch);
   }

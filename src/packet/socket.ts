@@ -225,10 +225,15 @@ export class PacketSocket implements Disposable {
       if (o.copyThreshold) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
       // PACKET_IGNORE_OUTGOING exists from Linux 4.20: where it does not, the filter drops what
       // the host sends (pkt_type PACKET_OUTGOING) instead, in the kernel still.
-      const ignoreOutgoing = !o.ignoreOutgoing ? 'off' : setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING') ? 'kernel' : 'filter';
+      const ignoreOutgoing = !o.ignoreOutgoing
+        ? 'off'
+        : setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING')
+          ? 'kernel'
+          : 'filter';
       // snaplen: the filter answers it ("ret #snaplen"). tpacket_rcv() truncates to the filter's
       // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
-      if (o.snaplen !== null || ignoreOutgoing === 'filter') native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
+      if (o.snaplen !== null || ignoreOutgoing === 'filter')
+        native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
       native.krSetsockopt(fd, SOL_PACKET, PACKET_RX_RING, encodeRingRequest(o, geometry), 'PACKET_RX_RING');
       mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
       native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
@@ -305,7 +310,11 @@ export class PacketSocket implements Disposable {
         wake?.();
       },
     };
-    const fail = { error: (e: unknown) => { failure = e; } };
+    const fail = {
+      error: (e: unknown) => {
+        failure = e;
+      },
+    };
     if (!this.#attach(consumer, fail)) {
       if (failure) throw failure;
       return; // closed: the iteration is simply over
@@ -482,7 +491,12 @@ export class PacketSocket implements Disposable {
         if (!(e instanceof RingError) || e.errno !== osConstants.errno.ENODEV) throw e;
       }
       if (now === this.ifindex) return null; // down, not gone: capture resumes when it is up again
-      return new RingError(err, 'poll', `interface ${this.#ifname}`, `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`);
+      return new RingError(
+        err,
+        'poll',
+        `interface ${this.#ifname}`,
+        `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`,
+      );
     }
     return new RingError(err, 'poll', `interface ${this.#ifname}`, errnoText(err));
   }

@@ -86,9 +86,7 @@ export function validateGeometry(g: RingGeometry, ctx: GeometryContext): number 
   const hdrLen = tpacketHdrLen(ctx.version);
 
   if (blockCount < 1 || blockCount > UINT_MAX) {
-    throw new RangeError(
-      `blockCount (tp_block_nr) is ${blockCount}: it must be at least 1 (0 asks the kernel to free the ring) and fit in 32 bits`,
-    );
+    throw new RangeError(`blockCount (tp_block_nr) is ${blockCount}: it must be at least 1 (0 asks the kernel to free the ring) and fit in 32 bits`);
   }
   if (blockSize <= 0 || blockSize > INT_MAX) {
     throw new RangeError(`blockSize (tp_block_size) is ${blockSize}: the kernel requires it to be positive as a signed int (1..${INT_MAX})`);
@@ -180,9 +178,7 @@ export function frameBytes(version: number, caplen: number, reserve = 0): number
 }
 
 /** Sizing inputs: bytes, or milliseconds of traffic at a packet rate. */
-export type RingSizing =
-  | { snaplen: number; bufferBytes: number }
-  | { snaplen: number; lineRatePps: number; milliseconds: number; averageFrameBytes?: number };
+export type RingSizing = { snaplen: number; bufferBytes: number } | { snaplen: number; lineRatePps: number; milliseconds: number; averageFrameBytes?: number };
 
 const MAX_V3_BLOCK = 1 << 20;
 

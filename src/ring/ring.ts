@@ -112,7 +112,7 @@ export class Ring<Hdr extends SlotLayout> {
     const stepped = this.#stepped;
     // Released slots the walk stepped over: the kernel writes the first of them next, if any.
     // Slots still parked stay listed (they may be released later); the kernel steps over them.
-    for (let k = 0; k < stepped.length && n < max; ) {
+    for (let k = 0; k < stepped.length && n < max;) {
       const i = stepped[k];
       if (held[i] !== 0) {
         k++;
@@ -127,7 +127,7 @@ export class Ring<Hdr extends SlotLayout> {
       n++;
     }
     const parked = this.layout.rxHeldStatus;
-    for (let lap = 0; n < max; ) {
+    for (let lap = 0; n < max;) {
       const i = this.#head;
       if (held[i] !== 0) {
         // A slot parked with rxHeldStatus (netlink SKIP) is stepped over, as the kernel's allocator

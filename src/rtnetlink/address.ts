@@ -68,19 +68,44 @@ export function decodeAddress(dv: DataView, at: number, len: number, type: numbe
   const ip = (c: AttrCursor) => formatAddress(r.family, c.view());
   while (a.next()) {
     switch (a.type) {
-      case IFA_ADDRESS: r.address = ip(a); break;
-      case IFA_LOCAL: r.local = ip(a); break;
-      case IFA_LABEL: r.label = a.string(); break;
-      case IFA_BROADCAST: r.broadcast = ip(a); break;
-      case IFA_ANYCAST: r.anycast = ip(a); break;
-      case IFA_MULTICAST: r.multicast = ip(a); break;
-      case IFA_FLAGS: r.flags = a.u32() ?? r.flags; break;
-      case IFA_RT_PRIORITY: r.metric = a.u32(); break;
-      case IFA_PROTO: r.proto = a.u8(); break;
-      case IFA_CACHEINFO:
-        if (a.dataLen >= 16) r.cacheinfo = { preferred: dv.getUint32(a.data, true), valid: dv.getUint32(a.data + 4, true), cstamp: dv.getUint32(a.data + 8, true), tstamp: dv.getUint32(a.data + 12, true) };
+      case IFA_ADDRESS:
+        r.address = ip(a);
         break;
-      default: r.unknown.push(rawAttribute(a));
+      case IFA_LOCAL:
+        r.local = ip(a);
+        break;
+      case IFA_LABEL:
+        r.label = a.string();
+        break;
+      case IFA_BROADCAST:
+        r.broadcast = ip(a);
+        break;
+      case IFA_ANYCAST:
+        r.anycast = ip(a);
+        break;
+      case IFA_MULTICAST:
+        r.multicast = ip(a);
+        break;
+      case IFA_FLAGS:
+        r.flags = a.u32() ?? r.flags;
+        break;
+      case IFA_RT_PRIORITY:
+        r.metric = a.u32();
+        break;
+      case IFA_PROTO:
+        r.proto = a.u8();
+        break;
+      case IFA_CACHEINFO:
+        if (a.dataLen >= 16)
+          r.cacheinfo = {
+            preferred: dv.getUint32(a.data, true),
+            valid: dv.getUint32(a.data + 4, true),
+            cstamp: dv.getUint32(a.data + 8, true),
+            tstamp: dv.getUint32(a.data + 12, true),
+          };
+        break;
+      default:
+        r.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? r;

@@ -16,7 +16,7 @@ export function formatIPv6(b: Uint8Array, at = 0): string {
   for (let i = 0; i < 8; i++) w.push((b[at + 2 * i] << 8) | b[at + 2 * i + 1]);
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;
@@ -75,8 +75,18 @@ export function parseAddress(text: string): { family: number; bytes: Uint8Array 
     if (t.endsWith(':') && !t.endsWith('::')) t = t.slice(0, -1);
   }
   const [head, rest] = t.includes('::') ? t.split('::') : [t, null];
-  const hw = head ? head.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const rw = rest ? rest.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
+  const hw = head
+    ? head
+        .split(':')
+        .filter((x) => x !== '')
+        .map((x) => parseInt(x, 16))
+    : [];
+  const rw = rest
+    ? rest
+        .split(':')
+        .filter((x) => x !== '')
+        .map((x) => parseInt(x, 16))
+    : [];
   const words = [...hw, ...new Array(8 - hw.length - rw.length - tail.length).fill(0), ...rw, ...tail];
   const bytes = new Uint8Array(16);
   words.forEach((x, i) => {

@@ -56,7 +56,19 @@ import {
 import { Address } from './address';
 import { formatAddress, formatHardware } from './ip-address';
 import { Link } from './link';
-import { dsfieldName, familyName, groupName, linkmodeName, linkTypeName, operstateName, protocolName, realmName, routeTypeName, scopeName, tableName } from './names';
+import {
+  dsfieldName,
+  familyName,
+  groupName,
+  linkmodeName,
+  linkTypeName,
+  operstateName,
+  protocolName,
+  realmName,
+  routeTypeName,
+  scopeName,
+  tableName,
+} from './names';
 import { Neighbour } from './neighbour';
 import { METRIC_NAMES, Nexthop, Route } from './route';
 
@@ -83,9 +95,17 @@ export function ipContext(links: Iterable<Link>): IpContext {
 }
 
 const RT_FLAGS: [number, string][] = [
-  [RTNH_F_DEAD, 'dead'], [RTNH_F_ONLINK, 'onlink'], [RTNH_F_PERVASIVE, 'pervasive'], [RTNH_F_OFFLOAD, 'offload'],
-  [RTNH_F_TRAP, 'trap'], [RTM_F_NOTIFY, 'notify'], [RTNH_F_LINKDOWN, 'linkdown'], [RTNH_F_UNRESOLVED, 'unresolved'],
-  [RTM_F_OFFLOAD, 'rt_offload'], [RTM_F_TRAP, 'rt_trap'], [RTM_F_OFFLOAD_FAILED, 'rt_offload_failed'],
+  [RTNH_F_DEAD, 'dead'],
+  [RTNH_F_ONLINK, 'onlink'],
+  [RTNH_F_PERVASIVE, 'pervasive'],
+  [RTNH_F_OFFLOAD, 'offload'],
+  [RTNH_F_TRAP, 'trap'],
+  [RTM_F_NOTIFY, 'notify'],
+  [RTNH_F_LINKDOWN, 'linkdown'],
+  [RTNH_F_UNRESOLVED, 'unresolved'],
+  [RTM_F_OFFLOAD, 'rt_offload'],
+  [RTM_F_TRAP, 'rt_trap'],
+  [RTM_F_OFFLOAD_FAILED, 'rt_offload_failed'],
 ];
 const rtFlags = (flags: number): string[] => RT_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
 
@@ -163,7 +183,7 @@ export function routeJson(r: Route, ctx: IpContext, tableShown = true): IpJson {
   o.flags = rtFlags(r.flags);
   if (r.realms !== undefined) o.flow = flow(r.realms);
   const ci = r.cacheinfo;
-  if (r.family === AF_INET6 && ci && ((r.flags & RTM_F_CLONED) || ci.expires)) {
+  if (r.family === AF_INET6 && ci && (r.flags & RTM_F_CLONED || ci.expires)) {
     if (ci.expires) o.expires = Math.trunc(ci.expires / USER_HZ);
     if (ci.error) o.error = ci.error;
   } else if (r.family === AF_INET6 && ci?.error) o.error = ci.error;
@@ -205,7 +225,8 @@ export function routeText(r: Route, ctx: IpContext, tableShown = true): string {
       const idx = METRIC_NAMES.indexOf(k);
       const name = k === 'congestion' ? 'congctl' : k;
       if (k === 'ecn') t.push('features', 'ecn');
-      else if (k === 'rtt' || k === 'rttvar' || k === 'rto_min') t.push(name, ...(lock & (1 << idx) ? ['lock'] : []), (v as number) >= 1000 ? `${(v as number) / 1e3}s` : `${v}ms`);
+      else if (k === 'rtt' || k === 'rttvar' || k === 'rto_min')
+        t.push(name, ...(lock & (1 << idx) ? ['lock'] : []), (v as number) >= 1000 ? `${(v as number) / 1e3}s` : `${v}ms`);
       else t.push(name, ...(lock & (1 << idx) ? ['lock'] : []), String(v));
     }
   }
@@ -225,9 +246,24 @@ export function routeText(r: Route, ctx: IpContext, tableShown = true): string {
 
 // print_link_flags: NO-CARRIER first, then the IFF names in this order, leftover bits in hex.
 const IFF_NAMES: [number, string][] = [
-  [0x8, 'LOOPBACK'], [0x2, 'BROADCAST'], [0x10, 'POINTOPOINT'], [0x1000, 'MULTICAST'], [0x80, 'NOARP'], [0x200, 'ALLMULTI'],
-  [0x100, 'PROMISC'], [0x400, 'MASTER'], [0x800, 'SLAVE'], [0x4, 'DEBUG'], [0x8000, 'DYNAMIC'], [0x4000, 'AUTOMEDIA'],
-  [0x2000, 'PORTSEL'], [0x20, 'NOTRAILERS'], [0x1, 'UP'], [0x10000, 'LOWER_UP'], [0x20000, 'DORMANT'], [0x40000, 'ECHO'],
+  [0x8, 'LOOPBACK'],
+  [0x2, 'BROADCAST'],
+  [0x10, 'POINTOPOINT'],
+  [0x1000, 'MULTICAST'],
+  [0x80, 'NOARP'],
+  [0x200, 'ALLMULTI'],
+  [0x100, 'PROMISC'],
+  [0x400, 'MASTER'],
+  [0x800, 'SLAVE'],
+  [0x4, 'DEBUG'],
+  [0x8000, 'DYNAMIC'],
+  [0x4000, 'AUTOMEDIA'],
+  [0x2000, 'PORTSEL'],
+  [0x20, 'NOTRAILERS'],
+  [0x1, 'UP'],
+  [0x10000, 'LOWER_UP'],
+  [0x20000, 'DORMANT'],
+  [0x40000, 'ECHO'],
 ];
 function linkFlags(flags: number, mdown: boolean): string[] {
   const out: string[] = [];
@@ -301,10 +337,18 @@ function linkLayerJson(l: Link, o: IpJson): void {
 // print_ifa_flags (6.1): "secondary" for IPv4, "temporary" for IPv6; the rest IPv6-only but for
 // noprefixroute and autojoin; PERMANENT is never named, its absence is "dynamic".
 const IFA_NAMES: [number, string, 'v4' | 'v6' | 'any'][] = [
-  [IFA_F_SECONDARY, 'secondary', 'v4'], [IFA_F_SECONDARY, 'temporary', 'v6'], [IFA_F_NODAD, 'nodad', 'v6'],
-  [IFA_F_OPTIMISTIC, 'optimistic', 'v6'], [IFA_F_DADFAILED, 'dadfailed', 'v6'], [IFA_F_HOMEADDRESS, 'home', 'v6'],
-  [IFA_F_DEPRECATED, 'deprecated', 'v6'], [IFA_F_TENTATIVE, 'tentative', 'v6'], [IFA_F_MANAGETEMPADDR, 'mngtmpaddr', 'v6'],
-  [IFA_F_NOPREFIXROUTE, 'noprefixroute', 'any'], [IFA_F_MCAUTOJOIN, 'autojoin', 'any'], [IFA_F_STABLE_PRIVACY, 'stable-privacy', 'v6'],
+  [IFA_F_SECONDARY, 'secondary', 'v4'],
+  [IFA_F_SECONDARY, 'temporary', 'v6'],
+  [IFA_F_NODAD, 'nodad', 'v6'],
+  [IFA_F_OPTIMISTIC, 'optimistic', 'v6'],
+  [IFA_F_DADFAILED, 'dadfailed', 'v6'],
+  [IFA_F_HOMEADDRESS, 'home', 'v6'],
+  [IFA_F_DEPRECATED, 'deprecated', 'v6'],
+  [IFA_F_TENTATIVE, 'tentative', 'v6'],
+  [IFA_F_MANAGETEMPADDR, 'mngtmpaddr', 'v6'],
+  [IFA_F_NOPREFIXROUTE, 'noprefixroute', 'any'],
+  [IFA_F_MCAUTOJOIN, 'autojoin', 'any'],
+  [IFA_F_STABLE_PRIVACY, 'stable-privacy', 'v6'],
 ];
 
 /** One entry of `addr_info` in `ip -j addr show`. */
@@ -351,8 +395,14 @@ export function addrShowJson(links: Link[], addrs: Address[], ctx: IpContext, li
 }
 
 const NUD: [number, string][] = [
-  [NUD_INCOMPLETE, 'INCOMPLETE'], [NUD_REACHABLE, 'REACHABLE'], [NUD_STALE, 'STALE'], [NUD_DELAY, 'DELAY'],
-  [NUD_PROBE, 'PROBE'], [NUD_FAILED, 'FAILED'], [NUD_NOARP, 'NOARP'], [NUD_PERMANENT, 'PERMANENT'],
+  [NUD_INCOMPLETE, 'INCOMPLETE'],
+  [NUD_REACHABLE, 'REACHABLE'],
+  [NUD_STALE, 'STALE'],
+  [NUD_DELAY, 'DELAY'],
+  [NUD_PROBE, 'PROBE'],
+  [NUD_FAILED, 'FAILED'],
+  [NUD_NOARP, 'NOARP'],
+  [NUD_PERMANENT, 'PERMANENT'],
 ];
 
 /** Whether `ip neigh show` (no `nud` argument) lists the entry: not NOARP, not NONE, unless proxy or externally learned. */

@@ -150,28 +150,72 @@ export function decodeLink(dv: DataView, at: number, len: number, type: number):
   const a = new AttrCursor(dv, at + IFINFOMSG_SIZE, at + len);
   while (a.next()) {
     switch (a.type) {
-      case IFLA_IFNAME: l.name = a.string(); break;
-      case IFLA_MTU: l.mtu = a.u32(); break;
-      case IFLA_MIN_MTU: l.minMtu = a.u32(); break;
-      case IFLA_MAX_MTU: l.maxMtu = a.u32(); break;
-      case IFLA_LINK: l.link = a.u32(); break;
-      case IFLA_LINK_NETNSID: l.linkNetnsid = a.s32(); break;
-      case IFLA_MASTER: l.master = a.u32(); break;
-      case IFLA_QDISC: l.qdisc = a.string(); break;
-      case IFLA_OPERSTATE: l.operstate = a.u8(); break;
-      case IFLA_LINKMODE: l.linkmode = a.u8(); break;
-      case IFLA_GROUP: l.group = a.u32(); break;
-      case IFLA_TXQLEN: l.txqlen = a.u32(); break;
-      case IFLA_ADDRESS: l.address = a.bytes(); break;
-      case IFLA_BROADCAST: l.broadcast = a.bytes(); break;
-      case IFLA_PERM_ADDRESS: l.permAddress = a.bytes(); break;
-      case IFLA_IFALIAS: l.alias = a.string(); break;
-      case IFLA_CARRIER: l.carrier = a.u8(); break;
-      case IFLA_PROMISCUITY: l.promiscuity = a.u32(); break;
-      case IFLA_NUM_TX_QUEUES: l.numTxQueues = a.u32(); break;
-      case IFLA_NUM_RX_QUEUES: l.numRxQueues = a.u32(); break;
-      case IFLA_PROTO_DOWN: l.protoDown = a.u8(); break;
-      case IFLA_LINKINFO: l.info = linkinfo(a); break;
+      case IFLA_IFNAME:
+        l.name = a.string();
+        break;
+      case IFLA_MTU:
+        l.mtu = a.u32();
+        break;
+      case IFLA_MIN_MTU:
+        l.minMtu = a.u32();
+        break;
+      case IFLA_MAX_MTU:
+        l.maxMtu = a.u32();
+        break;
+      case IFLA_LINK:
+        l.link = a.u32();
+        break;
+      case IFLA_LINK_NETNSID:
+        l.linkNetnsid = a.s32();
+        break;
+      case IFLA_MASTER:
+        l.master = a.u32();
+        break;
+      case IFLA_QDISC:
+        l.qdisc = a.string();
+        break;
+      case IFLA_OPERSTATE:
+        l.operstate = a.u8();
+        break;
+      case IFLA_LINKMODE:
+        l.linkmode = a.u8();
+        break;
+      case IFLA_GROUP:
+        l.group = a.u32();
+        break;
+      case IFLA_TXQLEN:
+        l.txqlen = a.u32();
+        break;
+      case IFLA_ADDRESS:
+        l.address = a.bytes();
+        break;
+      case IFLA_BROADCAST:
+        l.broadcast = a.bytes();
+        break;
+      case IFLA_PERM_ADDRESS:
+        l.permAddress = a.bytes();
+        break;
+      case IFLA_IFALIAS:
+        l.alias = a.string();
+        break;
+      case IFLA_CARRIER:
+        l.carrier = a.u8();
+        break;
+      case IFLA_PROMISCUITY:
+        l.promiscuity = a.u32();
+        break;
+      case IFLA_NUM_TX_QUEUES:
+        l.numTxQueues = a.u32();
+        break;
+      case IFLA_NUM_RX_QUEUES:
+        l.numRxQueues = a.u32();
+        break;
+      case IFLA_PROTO_DOWN:
+        l.protoDown = a.u8();
+        break;
+      case IFLA_LINKINFO:
+        l.info = linkinfo(a);
+        break;
       case IFLA_PROP_LIST: {
         const c = a.nestedCursor();
         while (c.next()) if (c.type === IFLA_ALT_IFNAME) (l.altnames ??= []).push(c.string());
@@ -180,11 +224,24 @@ export function decodeLink(dv: DataView, at: number, len: number, type: number):
       case IFLA_STATS64:
         if (a.dataLen >= 80) {
           const g = (i: number) => dv.getBigUint64(a.data + 8 * i, true);
-          l.stats64 = { rxPackets: g(0), txPackets: g(1), rxBytes: g(2), txBytes: g(3), rxErrors: g(4), txErrors: g(5), rxDropped: g(6), txDropped: g(7), multicast: g(8), collisions: g(9) };
+          l.stats64 = {
+            rxPackets: g(0),
+            txPackets: g(1),
+            rxBytes: g(2),
+            txBytes: g(3),
+            rxErrors: g(4),
+            txErrors: g(5),
+            rxDropped: g(6),
+            txDropped: g(7),
+            multicast: g(8),
+            collisions: g(9),
+          };
         }
         break;
-      case IFLA_STATS: break; // the 32-bit copy of IFLA_STATS64
-      default: l.unknown.push(rawAttribute(a));
+      case IFLA_STATS:
+        break; // the 32-bit copy of IFLA_STATS64
+      default:
+        l.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? l;

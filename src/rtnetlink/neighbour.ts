@@ -44,15 +44,32 @@ export function decodeNeighbour(dv: DataView, at: number, len: number, type: num
   const a = new AttrCursor(dv, at + NDMSG_SIZE, at + len);
   while (a.next()) {
     switch (a.type) {
-      case NDA_DST: n.dst = formatAddress(n.family, a.view()); break;
-      case NDA_LLADDR: n.lladdr = a.bytes(); break;
-      case NDA_PROBES: n.probes = a.u32(); break;
-      case NDA_VLAN: n.vlan = a.u16(); break;
-      case NDA_MASTER: n.master = a.u32(); break;
-      case NDA_CACHEINFO:
-        if (a.dataLen >= 16) n.cacheinfo = { confirmed: dv.getUint32(a.data, true), used: dv.getUint32(a.data + 4, true), updated: dv.getUint32(a.data + 8, true), refcnt: dv.getUint32(a.data + 12, true) };
+      case NDA_DST:
+        n.dst = formatAddress(n.family, a.view());
         break;
-      default: n.unknown.push(rawAttribute(a));
+      case NDA_LLADDR:
+        n.lladdr = a.bytes();
+        break;
+      case NDA_PROBES:
+        n.probes = a.u32();
+        break;
+      case NDA_VLAN:
+        n.vlan = a.u16();
+        break;
+      case NDA_MASTER:
+        n.master = a.u32();
+        break;
+      case NDA_CACHEINFO:
+        if (a.dataLen >= 16)
+          n.cacheinfo = {
+            confirmed: dv.getUint32(a.data, true),
+            used: dv.getUint32(a.data + 4, true),
+            updated: dv.getUint32(a.data + 8, true),
+            refcnt: dv.getUint32(a.data + 12, true),
+          };
+        break;
+      default:
+        n.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? n;

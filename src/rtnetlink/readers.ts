@@ -91,7 +91,15 @@ function checkCommon(o: ReaderOptions): void {
  * datagram (`Flagged<T>[]`). 'retry' keeps the batches of an attempt until NLMSG_DONE and emits
  * them only from a clean pass.
  */
-function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, decode: Decoder<T>, keep: (x: T) => boolean, strict: boolean, keepsBytes = false): Observable<Flagged<T>[]> {
+function dumpRecords<T>(
+  o: ReaderOptions,
+  request: Uint8Array,
+  want: number,
+  decode: Decoder<T>,
+  keep: (x: T) => boolean,
+  strict: boolean,
+  keepsBytes = false,
+): Observable<Flagged<T>[]> {
   checkCommon(o);
   const policy = o.onInterrupted ?? 'retry';
   const retries = o.retries ?? 3;
@@ -135,7 +143,15 @@ function dumpRecords<T>(o: ReaderOptions, request: Uint8Array, want: number, dec
 // first (once per datagram, ~32 KiB).
 // A `keep` that throws (a user's predicate) errors the stream: a user callback's exception never
 // reaches the process.
-function decodeBatch<T>(c: MessageCursor, want: number, decode: Decoder<T>, keep: (x: T) => boolean, sub: Subscriber<unknown>, state: { interrupted: boolean }, keepsBytes: boolean): Flagged<T>[] | null {
+function decodeBatch<T>(
+  c: MessageCursor,
+  want: number,
+  decode: Decoder<T>,
+  keep: (x: T) => boolean,
+  sub: Subscriber<unknown>,
+  state: { interrupted: boolean },
+  keepsBytes: boolean,
+): Flagged<T>[] | null {
   const out: Flagged<T>[] = [];
   const dv = keepsBytes ? new DataView(new Uint8Array(c.dv.buffer, c.dv.byteOffset, c.dv.byteLength).slice().buffer) : c.dv;
   while (c.next()) {
@@ -193,12 +209,14 @@ function routeSource(options: RouteReaderOptions | undefined): Observable<Flagge
   const kernel = { family, table: table === 'all' ? undefined : table, protocol: f.protocol, type: f.type, oif: f.oif };
   const strict = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined;
   const filtered = table !== 'all' || f.protocol !== undefined || f.type !== undefined || f.oif !== undefined || f.predicate !== undefined;
-  const keep = !filtered ? all : (r: Route) =>
-    (table === 'all' || r.table === table) &&
-    (f.protocol === undefined || r.protocol === f.protocol) &&
-    (f.type === undefined || r.type === f.type) &&
-    (f.oif === undefined || r.oif === f.oif || (r.multipath?.some((n) => n.ifindex === f.oif) ?? false)) &&
-    (!f.predicate || f.predicate(r));
+  const keep = !filtered
+    ? all
+    : (r: Route) =>
+        (table === 'all' || r.table === table) &&
+        (f.protocol === undefined || r.protocol === f.protocol) &&
+        (f.type === undefined || r.type === f.type) &&
+        (f.oif === undefined || r.oif === f.oif || (r.multipath?.some((n) => n.ifindex === f.oif) ?? false)) &&
+        (!f.predicate || f.predicate(r));
   checkCommon(o);
   return dumpRecords(o, routeDumpRequest(kernel), RTM_NEWROUTE, RouteRecord.from, keep, strict, true);
 }
@@ -229,7 +247,6 @@ export function routeBatches(o: RouteReaderOptions = {}): Observable<Flagged<Rou
 export function getRoutes(o: RouteReaderOptions = {}): Promise<Flagged<Route>[]> {
   return collect(routeSource(o));
 }
-
 
 /**
  * Links (network interfaces), one emission each. Cold, as {@link routes}. `family: 6` asks IPv6's

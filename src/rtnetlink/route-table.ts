@@ -9,7 +9,19 @@ import '../dispose';
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscription } from 'rxjs/internal/Subscription';
-import { AF_INET, AF_INET6, IFF_UP, RTPROT_RA, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK } from '../constants';
+import {
+  AF_INET,
+  AF_INET6,
+  IFF_UP,
+  RTPROT_RA,
+  RTM_DELLINK,
+  RTM_DELROUTE,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  RTNLGRP_IPV4_ROUTE,
+  RTNLGRP_IPV6_ROUTE,
+  RTNLGRP_LINK,
+} from '../constants';
 import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink, Link } from './link';
@@ -83,7 +95,9 @@ export function routeKey(r: Route): string {
  * (lifetimes count down) and the deleted flag, as a string.
  */
 export function routeValue(r: Route): string {
-  return JSON.stringify({ ...plainRoute(r), cacheinfo: undefined, deleted: undefined, interrupted: undefined }, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v));
+  return JSON.stringify({ ...plainRoute(r), cacheinfo: undefined, deleted: undefined, interrupted: undefined }, (_k, v) =>
+    v instanceof Uint8Array ? Array.from(v) : v,
+  );
 }
 
 /**
@@ -119,7 +133,9 @@ export class RouteTable implements Disposable {
     // Route events that come during a dump wait for it (they apply on top of its result); link
     // events are taken at once, so that linkChanges() names a link before the dump's diffs show its
     // routes (a link event only asks for another dump, which waits its turn).
-    this.#subs.push(sock.messages().subscribe((m) => (this.#dumping && m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK ? this.#queued.push(m) : this.#event(m))));
+    this.#subs.push(
+      sock.messages().subscribe((m) => (this.#dumping && m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK ? this.#queued.push(m) : this.#event(m))),
+    );
     this.#subs.push(sock.losses().subscribe(() => this.#resync()));
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -351,6 +367,7 @@ function listOf(groups: Map<string, string[]>, g: string): string[] {
 
 // An IPv6 deletion that names every nexthop of the set (ip -6 route del of the whole route).
 function sameNexthops(set: Route, r: Route): boolean {
-  const keys = (x: Route) => (x.multipath ? x.multipath.map((n) => nexthopKey(n.gateway, n.via, n.ifindex)) : [nexthopKey(x.gateway, x.via, x.oif)]).sort().join(',');
+  const keys = (x: Route) =>
+    (x.multipath ? x.multipath.map((n) => nexthopKey(n.gateway, n.via, n.ifindex)) : [nexthopKey(x.gateway, x.via, x.oif)]).sort().join(',');
   return keys(set) === keys(r);
 }

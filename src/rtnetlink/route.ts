@@ -41,8 +41,24 @@ import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
 /** Names of the RTAX_* metrics, by number, as iproute2 prints them. */
 export const METRIC_NAMES = [
-  '', 'lock', 'mtu', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'advmss', 'reordering', 'hoplimit',
-  'initcwnd', 'features', 'rto_min', 'initrwnd', 'quickack', 'congestion', 'fastopen_no_cookie',
+  '',
+  'lock',
+  'mtu',
+  'window',
+  'rtt',
+  'rttvar',
+  'ssthresh',
+  'cwnd',
+  'advmss',
+  'reordering',
+  'hoplimit',
+  'initcwnd',
+  'features',
+  'rto_min',
+  'initrwnd',
+  'quickack',
+  'congestion',
+  'fastopen_no_cookie',
 ];
 
 /** An RTA_VIA address (a gateway of another family: IPv4 routes via IPv6, MPLS). */
@@ -171,12 +187,23 @@ function multipath(r: Route, a: AttrCursor): NetlinkParseError | null {
     const c = new AttrCursor(dv, at + RTNEXTHOP_SIZE, at + len);
     while (c.next()) {
       switch (c.type) {
-        case RTA_GATEWAY: nh.gateway = addr(c, r.family); break;
-        case RTA_VIA: nh.via = via(c); break;
-        case RTA_FLOW: nh.realms = c.u32(); break;
-        case RTA_ENCAP_TYPE: nh.encapType = c.u16(); break;
-        case RTA_ENCAP: nh.encap = c.bytes(); break;
-        default: (nh.unknown ??= []).push(rawAttribute(c));
+        case RTA_GATEWAY:
+          nh.gateway = addr(c, r.family);
+          break;
+        case RTA_VIA:
+          nh.via = via(c);
+          break;
+        case RTA_FLOW:
+          nh.realms = c.u32();
+          break;
+        case RTA_ENCAP_TYPE:
+          nh.encapType = c.u16();
+          break;
+        case RTA_ENCAP:
+          nh.encap = c.bytes();
+          break;
+        default:
+          (nh.unknown ??= []).push(rawAttribute(c));
       }
     }
     if (c.error) return c.error;
@@ -209,38 +236,79 @@ export function decodeRoute(dv: DataView, at: number, len: number, type: number)
   const a = new AttrCursor(dv, at + RTMSG_SIZE, at + len);
   while (a.next()) {
     switch (a.type) {
-      case RTA_DST: r.dst = addr(a, r.family); break;
-      case RTA_SRC: r.src = addr(a, r.family); break;
-      case RTA_IIF: r.iif = a.u32(); break;
-      case RTA_OIF: r.oif = a.u32(); break;
-      case RTA_GATEWAY: r.gateway = addr(a, r.family); break;
-      case RTA_PRIORITY: r.priority = a.u32(); break;
-      case RTA_PREFSRC: r.prefsrc = addr(a, r.family); break;
-      case RTA_METRICS: metrics(r, a); break;
+      case RTA_DST:
+        r.dst = addr(a, r.family);
+        break;
+      case RTA_SRC:
+        r.src = addr(a, r.family);
+        break;
+      case RTA_IIF:
+        r.iif = a.u32();
+        break;
+      case RTA_OIF:
+        r.oif = a.u32();
+        break;
+      case RTA_GATEWAY:
+        r.gateway = addr(a, r.family);
+        break;
+      case RTA_PRIORITY:
+        r.priority = a.u32();
+        break;
+      case RTA_PREFSRC:
+        r.prefsrc = addr(a, r.family);
+        break;
+      case RTA_METRICS:
+        metrics(r, a);
+        break;
       case RTA_MULTIPATH: {
         const e = multipath(r, a);
         if (e) return e;
         break;
       }
-      case RTA_FLOW: r.realms = a.u32(); break;
+      case RTA_FLOW:
+        r.realms = a.u32();
+        break;
       case RTA_CACHEINFO:
         if (a.dataLen >= 32) {
           const g = (i: number) => dv.getUint32(a.data + 4 * i, true);
           r.cacheinfo = { clntref: g(0), lastuse: g(1), expires: dv.getInt32(a.data + 8, true), error: g(3), used: g(4), id: g(5), ts: g(6), tsage: g(7) };
         }
         break;
-      case RTA_TABLE: r.table = a.u32() ?? r.table; break;
-      case RTA_MARK: r.mark = a.u32(); break;
-      case RTA_VIA: r.via = via(a); break;
-      case RTA_NEWDST: r.newdst = a.bytes(); break;
-      case RTA_PREF: r.pref = a.u8(); break;
-      case RTA_ENCAP_TYPE: r.encapType = a.u16(); break;
-      case RTA_ENCAP: r.encap = a.bytes(); break;
-      case RTA_EXPIRES: r.expires = a.u32(); break;
-      case RTA_UID: r.uid = a.u32(); break;
-      case RTA_TTL_PROPAGATE: r.ttlPropagate = a.u8(); break;
-      case RTA_NH_ID: r.nhid = a.u32(); break;
-      default: r.unknown.push(rawAttribute(a));
+      case RTA_TABLE:
+        r.table = a.u32() ?? r.table;
+        break;
+      case RTA_MARK:
+        r.mark = a.u32();
+        break;
+      case RTA_VIA:
+        r.via = via(a);
+        break;
+      case RTA_NEWDST:
+        r.newdst = a.bytes();
+        break;
+      case RTA_PREF:
+        r.pref = a.u8();
+        break;
+      case RTA_ENCAP_TYPE:
+        r.encapType = a.u16();
+        break;
+      case RTA_ENCAP:
+        r.encap = a.bytes();
+        break;
+      case RTA_EXPIRES:
+        r.expires = a.u32();
+        break;
+      case RTA_UID:
+        r.uid = a.u32();
+        break;
+      case RTA_TTL_PROPAGATE:
+        r.ttlPropagate = a.u8();
+        break;
+      case RTA_NH_ID:
+        r.nhid = a.u32();
+        break;
+      default:
+        r.unknown.push(rawAttribute(a));
     }
   }
   return a.error ?? r;

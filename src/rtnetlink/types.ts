@@ -21,7 +21,13 @@ export function rawAttribute(a: AttrCursor): RawAttribute {
  * `headerSize` zero bytes but for the family in the first; `fill` may set more of the header,
  * `attrs` add attributes after it.
  */
-export function dumpRequest(type: number, headerSize: number, family: number, fill?: (header: Uint8Array) => void, attrs?: (b: MessageBuilder) => void): Uint8Array {
+export function dumpRequest(
+  type: number,
+  headerSize: number,
+  family: number,
+  fill?: (header: Uint8Array) => void,
+  attrs?: (b: MessageBuilder) => void,
+): Uint8Array {
   const header = new Uint8Array(headerSize);
   header[0] = family;
   fill?.(header);

@@ -109,7 +109,7 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
     // A dump: the host's records, replayed through the simulated kernel's dump.
     const records: Uint8Array[] = [];
     let done: Uint8Array | null = null;
-    for (let idle = 0; done === null && idle < 1000; ) {
+    for (let idle = 0; done === null && idle < 1000;) {
       const got = receive();
       idle = got.length === 0 ? idle + 1 : 0;
       for (const d of got) {

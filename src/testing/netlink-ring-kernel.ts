@@ -33,7 +33,6 @@ import { frameOffsets, RingGeometry } from '../ring/geometry';
 
 const { EPERM, ENOENT, EAGAIN, ENOMEM, EBUSY, EINVAL, ENOPROTOOPT, ENOBUFS, ECONNREFUSED } = osConstants.errno;
 
-
 /** The largest buffer length the kernel remembers from recvmsg (`max_recvmsg_len` cap). */
 export const MAX_RECVMSG_LEN = NETLINK_MAX_RECVMSG_LEN;
 export { NLMSG_GOODSIZE };
@@ -202,8 +201,7 @@ export class NetlinkRingKernel {
     const { errno } = checkNlMmapReq(req, this.pageSize);
     if (errno) return -errno;
     if (req.blockCount >>> 0 !== 0 && req.blockSize * req.blockCount > this.#opt.maxRingBytes) return -ENOMEM;
-    const next: RingState | null =
-      req.blockCount >>> 0 === 0 ? null : { geometry: { ...req }, offsets: frameOffsets(req), base: 0, head: 0, pending: 0 };
+    const next: RingState | null = req.blockCount >>> 0 === 0 ? null : { geometry: { ...req }, offsets: frameOffsets(req), base: 0, head: 0, pending: 0 };
     const keep = which === 'rx' ? this.#tx : this.#rx;
     const keepBytes = keep ? this.#bytesOf(keep) : null;
     if (which === 'rx') this.#rx = next;

@@ -24,7 +24,7 @@ export async function consumeDump(reader: NetlinkReader, timeoutMs = 10000): Pro
   const statuses: number[] = [];
   let held: NetlinkFrame | null = null;
   let heldBefore = '';
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
     const frames = reader.read();
     if (frames.length === 0) await sleep(1);
     let done = false;

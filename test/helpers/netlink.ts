@@ -3,7 +3,6 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { AF_NETLINK, NETLINK_PKTINFO, NETLINK_ROUTE, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_PASSCRED } from '../../src/constants';
 import { native } from '../../src/native';
 
-
 /** Opens and binds a NETLINK_ROUTE socket in `netns`, with NETLINK_PKTINFO and SO_PASSCRED (as the emulated ring needs). */
 export function openRoute(netns: string): number {
   const fd = native.krSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, `/run/netns/${netns}`, 'AF_NETLINK');
@@ -47,5 +46,9 @@ export function openSockets(): Set<string> {
       return '';
     }
   };
-  return new Set(readdirSync('/proc/self/fd').map(link).filter((l) => l.startsWith('socket:')));
+  return new Set(
+    readdirSync('/proc/self/fd')
+      .map(link)
+      .filter((l) => l.startsWith('socket:')),
+  );
 }

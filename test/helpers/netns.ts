@@ -130,7 +130,9 @@ export function ipBatch(ns: string, lines: string[], force = false): string[] {
     return [];
   } catch (e) {
     if (!force) throw e;
-    return String((e as { stderr?: Buffer }).stderr ?? '').split('\n').filter(Boolean);
+    return String((e as { stderr?: Buffer }).stderr ?? '')
+      .split('\n')
+      .filter(Boolean);
   }
 }
 

@@ -29,7 +29,6 @@ export function describePrivileged(name: string, fn: () => void): void {
       });
     });
   } else {
-    // eslint-disable-next-line no-console
     console.warn(`skipping "${name}": ${reason}`);
     describe.skip(name, fn);
   }

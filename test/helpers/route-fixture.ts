@@ -102,10 +102,12 @@ export function randomRoutes(seed: number, count: number): string[] {
     if (kind < 0.1) body = `${pick(['blackhole', 'unreachable', 'prohibit', 'throw'])} ${v4(r, len)}`;
     else if (kind < 0.3) body = `${v4(r, len)} dev ${pick(['r0', 'r1', 'mv0'])} scope link`;
     else if (kind < 0.45) body = `${v4(r, len)} via 10.9.${Math.floor(r() * 255)}.${1 + Math.floor(r() * 250)} dev r0 onlink`;
-    else if (kind < 0.6) body = `${v4(r, len)} nexthop via 10.0.0.${2 + Math.floor(r() * 200)} dev r0 weight ${1 + Math.floor(r() * 20)} nexthop via 10.1.0.${2 + Math.floor(r() * 200)} dev r1 weight ${1 + Math.floor(r() * 20)}`;
+    else if (kind < 0.6)
+      body = `${v4(r, len)} nexthop via 10.0.0.${2 + Math.floor(r() * 200)} dev r0 weight ${1 + Math.floor(r() * 20)} nexthop via 10.1.0.${2 + Math.floor(r() * 200)} dev r1 weight ${1 + Math.floor(r() * 20)}`;
     else if (kind < 0.65) body = `${v4(r, len)} tos ${pick(['0x10', 'CS1', 'AF21', '0x08'])} via 10.0.0.9`;
     else if (kind < 0.7) body = `${pick(['local', 'broadcast'])} ${v4(r, len)} dev r0`;
-    else body = `${v4(r, len)} via 10.0.${Math.floor(r() * 2)}.${2 + Math.floor(r() * 250)}${r() < 0.3 ? ` mtu ${1280 + Math.floor(r() * 200)}` : ''}${r() < 0.2 ? ` advmss ${1000 + Math.floor(r() * 200)}` : ''}${r() < 0.2 ? ` src 10.0.0.1` : ''}`;
+    else
+      body = `${v4(r, len)} via 10.0.${Math.floor(r() * 2)}.${2 + Math.floor(r() * 250)}${r() < 0.3 ? ` mtu ${1280 + Math.floor(r() * 200)}` : ''}${r() < 0.2 ? ` advmss ${1000 + Math.floor(r() * 200)}` : ''}${r() < 0.2 ? ` src 10.0.0.1` : ''}`;
     lines.push(place(body, `${table}${proto}${metric}`));
   }
   for (let i = 0; i < count; i++) {
@@ -117,9 +119,11 @@ export function randomRoutes(seed: number, count: number): string[] {
     let body: string;
     if (kind < 0.1) body = `${pick(['blackhole', 'unreachable', 'prohibit'])} ${v6(r, len)}`;
     else if (kind < 0.3) body = `${v6(r, len)} dev ${pick(['r0', 'r1', 'mv0'])}`;
-    else if (kind < 0.5) body = `${v6(r, len)} nexthop via 2001:db8::${(2 + Math.floor(r() * 200)).toString(16)} dev r0 weight ${1 + Math.floor(r() * 20)} nexthop via 2001:db8:1::${(2 + Math.floor(r() * 200)).toString(16)} dev r1 weight ${1 + Math.floor(r() * 20)}`;
+    else if (kind < 0.5)
+      body = `${v6(r, len)} nexthop via 2001:db8::${(2 + Math.floor(r() * 200)).toString(16)} dev r0 weight ${1 + Math.floor(r() * 20)} nexthop via 2001:db8:1::${(2 + Math.floor(r() * 200)).toString(16)} dev r1 weight ${1 + Math.floor(r() * 20)}`;
     else if (kind < 0.6) body = `${v6(r, len)} via 2001:db8::${(2 + Math.floor(r() * 200)).toString(16)} dev r0 pref ${pick(['low', 'medium', 'high'])}`;
-    else body = `${v6(r, len)} via 2001:db8:1::${(2 + Math.floor(r() * 200)).toString(16)}${r() < 0.3 ? ` mtu ${1280 + Math.floor(r() * 200)}` : ''}${r() < 0.3 ? ` hoplimit ${1 + Math.floor(r() * 200)}` : ''}`;
+    else
+      body = `${v6(r, len)} via 2001:db8:1::${(2 + Math.floor(r() * 200)).toString(16)}${r() < 0.3 ? ` mtu ${1280 + Math.floor(r() * 200)}` : ''}${r() < 0.3 ? ` hoplimit ${1 + Math.floor(r() * 200)}` : ''}`;
     lines.push(place(body, `${table}${proto}${metric}`));
   }
   return lines;

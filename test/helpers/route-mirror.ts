@@ -9,7 +9,10 @@ import { ipRoutesAll } from './netns';
 // cannot pass.
 export async function mirrorAsIp(table: RouteTable, ns: string): Promise<string[]> {
   const ctx = ipContext(await getLinks({ netns: ns }));
-  return table.routes().map((r) => JSON.stringify(routeJson(r, ctx, true))).sort();
+  return table
+    .routes()
+    .map((r) => JSON.stringify(routeJson(r, ctx, true)))
+    .sort();
 }
 
 /** Waits (bounded) until the mirror lists what ip lists; then they must be equal. */
@@ -26,4 +29,3 @@ export async function equalsIp(table: RouteTable, ns: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-

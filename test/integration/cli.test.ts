@@ -1,4 +1,5 @@
 // The kring CLI, run as a user would, against frames sent over a veth pair.
+import { constants as bufferConstants } from 'node:buffer';
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createNamespace, ipBatch } from '../helpers/netns';
@@ -47,7 +48,11 @@ describePrivileged('kring capture', () => {
     const sent = frames(8);
     env.sender.send(sent);
     expect(await p.exited).toBe(0);
-    const lines = p.out().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = p
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBe(5);
     lines.forEach((j, i) => {
       expect(Object.keys(j)).toEqual(['ts', 'len', 'caplen', 'ifindex', 'pkttype', 'protocol', 'vlan', 'hex']);
@@ -77,10 +82,12 @@ describePrivileged('kring capture', () => {
 
 describe('kring capture --buffer-mb', () => {
   it('past the largest ArrayBuffer is a usage error naming the limit (it used to wrap through a 32-bit shift)', () => {
-    const max = Math.floor(require('node:buffer').constants.MAX_LENGTH / 2 ** 20);
+    const max = Math.floor(bufferConstants.MAX_LENGTH / 2 ** 20);
     const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'lo', '--buffer-mb', String(max + 1)], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe(`kring: --buffer-mb must be at most ${max} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${max + 1}`);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `kring: --buffer-mb must be at most ${max} (the ring is mapped as one ArrayBuffer, at most buffer.constants.MAX_LENGTH bytes), got ${max + 1}`,
+    );
   });
 });
 
@@ -100,7 +107,13 @@ describePrivileged('kring routes --table as ip route show table', () => {
   let destroy: () => void;
   beforeAll(() => {
     ({ ns, destroy } = createNamespace());
-    ipBatch(ns, ['link add r0 type veth peer name r1', 'link set r0 up', 'addr add 10.0.0.1/16 dev r0', 'route add 20.0.0.0/8 via 10.0.0.2 table 100', 'route add 21.0.0.0/8 via 10.0.0.2']);
+    ipBatch(ns, [
+      'link add r0 type veth peer name r1',
+      'link set r0 up',
+      'addr add 10.0.0.1/16 dev r0',
+      'route add 20.0.0.0/8 via 10.0.0.2 table 100',
+      'route add 21.0.0.0/8 via 10.0.0.2',
+    ]);
   });
   afterAll(() => destroy?.());
   const ipOut = (args: string[]) => spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
@@ -110,7 +123,12 @@ describePrivileged('kring routes --table as ip route show table', () => {
       const ip = ipOut([...fam, 'route', 'show', 'table', '0']);
       const k = spawnSync(process.execPath, [KRING, 'routes', ...fam, '--table', '0', '--netns', ns], { encoding: 'utf8' });
       expect(k.status).toBe(0);
-      expect(k.stdout).toBe(ip.stdout.split('\n').map((l) => l.trimEnd()).join('\n'));
+      expect(k.stdout).toBe(
+        ip.stdout
+          .split('\n')
+          .map((l) => l.trimEnd())
+          .join('\n'),
+      );
       expect(k.stdout).toMatch(fam.length ? /^local ::1 dev lo table local/ : /20\.0\.0\.0\/8 via 10\.0\.0\.2 dev r0 table 100/);
     }
   });

@@ -1,5 +1,5 @@
 // Kernel failures surface as RingError with code, errno, syscall, op and (for privileges) a hint.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PacketSocket, RingError } from '../../src';
@@ -45,9 +45,13 @@ describePrivileged('kernel errors', () => {
 
   it('without CAP_NET_RAW, socket(AF_PACKET) is EPERM with the capability hint', () => {
     // setpriv drops CAP_NET_RAW from the bounding set, so the child (still uid 0) cannot have it.
-    const out = execFileSync('setpriv', ['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, join(__dirname, '..', 'fixtures', 'open-packet.js'), 'lo'], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'setpriv',
+      ['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', process.execPath, join(__dirname, '..', 'fixtures', 'open-packet.js'), 'lo'],
+      {
+        encoding: 'utf8',
+      },
+    );
     const e = JSON.parse(out);
     expect(e).toMatchObject({ name: 'RingError', code: 'EPERM', errno: 1, syscall: 'socket', op: 'AF_PACKET' });
     expect(e.hint).toMatch(/CAP_NET_RAW/);
@@ -63,7 +67,7 @@ describePrivileged('kernel errors', () => {
 describe('native limits', () => {
   it('a mapping past buffer.constants.MAX_LENGTH is a RangeError from krMmap, never a double free (child process)', () => {
     const script = `
-      const { native } = require(${JSON.stringify(require('node:path').join(__dirname, '..', '..', 'dist', 'native'))});
+      const { native } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'native'))});
       const out = [];
       for (const len of [2 ** 33, 4097 * 2 ** 20]) {
         try { native.krMmap(-1, len, 'test'); out.push('mapped'); } catch (e) { out.push(e.name + ': ' + e.message); }
@@ -73,7 +77,7 @@ describe('native limits', () => {
       out.push(ok.byteLength);
       console.log(JSON.stringify(out));
     `;
-    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     expect(JSON.parse(r.stdout)).toEqual([
       'RangeError: krMmap(test): a mapping of 8589934592 bytes cannot be an ArrayBuffer in this runtime (larger than buffer.constants.MAX_LENGTH?)',

@@ -55,7 +55,9 @@ describePrivileged('capture when the interface goes away', () => {
     expect(r.seqs).toEqual([0, 1, 2, 3, 4]);
     expect(r.error).toBeInstanceOf(RingError);
     expect(r.error).toMatchObject({ code: 'ENETDOWN', errno: 100, syscall: 'poll', op: `interface ${t.capIf}` });
-    expect((r.error as Error).message).toBe(`poll(interface ${t.capIf}): ENETDOWN, the interface (ifindex ${t.capIfindex}) was deleted or moved to another network namespace`);
+    expect((r.error as Error).message).toBe(
+      `poll(interface ${t.capIf}): ENETDOWN, the interface (ifindex ${t.capIfindex}) was deleted or moved to another network namespace`,
+    );
   });
 
   it('moved to another namespace: the same error', async () => {
@@ -91,7 +93,9 @@ describePrivileged('capture when the interface goes away', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     expect(await exited).toBe(1);
     clearTimeout(timer);
-    expect(err).toBe(`kring: poll(interface ${t.capIf}): ENETDOWN, the interface (ifindex ${t.capIfindex}) was deleted or moved to another network namespace\n`);
+    expect(err).toBe(
+      `kring: poll(interface ${t.capIf}): ENETDOWN, the interface (ifindex ${t.capIfindex}) was deleted or moved to another network namespace\n`,
+    );
     expect(out).toBe('ready\ncaptured=0 kpkts=0 kdrops=0\n');
   });
 });

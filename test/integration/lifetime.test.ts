@@ -9,7 +9,10 @@ import { buildFrame, sleep, useVethPair } from '../helpers/traffic';
 
 const fdCount = () => readdirSync('/proc/self/fd').length;
 // Packet ring mappings show up as the socket's file in /proc/self/maps.
-const socketMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:[')).length;
+const socketMappings = () =>
+  readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('socket:[')).length;
 
 describePrivileged('lifetime', () => {
   const env = useVethPair();
@@ -26,10 +29,14 @@ describePrivileged('lifetime', () => {
   });
 
   it.each(['v2', 'v3'] as TpacketVersionName[])('%s: views kept past release or close throw in a child process, never a segfault', (version) => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', 'fixtures', 'stale-view.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf, version], {
-      encoding: 'utf8',
-      timeout: 20000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      [join(__dirname, '..', 'fixtures', 'stale-view.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf, version],
+      {
+        encoding: 'utf8',
+        timeout: 20000,
+      },
+    );
     const r = JSON.parse(out);
     expect(r.beforeRelease).toEqual({ ok: true, value: 60 });
     expect(r.afterRelease).toEqual({ ok: false, name: 'LeaseError', code: 'ERR_KRING_LEASE_ENDED', lease: true });
@@ -45,7 +52,10 @@ describePrivileged('lifetime', () => {
   });
 
   it('sockets dropped without close() are released by the finalizer safety net (child process, --expose-gc)', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'finalizer.js'), env.t.capNs, env.t.capIf], { encoding: 'utf8', timeout: 30000 });
+    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'finalizer.js'), env.t.capNs, env.t.capIf], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
     const r = JSON.parse(out);
     expect(r.during.fds - r.before.fds).toBe(40); // each socket holds its own fd and an epoll fd
     expect(r.during.maps - r.before.maps).toBe(20);
@@ -103,7 +113,12 @@ describePrivileged('lifetime', () => {
 
   it('a held batch keeps its slots from the kernel until released', async () => {
     // 8 slots. Hold a batch of 3; 8 more frames then find only 5 free slots.
-    using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v2', geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 } });
+    using sock = PacketSocket.open({
+      interface: env.t.capIf,
+      netns: env.t.capNs,
+      version: 'v2',
+      geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 },
+    });
     const seen: number[] = [];
     let held: FrameBatch | null = null;
     const sub = sock.batches().subscribe((b) => {
@@ -147,7 +162,11 @@ describePrivileged('lifetime', () => {
   }, 180_000);
 
   it('a socket owned only by its reader (async iteration, an unkept subscription, a pending dump) is not collected mid-read', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'unreferenced-reader.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf], { encoding: 'utf8', timeout: 20000 });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', join(__dirname, '..', 'fixtures', 'unreferenced-reader.js'), env.t.capNs, env.t.capIf, env.t.genNs, env.t.genIf],
+      { encoding: 'utf8', timeout: 20000 },
+    );
     const links = (JSON.parse(execFileSync('ip', ['-n', env.t.capNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as unknown[]).length;
     expect(JSON.parse(out)).toEqual({ iterated: 300, subscribed: 300, links });
   });

@@ -2,12 +2,23 @@
 import { execFileSync } from 'node:child_process';
 import { IFINFOMSG_SIZE, IFLA_IFNAME, NETLINK_EXT_ACK, RTM_GETLINK, RTM_NEWLINK, SOL_NETLINK } from '../../src/constants';
 import { native } from '../../src/native';
-import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, parseAck } from '../../src/netlink/message';
+import {
+  AttrCursor,
+  MessageBuilder,
+  MessageCursor,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  parseAck,
+} from '../../src/netlink/message';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 import { openRoute, sendNl } from '../helpers/netlink';
-
 
 describePrivileged('netlink codec against rtnetlink', () => {
   let t: VethPair;
@@ -44,7 +55,12 @@ describePrivileged('netlink codec against rtnetlink', () => {
   }
 
   it('a link dump decodes to exactly the links `ip -j link` shows', async () => {
-    send(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1).bytes(new Uint8Array(IFINFOMSG_SIZE)).finish());
+    send(
+      new MessageBuilder()
+        .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1)
+        .bytes(new Uint8Array(IFINFOMSG_SIZE))
+        .finish(),
+    );
     const links: [number, string][] = [];
     for (const d of await receive()) {
       const m = new MessageCursor(d);
@@ -64,7 +80,12 @@ describePrivileged('netlink codec against rtnetlink', () => {
   it('a failed request comes back as NLMSG_ERROR with errno and the extended ACK naming the attribute offset', async () => {
     // IFLA_IFNAME longer than IFNAMSIZ fails policy validation; the attribute sits right after
     // nlmsghdr (16) and ifinfomsg (16): offset 32.
-    const req = new MessageBuilder().begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 2).bytes(new Uint8Array(IFINFOMSG_SIZE)).string(IFLA_IFNAME, 'x'.repeat(20)).finish().slice();
+    const req = new MessageBuilder()
+      .begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 2)
+      .bytes(new Uint8Array(IFINFOMSG_SIZE))
+      .string(IFLA_IFNAME, 'x'.repeat(20))
+      .finish()
+      .slice();
     send(req);
     const [d] = await receive();
     const m = new MessageCursor(d);

@@ -13,8 +13,16 @@ import { describePrivileged } from '../helpers/privileged';
 const AF_INET = 2;
 const ROUTES = 5000;
 const rtmsg = () => Uint8Array.of(AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-const getLinks = () => new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(new Uint8Array(16)).finish();
-const getRoutes = () => new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(rtmsg()).finish();
+const getLinks = () =>
+  new MessageBuilder()
+    .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+    .bytes(new Uint8Array(16))
+    .finish();
+const getRoutes = () =>
+  new MessageBuilder()
+    .begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0)
+    .bytes(rtmsg())
+    .finish();
 // Main-table IPv4 unicast routes of the dump (the kernel also dumps local-table routes).
 const mainRoutes = (ms: NetlinkMessage[]) => ms.filter((m) => m.type === RTM_NEWROUTE && m.payload[4] === RT_TABLE_MAIN);
 
@@ -27,7 +35,9 @@ describePrivileged('route dumps through NetlinkSocket', () => {
     const batch = Array.from({ length: ROUTES }, (_, i) => `route add 10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.99.0.2`).join('\n');
     execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: batch });
     // 300 links: a link dump of a dozen 32 KiB chunks.
-    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 150 }, (_, i) => `link add kx${i} type veth peer name ky${i}`).join('\n') });
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], {
+      input: Array.from({ length: 150 }, (_, i) => `link add kx${i} type veth peer name ky${i}`).join('\n'),
+    });
   });
   afterAll(() => t?.destroy());
   const countLinks = () => (JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as unknown[]).length;
@@ -64,7 +74,7 @@ describePrivileged('route dumps through NetlinkSocket', () => {
     expect(batches).toBeLessThan(main / 10); // batched: many records per emission
   });
 
-  it('dumpBatches(): a link added mid-dump errors under the default policy, and is only flagged under \'flag\'', async () => {
+  it("dumpBatches(): a link added mid-dump errors under the default policy, and is only flagged under 'flag'", async () => {
     const run = (policy: 'error' | 'flag') =>
       new Promise<{ flagged: number; error: unknown }>((resolve) => {
         const sock = open();

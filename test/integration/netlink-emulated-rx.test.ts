@@ -3,7 +3,19 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { RingError } from '../../src/errors';
-import { IFLA_IFNAME, NETLINK_ADD_MEMBERSHIP, NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_RESERVED, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_VALID, RTM_GETLINK, RTM_NEWLINK, RTNLGRP_LINK, SOL_NETLINK } from '../../src/constants';
+import {
+  IFLA_IFNAME,
+  NETLINK_ADD_MEMBERSHIP,
+  NL_MMAP_HDRLEN,
+  NL_MMAP_STATUS_COPY,
+  NL_MMAP_STATUS_RESERVED,
+  NL_MMAP_STATUS_SKIP,
+  NL_MMAP_STATUS_VALID,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTNLGRP_LINK,
+  SOL_NETLINK,
+} from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
 import { native, RECV_META_WORDS } from '../../src/native';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
@@ -28,7 +40,13 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
   afterAll(() => t?.destroy());
 
   const dumpLinks = (fd: number, seq: number) =>
-    sendNl(fd, new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq).bytes(new Uint8Array(16)).finish());
+    sendNl(
+      fd,
+      new MessageBuilder()
+        .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq)
+        .bytes(new Uint8Array(16))
+        .finish(),
+    );
 
   // Consumer code, identical for the kernel ring: take VALID/COPY frames in order, read VALID
   // payloads in place and COPY datagrams whole, release, until NLMSG_DONE.
@@ -39,7 +57,7 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     const statuses: number[] = [];
     let fills = 0;
     const dv = new DataView(rx.buffer);
-    for (const deadline = Date.now() + 10000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10000; Date.now() < deadline;) {
       if (rx.fill() > 0) fills++;
       const n = rx.ring.takeRx(rx.ring.size, idx, st);
       if (n === 0) {
@@ -125,12 +143,14 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       const fills: Promise<void>[] = [];
       const queue = () => {
         let queued = false;
-        fills.push(new Promise<void>((resolve) => {
-          queued = rx.fillAsync((n) => {
-            filled.push(n);
-            resolve();
-          });
-        }));
+        fills.push(
+          new Promise<void>((resolve) => {
+            queued = rx.fillAsync((n) => {
+              filled.push(n);
+              resolve();
+            });
+          }),
+        );
         return queued;
       };
       // Until its done runs (never synchronously), each fill's two frames are the kernel's:
@@ -192,7 +212,7 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     }
   });
 
-  it('close() with a fill outstanding: the memory stays mapped until the fill is back, then is detached (stale views throw) and the owner\'s callback runs once; done never runs', async () => {
+  it("close() with a fill outstanding: the memory stays mapped until the fill is back, then is detached (stale views throw) and the owner's callback runs once; done never runs", async () => {
     const fd = openSync('/dev/null', 'r');
     try {
       const rx = new EmulatedRxRing(fd, geo(4096, 4));
@@ -248,7 +268,19 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       const buffer = new ArrayBuffer(4096);
       const start = (chained: boolean) =>
         new Promise<[string | null, number]>((resolve) =>
-          native.krRecvmmsgStart(fd, buffer, new Float64Array([16]), 1, 1024, new Uint8Array(0), 0, new Uint32Array(RECV_META_WORDS), 'NETLINK_RX_RING', chained, (e, n) => resolve([e ? (e as RingError).code : null, n])),
+          native.krRecvmmsgStart(
+            fd,
+            buffer,
+            new Float64Array([16]),
+            1,
+            1024,
+            new Uint8Array(0),
+            0,
+            new Uint32Array(RECV_META_WORDS),
+            'NETLINK_RX_RING',
+            chained,
+            (e, n) => resolve([e ? (e as RingError).code : null, n]),
+          ),
         );
       const results = await Promise.all([start(false), start(true), start(true), start(false)]);
       expect(results).toEqual([
@@ -298,7 +330,9 @@ describePrivileged('the same consumer code on the emulated ring (real kernel)', 
   let t: VethPair;
   beforeAll(() => {
     t = createVethPair();
-    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 150 }, (_, i) => `link add ke${i} type veth peer name kf${i}`).join('\n') });
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], {
+      input: Array.from({ length: 150 }, (_, i) => `link add ke${i} type veth peer name kf${i}`).join('\n'),
+    });
   });
   afterAll(() => t?.destroy());
 
@@ -310,7 +344,13 @@ describePrivileged('the same consumer code on the emulated ring (real kernel)', 
       const blockSize = Math.max(4096, frameSize);
       const rx = new EmulatedRxRing(fd, { blockSize, blockCount: 8, frameSize, frameCount: 8 * (blockSize / frameSize) });
       const reader = new NetlinkReader({ ring: rx.ring, buffer: rx.buffer, pump: () => void rx.fill(), recvCopy: () => rx.recvCopy() }, frameSize);
-      sendNl(fd, new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 9).bytes(new Uint8Array(16)).finish());
+      sendNl(
+        fd,
+        new MessageBuilder()
+          .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 9)
+          .bytes(new Uint8Array(16))
+          .finish(),
+      );
       const r = await consumeDump(reader);
       expect(r.messages.length).toBe(302); // lo, the veth end, 150 pairs
       expect(r.messages.every(([type, seq]) => type === RTM_NEWLINK && seq === 9)).toBe(true);
@@ -318,5 +358,6 @@ describePrivileged('the same consumer code on the emulated ring (real kernel)', 
       if (frameSize > 4096) expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
       // Small frames: the chunks spill (COPY); a datagram that fits (NLMSG_DONE) is still VALID.
       else expect(r.statuses.filter((s) => s === NL_MMAP_STATUS_COPY).length).toBeGreaterThanOrEqual(r.statuses.length - 1);
-    }));
+    }),
+  );
 });

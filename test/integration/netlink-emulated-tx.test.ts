@@ -35,7 +35,7 @@ describePrivileged('emulated netlink TX ring on rtnetlink', () => {
       expect(Array.from({ length: 16 }, (_, i) => tx.ring.status(i)).every((s) => s === NL_MMAP_STATUS_UNUSED)).toBe(true);
       const seqs: number[] = [];
       const idx = new Uint32Array(64);
-      for (const deadline = Date.now() + 5000; seqs.length < 50 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 5000; seqs.length < 50 && Date.now() < deadline;) {
         rx.fill();
         const n = rx.ring.takeRx(64, idx);
         if (n === 0) await sleep(1);

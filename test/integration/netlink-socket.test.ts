@@ -28,7 +28,9 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
   let t: VethPair;
   beforeAll(() => {
     t = createVethPair();
-    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 100 }, (_, i) => `link add kn${i} type veth peer name ko${i}`).join('\n') });
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], {
+      input: Array.from({ length: 100 }, (_, i) => `link add kn${i} type veth peer name ko${i}`).join('\n'),
+    });
   });
   afterAll(() => t?.destroy());
   const open = (extra = {}) => NetlinkSocket.open({ protocol: 'route', netns: t.capNs, ...extra });
@@ -53,15 +55,31 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     using sock = open();
     const replies = await sock.request(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST, 0).bytes(ifinfomsg(1)).finish());
     expect(replies.map((m) => [m.type, ifname(m), m.pid])).toEqual([[RTM_NEWLINK, 'lo', sock.portId]]);
-    const bad = new MessageBuilder().begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, 0).bytes(ifinfomsg()).string(IFLA_IFNAME, 'x'.repeat(20)).finish();
-    const err = await sock.request(bad).then(() => null, (e) => e);
+    const bad = new MessageBuilder()
+      .begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, 0)
+      .bytes(ifinfomsg())
+      .string(IFLA_IFNAME, 'x'.repeat(20))
+      .finish();
+    const err = await sock.request(bad).then(
+      () => null,
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(NetlinkError);
     expect(err).toMatchObject({ code: 'ERANGE', errno: 34, extackMessage: 'Attribute failed policy validation', extackOffset: 32 });
   });
 
   it('dump() streams every record and completes at NLMSG_DONE', async () => {
     using sock = open();
-    const links = await lastValueFrom(sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).pipe(toArray()));
+    const links = await lastValueFrom(
+      sock
+        .dump(
+          new MessageBuilder()
+            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+            .bytes(ifinfomsg())
+            .finish(),
+        )
+        .pipe(toArray()),
+    );
     const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
     expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname));
     expect(links.length).toBe(202);
@@ -74,7 +92,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     const sub = sock.messages().subscribe((m) => events.push(m));
     await sleep(10);
     execFileSync('ip', ['-n', t.capNs, 'link', 'add', 'kev0', 'type', 'veth', 'peer', 'name', 'kev1']);
-    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kev1'); ) await sleep(5);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kev1');) await sleep(5);
     sub.unsubscribe();
     const names = events.filter((e) => e.type === RTM_NEWLINK).map(ifname);
     expect(names).toEqual(expect.arrayContaining(['kev0', 'kev1']));
@@ -90,7 +108,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     await sleep(100);
     sock.join(RTNLGRP_LINK);
     execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kleft0', 'up']);
-    for (const deadline = Date.now() + 3000; Date.now() < deadline && events.length === 0; ) await sleep(5);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && events.length === 0;) await sleep(5);
     sub.unsubscribe();
     // Only events after join (kleft0 going up); the creation events, kleft1's among them, never came.
     expect(events.length).toBeGreaterThan(0);
@@ -105,11 +123,13 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     const sub = sock.messages().subscribe((m) => events.push(m));
     await sleep(10);
     // execFileSync blocks the event loop: 200 events pile up in a 4 KiB socket buffer.
-    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], { input: Array.from({ length: 100 }, (_, i) => `link add kl${i} type veth peer name km${i}`).join('\n') });
+    execFileSync('ip', ['-n', t.capNs, '-batch', '-'], {
+      input: Array.from({ length: 100 }, (_, i) => `link add kl${i} type veth peer name km${i}`).join('\n'),
+    });
     await sleep(50);
     expect(losses.length).toBeGreaterThanOrEqual(1);
     execFileSync('ip', ['-n', t.capNs, 'link', 'add', 'kafter0', 'type', 'veth', 'peer', 'name', 'kafter1']);
-    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kafter1'); ) await sleep(5);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && !events.some((e) => ifname(e) === 'kafter1');) await sleep(5);
     sub.unsubscribe();
     expect(events.map(ifname)).toEqual(expect.arrayContaining(['kafter0', 'kafter1']));
   });
@@ -128,7 +148,16 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
         seenAfter += frames.length;
       }
     });
-    const links = await lastValueFrom(sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).pipe(toArray()));
+    const links = await lastValueFrom(
+      sock
+        .dump(
+          new MessageBuilder()
+            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+            .bytes(ifinfomsg())
+            .finish(),
+        )
+        .pipe(toArray()),
+    );
     sub.unsubscribe();
     const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
     expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname)); // the whole dump, past the parked frame
@@ -144,7 +173,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     const w = sock.writer();
     for (const seq of [100, 101, 102]) expect(w.tryWrite(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST, seq).bytes(ifinfomsg(1)).finish())).toBe(true);
     expect(w.flush()).toBe(3);
-    for (const deadline = Date.now() + 3000; Date.now() < deadline && got.length < 3; ) await sleep(5);
+    for (const deadline = Date.now() + 3000; Date.now() < deadline && got.length < 3;) await sleep(5);
     sub.unsubscribe();
     expect(got.map((m) => [m.type, m.seq, m.pid, ifname(m)])).toEqual([100, 101, 102].map((seq) => [RTM_NEWLINK, seq, sock.portId, 'lo']));
   });
@@ -153,15 +182,22 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     const sock = open();
     const seen = await new Promise<number>((resolve, reject) => {
       let n = 0;
-      sock.dump(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
-        next: () => {
-          if (++n === 10) {
-            sock.close();
-            resolve(n);
-          }
-        },
-        error: reject,
-      });
+      sock
+        .dump(
+          new MessageBuilder()
+            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+            .bytes(ifinfomsg())
+            .finish(),
+        )
+        .subscribe({
+          next: () => {
+            if (++n === 10) {
+              sock.close();
+              resolve(n);
+            }
+          },
+          error: reject,
+        });
     });
     expect(seen).toBe(10);
     expect(sock.closed).toBe(true);
@@ -181,20 +217,27 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     let firstWord = -1;
     let firstLen = -2;
     await new Promise<void>((resolve, reject) => {
-      sock.dumpBatches(new MessageBuilder().begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(ifinfomsg()).finish()).subscribe({
-        next: ({ cursor }) => {
-          if (sock.closed) return void afterClose++;
-          // The first chunks' completion started the next read before handing them out: it is in flight.
-          kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
-          cursor.next();
-          firstLen = cursor.len;
-          sock.close();
-          openAtClose = sockets().has(mine[0]);
-          firstWord = kept.getUint32(cursor.offset, true); // still mapped: the read in flight writes into it
-          resolve();
-        },
-        error: reject,
-      });
+      sock
+        .dumpBatches(
+          new MessageBuilder()
+            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+            .bytes(ifinfomsg())
+            .finish(),
+        )
+        .subscribe({
+          next: ({ cursor }) => {
+            if (sock.closed) return void afterClose++;
+            // The first chunks' completion started the next read before handing them out: it is in flight.
+            kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
+            cursor.next();
+            firstLen = cursor.len;
+            sock.close();
+            openAtClose = sockets().has(mine[0]);
+            firstWord = kept.getUint32(cursor.offset, true); // still mapped: the read in flight writes into it
+            resolve();
+          },
+          error: reject,
+        });
     });
     expect(openAtClose).toBe(true);
     expect(firstLen).toBeGreaterThanOrEqual(16 + 16); // an RTM_NEWLINK: nlmsghdr and ifinfomsg at least
@@ -260,7 +303,11 @@ describePrivileged('NetlinkSocket requests: checked before sending, always settl
 
   it('NLM_F_REPLACE | NLM_F_EXCL on a NEW message is not a dump (the same bits as NLM_F_DUMP)', async () => {
     using sock = open();
-    const add = new MessageBuilder().begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | 0x100, 0).bytes(ifinfomsg(1)).finish().slice();
+    const add = new MessageBuilder()
+      .begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | 0x100, 0)
+      .bytes(ifinfomsg(1))
+      .finish()
+      .slice();
     const err = await sock.request(add).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetlinkError); // the kernel judged it: lo exists
     expect((err as NetlinkError).code).toBe('EEXIST');
@@ -301,10 +348,31 @@ describePrivileged('closing from inside a callback, in kernel mode (simulated 4.
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     const links = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as unknown[]).length;
     const routes = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'route', 'show', 'table', 'all'], { encoding: 'utf8' })) as unknown[]).length;
-    const addresses = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'addr', 'show'], { encoding: 'utf8' })) as { addr_info: unknown[] }[]).reduce((n, l) => n + l.addr_info.length, 0);
+    const addresses = (JSON.parse(execFileSync('ip', ['-n', ns.capNs, '-j', 'addr', 'show'], { encoding: 'utf8' })) as { addr_info: unknown[] }[]).reduce(
+      (n, l) => n + l.addr_info.length,
+      0,
+    );
     const out = JSON.parse(r.stdout);
     // Each mode added one veth pair (its messages() case) after reading the links.
-    expect(out.emulated).toEqual({ links: links - 4, routes, addresses, neighbours: 0, ringMode: 'emulated', closedInDumpBatch: 1, closedInFrames: 1, closedInMessages: 1 });
-    expect(out.kernel).toEqual({ links: links - 2, routes, addresses, neighbours: 0, ringMode: 'kernel', closedInDumpBatch: 1, closedInFrames: 1, closedInMessages: 1 });
+    expect(out.emulated).toEqual({
+      links: links - 4,
+      routes,
+      addresses,
+      neighbours: 0,
+      ringMode: 'emulated',
+      closedInDumpBatch: 1,
+      closedInFrames: 1,
+      closedInMessages: 1,
+    });
+    expect(out.kernel).toEqual({
+      links: links - 2,
+      routes,
+      addresses,
+      neighbours: 0,
+      ringMode: 'kernel',
+      closedInDumpBatch: 1,
+      closedInFrames: 1,
+      closedInMessages: 1,
+    });
   });
 });

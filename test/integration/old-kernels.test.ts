@@ -21,11 +21,18 @@ import { randomRoutes, setUpLinks } from '../helpers/route-fixture';
 const PRELOAD = join(__dirname, '..', 'fixtures', 'simulate-kernel.js');
 const rtmsg = (dstLen: number) => Uint8Array.of(2 /* AF_INET */, dstLen, 0, 0, 254, 3 /* RTPROT_BOOT */, 0, 1 /* RTN_UNICAST */, 0, 0, 0, 0);
 const addRoute = (dst: number[], gw: number[]) =>
-  new MessageBuilder().begin(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, 0).bytes(rtmsg(24)).attr(RTA_DST, Uint8Array.from(dst)).attr(RTA_GATEWAY, Uint8Array.from(gw)).finish().slice();
+  new MessageBuilder()
+    .begin(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, 0)
+    .bytes(rtmsg(24))
+    .attr(RTA_DST, Uint8Array.from(dst))
+    .attr(RTA_GATEWAY, Uint8Array.from(gw))
+    .finish()
+    .slice();
 // Records as JSON, without what changes between two reads (traffic counters, cache ages, and the
 // attributes kring keeps raw, IFLA_AF_SPEC's IPv6 counters among them).
 const VOLATILE = new Set(['stats64', 'cacheinfo', 'unknown', 'raw']);
-const json = (xs: unknown[]) => xs.map((x) => JSON.stringify(x, (k, v) => (VOLATILE.has(k) ? undefined : typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? Array.from(v) : v)));
+const json = (xs: unknown[]) =>
+  xs.map((x) => JSON.stringify(x, (k, v) => (VOLATILE.has(k) ? undefined : typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? Array.from(v) : v)));
 
 describePrivileged('the netlink stack on simulated older kernels, compared with ip on this kernel', () => {
   let ns: string;
@@ -54,7 +61,12 @@ describePrivileged('the netlink stack on simulated older kernels, compared with 
       sim = simulateKernel(profile);
     });
     afterAll(() => sim.restore());
-    const cli = (args: string[]) => spawnSync(process.execPath, ['-r', PRELOAD, KRING, ...args, '--netns', ns], { encoding: 'utf8', env: { ...process.env, KRING_TEST_KERNEL: profile }, maxBuffer: 64 << 20 });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['-r', PRELOAD, KRING, ...args, '--netns', ns], {
+        encoding: 'utf8',
+        env: { ...process.env, KRING_TEST_KERNEL: profile },
+        maxBuffer: 64 << 20,
+      });
 
     it('a socket opens in kernel mode and says what the kernel lacks (strict asked for, not in force)', () => {
       using sock = NetlinkSocket.open({ protocol: 'route', netns: ns, strict: true });
@@ -83,7 +95,10 @@ describePrivileged('the netlink stack on simulated older kernels, compared with 
     it.each([100, 1000])('a table-filtered dump returns exactly table %s: the kernel cannot filter, kring does', async (table) => {
       const ctx = ipContext(await getLinks({ netns: ns }));
       const ours = (await getRoutes({ netns: ns, table })).map((r) => routeJson(r, ctx, false));
-      const ip = [...(ipJson(ns, ['-4', 'route', 'show', 'table', String(table)]) as unknown[]), ...(ipJson(ns, ['-6', 'route', 'show', 'table', String(table)]) as unknown[])];
+      const ip = [
+        ...(ipJson(ns, ['-4', 'route', 'show', 'table', String(table)]) as unknown[]),
+        ...(ipJson(ns, ['-6', 'route', 'show', 'table', String(table)]) as unknown[]),
+      ];
       expect(ours.length).toBeGreaterThan(5);
       expect(json(ours).sort()).toEqual(json(ip).sort());
     });
@@ -114,8 +129,14 @@ describePrivileged('the netlink stack on simulated older kernels, compared with 
     });
 
     it.each([
-      [['routes', '--table', 'all'], ['route', 'show', 'table', 'all']],
-      [['routes', '--table', '100'], ['route', 'show', 'table', '100']],
+      [
+        ['routes', '--table', 'all'],
+        ['route', 'show', 'table', 'all'],
+      ],
+      [
+        ['routes', '--table', '100'],
+        ['route', 'show', 'table', '100'],
+      ],
       [['links'], ['link', 'show']],
       [['addrs'], ['addr', 'show']],
       [['neigh'], ['neigh', 'show']],

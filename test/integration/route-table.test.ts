@@ -15,7 +15,7 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
   let ns: string;
   let destroy: () => void;
   let table: RouteTable;
-  let diffs: RouteDiff[] = [];
+  const diffs: RouteDiff[] = [];
   beforeAll(async () => {
     ({ ns, destroy } = createNamespace());
     ipBatch(ns, [
@@ -50,11 +50,22 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
   });
 
   it('adds and deletes arrive as events', async () => {
-    ipBatch(ns, Array.from({ length: 50 }, (_, i) => `route add 20.0.${i}.0/24 via 10.0.0.2`));
+    ipBatch(
+      ns,
+      Array.from({ length: 50 }, (_, i) => `route add 20.0.${i}.0/24 via 10.0.0.2`),
+    );
     await converged();
     let d = take();
-    expect(d.filter((x) => x.kind === 'add' && x.cause === 'event').map((x) => x.route.dst).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `20.0.${i}.0`).sort());
-    ipBatch(ns, Array.from({ length: 10 }, (_, i) => `route del 20.0.${i}.0/24`));
+    expect(
+      d
+        .filter((x) => x.kind === 'add' && x.cause === 'event')
+        .map((x) => x.route.dst)
+        .sort(),
+    ).toEqual(Array.from({ length: 50 }, (_, i) => `20.0.${i}.0`).sort());
+    ipBatch(
+      ns,
+      Array.from({ length: 10 }, (_, i) => `route del 20.0.${i}.0/24`),
+    );
     await converged();
     d = take();
     expect(d.map((x) => `${x.kind} ${x.route.dst}`).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `delete 20.0.${i}.0`).sort());
@@ -76,7 +87,10 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
   });
 
   it('a link going down takes its IPv4 routes with no RTM_DELROUTE: the mirror dumps again and deletes them', async () => {
-    ipBatch(ns, Array.from({ length: 20 }, (_, i) => `route add 22.0.${i}.0/24 via 10.1.0.2`));
+    ipBatch(
+      ns,
+      Array.from({ length: 20 }, (_, i) => `route add 22.0.${i}.0/24 via 10.1.0.2`),
+    );
     await converged();
     take();
     const before = table.resyncs;
@@ -94,7 +108,10 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
     try {
       await small.ready;
       // ip -batch runs synchronously: the event loop, and with it the reading, stops meanwhile.
-      ipBatch(ns, Array.from({ length: 5000 }, (_, i) => `route add 23.${i >> 8}.${i & 255}.0/24 via 10.0.0.2`));
+      ipBatch(
+        ns,
+        Array.from({ length: 5000 }, (_, i) => `route add 23.${i >> 8}.${i & 255}.0/24 via 10.0.0.2`),
+      );
       const deadline = Date.now() + 15_000;
       while (small.resyncs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(small.resyncs).toBeGreaterThan(0);
@@ -123,13 +140,19 @@ describePrivileged("RouteTable: the kernel's identity (every route ip lists, aft
   let ns: string;
   let destroy: () => void;
   let table: RouteTable;
-  let diffs: RouteDiff[] = [];
+  const diffs: RouteDiff[] = [];
   beforeAll(async () => {
     ({ ns, destroy } = createNamespace());
     // Three veth pairs: every link has its own fe80::/64 (and the peers theirs), the same prefix
     // and metric on six devices.
     ipBatch(ns, [
-      ...['a', 'b', 'c'].flatMap((x, i) => [`link add ${x}0 type veth peer name ${x}1`, `link set ${x}0 up`, `link set ${x}1 up`, `addr add 10.${i}.0.1/16 dev ${x}0`, `addr add 2001:db8:${i}::1/64 dev ${x}0`]),
+      ...['a', 'b', 'c'].flatMap((x, i) => [
+        `link add ${x}0 type veth peer name ${x}1`,
+        `link set ${x}0 up`,
+        `link set ${x}1 up`,
+        `addr add 10.${i}.0.1/16 dev ${x}0`,
+        `addr add 2001:db8:${i}::1/64 dev ${x}0`,
+      ]),
     ]);
     table = RouteTable.open({ netns: ns });
     table.changes().subscribe((d) => diffs.push(d));
@@ -155,7 +178,11 @@ describePrivileged("RouteTable: the kernel's identity (every route ip lists, aft
     ipBatch(ns, ['route add 20.0.0.0/24 via 10.0.0.2', 'route append 20.0.0.0/24 via 10.1.0.2', 'route prepend 20.0.0.0/24 via 10.2.0.2']);
     await equalsIp(table, ns);
     expect(count('20.0.0.0')).toBe(3);
-    expect(take().map((d) => [d.kind, d.route.gateway])).toEqual([['add', '10.0.0.2'], ['add', '10.1.0.2'], ['add', '10.2.0.2']]);
+    expect(take().map((d) => [d.kind, d.route.gateway])).toEqual([
+      ['add', '10.0.0.2'],
+      ['add', '10.1.0.2'],
+      ['add', '10.2.0.2'],
+    ]);
     // The kernel's first alias is the prepended one: replace takes its place.
     ipBatch(ns, ['route replace 20.0.0.0/24 via 10.2.0.9']);
     await equalsIp(table, ns);
@@ -172,7 +199,12 @@ describePrivileged("RouteTable: the kernel's identity (every route ip lists, aft
     expect(count('2001:db8:77::')).toBe(2);
     ipBatch(ns, ['route del 2001:db8:77::/64 dev a0']);
     await equalsIp(table, ns);
-    expect(table.routes().filter((r) => r.dst === '2001:db8:77::').map((r) => r.oif)).toEqual([(ipJson(ns, ['link', 'show', 'b0']) as { ifindex: number }[])[0].ifindex]);
+    expect(
+      table
+        .routes()
+        .filter((r) => r.dst === '2001:db8:77::')
+        .map((r) => r.oif),
+    ).toEqual([(ipJson(ns, ['link', 'show', 'b0']) as { ifindex: number }[])[0].ifindex]);
   });
 
   it('IPv6 ECMP built nexthop by nexthop merges into one multipath route, and splits again as they go', async () => {
@@ -189,7 +221,12 @@ describePrivileged("RouteTable: the kernel's identity (every route ip lists, aft
     for (const step of steps) {
       ipBatch(ns, [step]);
       await equalsIp(table, ns);
-      shape.push(table.routes().filter((r) => r.dst === '2001:db8:88::').map((r) => r.multipath?.length ?? 1)[0] ?? 0);
+      shape.push(
+        table
+          .routes()
+          .filter((r) => r.dst === '2001:db8:88::')
+          .map((r) => r.multipath?.length ?? 1)[0] ?? 0,
+      );
     }
     // Nexthops in the one route after each step (0: no route left).
     expect(shape).toEqual([1, 2, 3, 2, 1, 2, 0]);
@@ -253,14 +290,28 @@ describePrivileged('kring monitor routes: counts and names as ip has them', () =
     const { ns, destroy } = createNamespace();
     let p: KringProcess | null = null;
     try {
-      ipBatch(ns, ['a', 'b', 'c'].flatMap((x, i) => [`link add ${x}0 type veth peer name ${x}1`, `link set ${x}0 up`, `link set ${x}1 up`, `addr add 10.${i}.0.1/16 dev ${x}0`]));
+      ipBatch(
+        ns,
+        ['a', 'b', 'c'].flatMap((x, i) => [
+          `link add ${x}0 type veth peer name ${x}1`,
+          `link set ${x}0 up`,
+          `link set ${x}1 up`,
+          `addr add 10.${i}.0.1/16 dev ${x}0`,
+        ]),
+      );
       const baseline = ipRoutesAll(ns).length;
       p = startKring(['monitor', 'routes', '--netns', ns]);
       const k = p;
       await k.until(() => k.err().includes('monitoring'));
       expect(k.err()).toBe(`kring: monitoring ${baseline} routes\n`);
       // A link made now: its routes carry its name, never if<N>.
-      ipBatch(ns, ['link add d0 type veth peer name d1', 'link set d0 up', 'link set d1 up', 'addr add 10.9.0.1/16 dev d0', 'route add 30.0.0.0/8 via 10.9.0.2 dev d0']);
+      ipBatch(ns, [
+        'link add d0 type veth peer name d1',
+        'link set d0 up',
+        'link set d1 up',
+        'addr add 10.9.0.1/16 dev d0',
+        'route add 30.0.0.0/8 via 10.9.0.2 dev d0',
+      ]);
       await k.until(() => k.out().includes('30.0.0.0/8'));
       // b0 goes down: IPv6 deletes its fe80::/64 with an event, which must name b0 (not another fe80::/64's device).
       ipBatch(ns, ['link set b0 down']);
@@ -272,7 +323,9 @@ describePrivileged('kring monitor routes: counts and names as ip has them', () =
       expect(lines).toContain('30.0.0.0/8 via 10.9.0.2 dev d0');
       expect(lines).toContain('fe80::/64 dev d0 proto kernel metric 256 pref medium');
       // b0's own, then both ends of the deleted pair (d1 is in this namespace too).
-      expect(lines.filter((l) => l.startsWith('Deleted fe80::/64')).sort()).toEqual(['b0', 'd0', 'd1'].map((d) => `Deleted fe80::/64 dev ${d} proto kernel metric 256 pref medium`));
+      expect(lines.filter((l) => l.startsWith('Deleted fe80::/64')).sort()).toEqual(
+        ['b0', 'd0', 'd1'].map((d) => `Deleted fe80::/64 dev ${d} proto kernel metric 256 pref medium`),
+      );
       expect(lines).toContain('Deleted 30.0.0.0/8 via 10.9.0.2 dev d0');
       expect(k.out()).not.toMatch(/dev if\d/);
     } finally {

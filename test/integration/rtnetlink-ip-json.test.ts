@@ -35,7 +35,11 @@ describePrivileged('kring listings equal ip -j (seeded random table)', () => {
     vlan = hasVlan(ns);
     setUpLinks(ns, vlan);
     failed = ipBatch(ns, randomRoutes(SEED, PER_FAMILY), true);
-    ipBatch(ns, ['neigh add 10.0.0.77 lladdr 02:00:00:00:00:77 dev r0 nud permanent', 'neigh add 2001:db8::77 lladdr 02:00:00:00:00:78 dev r0 router nud stale', 'neigh add 10.1.0.9 dev r1 nud incomplete']);
+    ipBatch(ns, [
+      'neigh add 10.0.0.77 lladdr 02:00:00:00:00:77 dev r0 nud permanent',
+      'neigh add 2001:db8::77 lladdr 02:00:00:00:00:78 dev r0 router nud stale',
+      'neigh add 10.1.0.9 dev r1 nud incomplete',
+    ]);
   });
   afterAll(() => destroy?.());
 

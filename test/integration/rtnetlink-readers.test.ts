@@ -58,11 +58,20 @@ describePrivileged('routing-table readers on the real kernel', () => {
   });
 
   it('the main job needs no privileges: kring routes as nobody, with no capabilities, prints what ip prints', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, KRING, 'routes'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, KRING, 'routes'],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const ip = spawnSync('ip', ['route', 'show'], { encoding: 'utf8' }).stdout;
-    expect(r.stdout).toBe(ip.split('\n').map((l) => l.trimEnd()).join('\n'));
+    expect(r.stdout).toBe(
+      ip
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .join('\n'),
+    );
   });
 
   it('kernel-side filters (strict checking): table and protocol and type select exactly their routes', async () => {
@@ -142,7 +151,12 @@ describePrivileged('routing-table readers on the real kernel', () => {
 
   describe('NLM_F_DUMP_INTR on a real dump (links: the kernel checks the device generation between chunks)', () => {
     let extra = 0;
-    beforeAll(() => ipBatch(ns, Array.from({ length: 150 }, (_, i) => `link add kx${i} type veth peer name ky${i}`)));
+    beforeAll(() =>
+      ipBatch(
+        ns,
+        Array.from({ length: 150 }, (_, i) => `link add kx${i} type veth peer name ky${i}`),
+      ),
+    );
     // A two-frame ring keeps the kernel a chunk or two ahead: a link added after the first chunk
     // lands mid-dump.
     const small = () => NetlinkSocket.open({ protocol: 'route', netns: ns, rx: { blockSize: 32768, blockCount: 2, frameSize: 32768, frameCount: 2 } });

@@ -45,7 +45,8 @@ describePrivileged('socket options on the real kernel', () => {
   });
 
   it('promiscuous raises the interface promiscuity for the socket life only', () => {
-    const promiscuity = () => JSON.parse(execFileSync('ip', ['-n', env.t.capNs, '-d', '-j', 'link', 'show', 'dev', env.t.capIf], { encoding: 'utf8' }))[0].promiscuity;
+    const promiscuity = () =>
+      JSON.parse(execFileSync('ip', ['-n', env.t.capNs, '-d', '-j', 'link', 'show', 'dev', env.t.capIf], { encoding: 'utf8' }))[0].promiscuity;
     expect(promiscuity()).toBe(0);
     const sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, promiscuous: true });
     expect(promiscuity()).toBe(1);

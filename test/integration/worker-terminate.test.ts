@@ -14,7 +14,10 @@ describePrivileged('worker threads terminated mid-capture and mid-dump', () => {
 
   // An abort here was intermittent (a native call caught mid-termination): three rounds of 40.
   it.each([1, 2, 3])('round %i: 40 workers terminated a few ms in: no abort, exit 0, and both kinds had work in flight', () => {
-    const r = spawnSync(process.execPath, [join(__dirname, '..', 'fixtures', 'worker-terminate.js'), t.capNs, t.capIf, t.genNs, t.genIf, '40'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(__dirname, '..', 'fixtures', 'worker-terminate.js'), t.capNs, t.capIf, t.genNs, t.genIf, '40'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect({ signal: r.signal, status: r.status, stderr: r.stderr }).toEqual({ signal: null, status: 0, stderr: '' });
     expect(JSON.parse(r.stdout)).toEqual({ terminated: 40, frames: true, dumps: true });
   });

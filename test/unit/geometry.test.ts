@@ -8,13 +8,43 @@ describe('validateGeometry: each kernel rule rejects with its message', () => {
   const cases: [string, RingGeometry, number, RegExp][] = [
     ['tp_block_nr = 0', { ...ok, blockCount: 0 }, TPACKET_V2, /blockCount \(tp_block_nr\) is 0: it must be at least 1 \(0 asks the kernel to free the ring\)/],
     ['tp_block_size <= 0', { ...ok, blockSize: 0 }, TPACKET_V2, /blockSize \(tp_block_size\) is 0: the kernel requires it to be positive as a signed int/],
-    ['tp_block_size > INT_MAX', { ...ok, blockSize: 2 ** 31 }, TPACKET_V2, /is 2147483648: the kernel requires it to be positive as a signed int \(1\.\.2147483647\)/],
+    [
+      'tp_block_size > INT_MAX',
+      { ...ok, blockSize: 2 ** 31 },
+      TPACKET_V2,
+      /is 2147483648: the kernel requires it to be positive as a signed int \(1\.\.2147483647\)/,
+    ],
     ['block not page aligned', { ...ok, blockSize: 5000 }, TPACKET_V2, /blockSize \(tp_block_size\) 5000 must be a multiple of the page size \(4096\)/],
-    ['frame smaller than tp_hdrlen', { ...ok, frameSize: 48, frameCount: 4 * 85 }, TPACKET_V2, /frameSize \(tp_frame_size\) 48 must be at least the header length plus reserve \(tp_hdrlen 52 \+ 0 = 52\)/],
-    ['frame not TPACKET_ALIGNMENT', { ...ok, frameSize: 2040, frameCount: 8 }, TPACKET_V2, /frameSize \(tp_frame_size\) 2040 must be a multiple of TPACKET_ALIGNMENT \(16\)/],
-    ['frame larger than block', { ...ok, frameSize: 8192, frameCount: 0 }, TPACKET_V2, /frameSize 8192 is larger than blockSize 4096: a block must hold at least one frame/],
-    ['frame count mismatch', { ...ok, frameCount: 9 }, TPACKET_V2, /frameCount \(tp_frame_nr\) 9 must equal frames per block \(4096 \/ 2048 = 2\) × blockCount \(4\) = 8/],
-    ['frames_per_block overflow', { blockSize: 2 ** 30, blockCount: 2 ** 27, frameSize: 64, frameCount: 0 }, TPACKET_V2, /^16777216 frames per block × 134217728 blocks overflows the kernel's 32-bit frame count$/],
+    [
+      'frame smaller than tp_hdrlen',
+      { ...ok, frameSize: 48, frameCount: 4 * 85 },
+      TPACKET_V2,
+      /frameSize \(tp_frame_size\) 48 must be at least the header length plus reserve \(tp_hdrlen 52 \+ 0 = 52\)/,
+    ],
+    [
+      'frame not TPACKET_ALIGNMENT',
+      { ...ok, frameSize: 2040, frameCount: 8 },
+      TPACKET_V2,
+      /frameSize \(tp_frame_size\) 2040 must be a multiple of TPACKET_ALIGNMENT \(16\)/,
+    ],
+    [
+      'frame larger than block',
+      { ...ok, frameSize: 8192, frameCount: 0 },
+      TPACKET_V2,
+      /frameSize 8192 is larger than blockSize 4096: a block must hold at least one frame/,
+    ],
+    [
+      'frame count mismatch',
+      { ...ok, frameCount: 9 },
+      TPACKET_V2,
+      /frameCount \(tp_frame_nr\) 9 must equal frames per block \(4096 \/ 2048 = 2\) × blockCount \(4\) = 8/,
+    ],
+    [
+      'frames_per_block overflow',
+      { blockSize: 2 ** 30, blockCount: 2 ** 27, frameSize: 64, frameCount: 0 },
+      TPACKET_V2,
+      /^16777216 frames per block × 134217728 blocks overflows the kernel's 32-bit frame count$/,
+    ],
   ];
   it.each(cases)('%s', (_name, g, version, message) => {
     expect(() => validateGeometry(g, { version, pageSize: page })).toThrow(RangeError);

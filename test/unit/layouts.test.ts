@@ -46,8 +46,17 @@ describe('tpacket_hdr (V1)', () => {
     dv.setUint32(at + 20, 1_700_000_000, true); // tp_sec
     dv.setUint32(at + 24, 123_456, true); // tp_usec
     expect(decodeTpacketHeader(tpacketV1, dv, at)).toEqual({
-      status: 0x11, len: 1514, snaplen: 96, mac: 66, net: 80, sec: 1_700_000_000, nsec: 123_456_000,
-      vlanTci: 0, vlanTpid: 0, rxhash: 0, nextOffset: 0,
+      status: 0x11,
+      len: 1514,
+      snaplen: 96,
+      mac: 66,
+      net: 80,
+      sec: 1_700_000_000,
+      nsec: 123_456_000,
+      vlanTci: 0,
+      vlanTpid: 0,
+      rxhash: 0,
+      nextOffset: 0,
     });
     expect(tpacketV1.sockaddrOffset).toBe(32);
     expect(tpacketV1.statusOffset).toBe(0);
@@ -74,8 +83,17 @@ describe('tpacket2_hdr (V2)', () => {
     dv.setUint16(at + 24, 0x2064, true);
     dv.setUint16(at + 26, 0x88a8, true);
     expect(decodeTpacketHeader(tpacketV2, dv, at)).toEqual({
-      status: 0x51, len: 64, snaplen: 64, mac: 66, net: 80, sec: 42, nsec: 999_999_999,
-      vlanTci: 0x2064, vlanTpid: 0x88a8, rxhash: 0, nextOffset: 0,
+      status: 0x51,
+      len: 64,
+      snaplen: 64,
+      mac: 66,
+      net: 80,
+      sec: 42,
+      nsec: 999_999_999,
+      vlanTci: 0x2064,
+      vlanTpid: 0x88a8,
+      rxhash: 0,
+      nextOffset: 0,
     });
     expect(tpacketV2.sockaddrOffset).toBe(32);
   });
@@ -122,8 +140,17 @@ describe('TPACKET_V3 block and tpacket3_hdr', () => {
   it('decodes tpacket3_hdr fields', () => {
     const { dv, f0, f1 } = block();
     expect(decodeTpacketHeader(tpacketV3, dv, f0, 160)).toEqual({
-      status: C.TP_STATUS_CSUM_VALID, len: 60, snaplen: 60, mac: 82, net: 96, sec: 100, nsec: 5,
-      vlanTci: 7, vlanTpid: 0x8100, rxhash: 0xdeadbeef, nextOffset: 160,
+      status: C.TP_STATUS_CSUM_VALID,
+      len: 60,
+      snaplen: 60,
+      mac: 82,
+      net: 96,
+      sec: 100,
+      nsec: 5,
+      vlanTci: 7,
+      vlanTpid: 0x8100,
+      rxhash: 0xdeadbeef,
+      nextOffset: 160,
     });
     expect(tpacketV3.len(dv, f1)).toBe(1514);
     expect(tpacketV3.snaplen(dv, f1)).toBe(30);
@@ -140,7 +167,7 @@ describe('sockaddr_ll', () => {
 });
 
 describe('TX readiness (V1/V2)', () => {
-  it.each([tpacketV1, tpacketV2])('$name: AVAILABLE and WRONG_FORMAT are free, SEND_REQUEST and SENDING are the kernel\'s', (l) => {
+  it.each([tpacketV1, tpacketV2])("$name: AVAILABLE and WRONG_FORMAT are free, SEND_REQUEST and SENDING are the kernel's", (l) => {
     expect(l.txUserReady!(C.TP_STATUS_AVAILABLE)).toBe(true);
     expect(l.txUserReady!(C.TP_STATUS_WRONG_FORMAT)).toBe(true);
     expect(l.txUserReady!(C.TP_STATUS_SEND_REQUEST)).toBe(false);

@@ -4,9 +4,31 @@
 import { readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { lastValueFrom, toArray } from 'rxjs';
-import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_LINK } from '../../src/constants';
+import {
+  NL_MMAP_STATUS_COPY,
+  NL_MMAP_STATUS_SKIP,
+  NL_MMAP_STATUS_UNUSED,
+  NL_MMAP_STATUS_VALID,
+  RTM_GETROUTE,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  RTNLGRP_LINK,
+} from '../../src/constants';
 import { RingError, UnsupportedError } from '../../src/errors';
-import { MessageBuilder, MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSGERR_ATTR_MSG } from '../../src/netlink/message';
+import {
+  MessageBuilder,
+  MessageCursor,
+  NetlinkError,
+  NLM_F_ACK,
+  NLM_F_ACK_TLVS,
+  NLM_F_DUMP,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSGERR_ATTR_MSG,
+} from '../../src/netlink/message';
 import type { NetlinkFrame } from '../../src/netlink/reader';
 import { DEFAULT_REQUEST_TIMEOUT_MS, DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { openSimulatedNetlinkSocket } from '../../src/testing/kernel-socket';
@@ -76,7 +98,11 @@ const SMALL = {
   rx: { blockSize: 4096, blockCount: 8, frameSize: 4096, frameCount: 8 },
   tx: { blockSize: 4096, blockCount: 4, frameSize: 4096, frameCount: 4 },
 };
-const dumpRequest = () => new MessageBuilder().begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(new Uint8Array(12)).finish();
+const dumpRequest = () =>
+  new MessageBuilder()
+    .begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0)
+    .bytes(new Uint8Array(12))
+    .finish();
 
 describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
   it("ring: 'kernel' sets RX then TX up, maps them once, and close() unmaps once (idempotent)", () => {
@@ -153,14 +179,27 @@ describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
   const N = 5000;
   const dumpCases: [string, NetlinkRingKernelOptions, Parameters<typeof openSimulatedNetlinkSocket>[1], number][] = [
     ['in-ring chunks (VALID frames)', {}, SMALL, NL_MMAP_STATUS_VALID],
-    ['frames smaller than a chunk (COPY frames, one recv each)', {}, { ...SMALL, rx: { blockSize: 4096, blockCount: 8, frameSize: 2048, frameCount: 16 } }, NL_MMAP_STATUS_COPY],
-    ['4.3/4.4 trimmed chunks at frame_size - alloc_size (spec §8)', { trimmedDumps: true }, { ...SMALL, rx: { blockSize: 16384, blockCount: 8, frameSize: 16384, frameCount: 8 } }, NL_MMAP_STATUS_VALID],
+    [
+      'frames smaller than a chunk (COPY frames, one recv each)',
+      {},
+      { ...SMALL, rx: { blockSize: 4096, blockCount: 8, frameSize: 2048, frameCount: 16 } },
+      NL_MMAP_STATUS_COPY,
+    ],
+    [
+      '4.3/4.4 trimmed chunks at frame_size - alloc_size (spec §8)',
+      { trimmedDumps: true },
+      { ...SMALL, rx: { blockSize: 16384, blockCount: 8, frameSize: 16384, frameCount: 8 } },
+      NL_MMAP_STATUS_VALID,
+    ],
   ];
   for (const [name, kernel, options, status] of dumpCases) {
     it(`dump() of ${N} records through ${name}: every record once, in order, byte-exact`, async () => {
       const s = simulated(kernel, options);
       s.respond = (req) => {
-        s.k.startDump(Array.from({ length: N }, (_, i) => record(req.seq, req.pid, i)), done(req.seq, req.pid));
+        s.k.startDump(
+          Array.from({ length: N }, (_, i) => record(req.seq, req.pid, i)),
+          done(req.seq, req.pid),
+        );
         return 0;
       };
       const statuses = new Set<number>();
@@ -179,7 +218,13 @@ describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
 
   it('dumpBatches() counts the same records in place, and a negative NLMSG_DONE code errors', async () => {
     const s = simulated({}, SMALL);
-    s.respond = (req) => (s.k.startDump(Array.from({ length: N }, (_, i) => record(req.seq, req.pid, i)), done(req.seq, req.pid)), 0);
+    s.respond = (req) => (
+      s.k.startDump(
+        Array.from({ length: N }, (_, i) => record(req.seq, req.pid, i)),
+        done(req.seq, req.pid),
+      ),
+      0
+    );
     let count = 0;
     await new Promise<void>((resolve, reject) =>
       s.sock.dumpBatches(dumpRequest()).subscribe({
@@ -286,7 +331,10 @@ describe('request(): every wait ends (simulated kernel that never answers, or an
     const { sock } = simulated({}, SMALL);
     try {
       const t0 = Date.now();
-      await expect(sock.request(getRoute(), { timeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_KRING_TIMEOUT', message: 'the netlink request got no answer within 50 ms' });
+      await expect(sock.request(getRoute(), { timeoutMs: 50 })).rejects.toMatchObject({
+        code: 'ERR_KRING_TIMEOUT',
+        message: 'the netlink request got no answer within 50 ms',
+      });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
     } finally {
       sock.close();

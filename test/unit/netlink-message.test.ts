@@ -17,7 +17,13 @@ import {
 describe('MessageBuilder → MessageCursor / AttrCursor', () => {
   it('round-trips two messages with a family header, scalar, string and nested attributes', () => {
     const b = new MessageBuilder(8); // small, to exercise growth
-    b.begin(18, NLM_F_REQUEST | NLM_F_DUMP, 7).bytes(Uint8Array.of(2, 0, 0, 0, 9)).u8(1, 0xab).u16(2, 0xbeef).u32(3, 0xdeadbeef).u64(4, 2n ** 40n + 1n).string(5, 'veth0');
+    b.begin(18, NLM_F_REQUEST | NLM_F_DUMP, 7)
+      .bytes(Uint8Array.of(2, 0, 0, 0, 9))
+      .u8(1, 0xab)
+      .u16(2, 0xbeef)
+      .u32(3, 0xdeadbeef)
+      .u64(4, 2n ** 40n + 1n)
+      .string(5, 'veth0');
     b.beginNest(6).u32(1, 11).beginNest(2).u16(1, 22).endNest().endNest().end();
     b.begin(19, NLM_F_REQUEST, 8, 1234).end();
     const bytes = b.finish().slice();
@@ -99,7 +105,14 @@ describe('NLMSG_ERROR and extended ACK', () => {
   });
   it('NetlinkError carries errno, code, seq and the extack', () => {
     const e = new NetlinkError(34, 42, 'Attribute failed policy validation', 20);
-    expect([e.name, e.code, e.errno, e.seq, e.extackMessage, e.extackOffset]).toEqual(['NetlinkError', 'ERANGE', 34, 42, 'Attribute failed policy validation', 20]);
+    expect([e.name, e.code, e.errno, e.seq, e.extackMessage, e.extackOffset]).toEqual([
+      'NetlinkError',
+      'ERANGE',
+      34,
+      42,
+      'Attribute failed policy validation',
+      20,
+    ]);
     expect(e.message).toBe('netlink request 42 failed: ERANGE: Attribute failed policy validation (at offset 20)');
   });
 });
@@ -121,7 +134,9 @@ describe('parseAck on malformed NLMSG_ERROR (fuzz-found): a value, never an exce
     expect(parseAck(m)).toEqual({ error: -22, request: { len, type: 0xa5a5, flags: 0xa5a5, seq: 0xa5a5a5a5, pid: 0xa5a5a5a5 } });
   });
   it('NLMSG_ALIGN stays exact past 2^31', () => {
-    expect([0, 1, 4, 5, 0x7ffffffd, 0x80000000, 0xfffffff0, 0xfffffffd].map(NLMSG_ALIGN)).toEqual([0, 4, 4, 8, 0x80000000, 0x80000000, 0xfffffff0, 0x100000000]);
+    expect([0, 1, 4, 5, 0x7ffffffd, 0x80000000, 0xfffffff0, 0xfffffffd].map(NLMSG_ALIGN)).toEqual([
+      0, 4, 4, 8, 0x80000000, 0x80000000, 0xfffffff0, 0x100000000,
+    ]);
   });
   it('20,000 mutated NLMSG_ERROR messages: parseAck returns, never throws', () => {
     let seed = 11;

@@ -35,7 +35,10 @@ describe('NetlinkReader on the kernel ring (simulated)', () => {
   const expected = Array.from({ length: N }, (_, i) => [RTM_NEWROUTE, i + 1, 44]);
   it('a dump in VALID frames: every record exactly once, in order, with a frame held throughout', async () => {
     const { k, reader } = kernelMode(4096, 8);
-    k.startDump(Array.from({ length: N }, (_, i) => record(i + 1)), done());
+    k.startDump(
+      Array.from({ length: N }, (_, i) => record(i + 1)),
+      done(),
+    );
     const r = await consumeDump(reader);
     expect(r.messages).toEqual(expected);
     expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
@@ -45,20 +48,29 @@ describe('NetlinkReader on the kernel ring (simulated)', () => {
     // Eight frames, so the dump does not wrap onto the held (SKIP) frame: the kernel's dump flow
     // control does not step over SKIP and would stall there (spec §5.2; see the next test).
     const { k, reader } = kernelMode(16384, 8, { trimmedDumps: true });
-    k.startDump(Array.from({ length: N }, (_, i) => record(i + 1)), done());
+    k.startDump(
+      Array.from({ length: N }, (_, i) => record(i + 1)),
+      done(),
+    );
     const r = await consumeDump(reader);
     expect(r.messages).toEqual(expected);
     expect(reader.unreadable).toBe(0);
   });
   it('a held frame at the head stalls a kernel-ring dump (spec §5.2), and releasing it lets the dump finish', async () => {
     const { k, reader } = kernelMode(16384, 4, { trimmedDumps: true });
-    k.startDump(Array.from({ length: N }, (_, i) => record(i + 1)), done());
+    k.startDump(
+      Array.from({ length: N }, (_, i) => record(i + 1)),
+      done(),
+    );
     await expect(consumeDump(reader, 300)).rejects.toThrow('the dump did not finish');
     expect(k.dumping).toBe(true);
   });
   it('frames smaller than a chunk: COPY frames, one recv each, in order', async () => {
     const { k, reader } = kernelMode(2048, 8);
-    k.startDump(Array.from({ length: N }, (_, i) => record(i + 1)), done());
+    k.startDump(
+      Array.from({ length: N }, (_, i) => record(i + 1)),
+      done(),
+    );
     const r = await consumeDump(reader);
     expect(r.messages).toEqual(expected);
     expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_COPY]));

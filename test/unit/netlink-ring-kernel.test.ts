@@ -42,7 +42,7 @@ function withRx(frames = 8, frameSize = 2048, opts = {}) {
 }
 
 describe('netlink ring simulator: setup (spec §1)', () => {
-  it('1. block_nr 0 and frame_nr 0 returns 0 even with no ring, and purges that ring\'s queue', () => {
+  it("1. block_nr 0 and frame_nr 0 returns 0 even with no ring, and purges that ring's queue", () => {
     const k = new NetlinkRingKernel();
     expect(k.setsockopt('rx', g(0, 0, 0, 0))).toBe(0);
     k.sendCopy(nlmsg(16, 10));
@@ -53,10 +53,18 @@ describe('netlink ring simulator: setup (spec §1)', () => {
   it('2. block_nr 0 with frame_nr != 0 is EINVAL', () => {
     expect(new NetlinkRingKernel().setsockopt('rx', g(4096, 0, 2048, 2))).toBe(-E.EINVAL);
   });
-  it.each([['not a page multiple', 5000], ['zero', 0], ['>= 2^31', 2 ** 31]])('3. block_size %s is EINVAL', (_n, bs) => {
+  it.each([
+    ['not a page multiple', 5000],
+    ['zero', 0],
+    ['>= 2^31', 2 ** 31],
+  ])('3. block_size %s is EINVAL', (_n, bs) => {
     expect(new NetlinkRingKernel().setsockopt('rx', g(bs, 1, 2048, Math.floor(bs / 2048)))).toBe(-E.EINVAL);
   });
-  it.each([['< 24', 20, 204], ['not a multiple of 4', 2046, 2], ['> block_size', 8192, 0]])('4. frame_size %s is EINVAL', (_n, fs, nr) => {
+  it.each([
+    ['< 24', 20, 204],
+    ['not a multiple of 4', 2046, 2],
+    ['> block_size', 8192, 0],
+  ])('4. frame_size %s is EINVAL', (_n, fs, nr) => {
     expect(new NetlinkRingKernel().setsockopt('rx', g(4096, 1, fs, nr))).toBe(-E.EINVAL);
   });
   it('5. frame_nr must equal (block_size / frame_size) × block_nr in u32 arithmetic', () => {
@@ -146,7 +154,11 @@ describe('netlink ring simulator: RX (spec §2)', () => {
     expect(Buffer.compare((k.recv(65536) as { data: Uint8Array }).data, a)).toBe(0);
     expect(Buffer.compare((k.recv(65536) as { data: Uint8Array }).data, b)).toBe(0);
   });
-  it.each([['VALID', VALID], ['RESERVED', RESERVED], ['COPY', COPY]])('15. a %s head frame (ring full) drops the message, once ENOBUFS, POLLERR, ring unchanged', (_n, st) => {
+  it.each([
+    ['VALID', VALID],
+    ['RESERVED', RESERVED],
+    ['COPY', COPY],
+  ])('15. a %s head frame (ring full) drops the message, once ENOBUFS, POLLERR, ring unchanged', (_n, st) => {
     for (const noEnobufs of [false, true]) {
       const { k, set, statuses } = withRx(2, 2048, { noEnobufs });
       set(0, st);

@@ -1,6 +1,14 @@
 // nl_mmap_hdr on the generic Ring<Hdr>, against hand-built bytes and against the kernel simulator.
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_SKIP, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../../src/constants';
-import { checkNlMmapReq, decodeNlMmapHeader, encodeNlMmapHeader, encodeNlMmapReq, NL_MMAP_HDR, nlMmap, validateNlMmapGeometry } from '../../src/layouts/nl-mmap';
+import {
+  checkNlMmapReq,
+  decodeNlMmapHeader,
+  encodeNlMmapHeader,
+  encodeNlMmapReq,
+  NL_MMAP_HDR,
+  nlMmap,
+  validateNlMmapGeometry,
+} from '../../src/layouts/nl-mmap';
 import { frameOffsets } from '../../src/ring/geometry';
 import { Ring } from '../../src/ring/ring';
 import { RingWriter } from '../../src/ring/writer';
@@ -19,7 +27,9 @@ describe('nl_mmap_hdr layout', () => {
     out[0] = 2;
     encodeNlMmapHeader(new DataView(out.buffer), 0, h);
     expect(Array.from(out)).toEqual(Array.from(bytes));
-    expect(Array.from(encodeNlMmapReq({ blockSize: 4096, blockCount: 2, frameSize: 2048, frameCount: 4 }))).toEqual([0, 16, 0, 0, 2, 0, 0, 0, 0, 8, 0, 0, 4, 0, 0, 0]);
+    expect(Array.from(encodeNlMmapReq({ blockSize: 4096, blockCount: 2, frameSize: 2048, frameCount: 4 }))).toEqual([
+      0, 16, 0, 0, 2, 0, 0, 0, 0, 8, 0, 0, 4, 0, 0, 0,
+    ]);
   });
   it('readiness per direction', () => {
     expect([0, 1, 2, 3, 4].map((s) => nlMmap.rxUserReady(s))).toEqual([false, false, true, true, false]);
@@ -36,7 +46,10 @@ describe('netlink ring geometry (spec §1.2, in the kernel order)', () => {
     [{ blockSize: 4096, blockCount: 1, frameSize: 16, frameCount: 256 }, /nm_frame_size 16 must be at least NL_MMAP_HDRLEN \(24\)/],
     [{ blockSize: 4096, blockCount: 1, frameSize: 2046, frameCount: 2 }, /nm_frame_size 2046 must be a multiple of NL_MMAP_MSG_ALIGNMENT \(4\)/],
     [{ blockSize: 4096, blockCount: 1, frameSize: 8192, frameCount: 0 }, /nm_frame_size 8192 is larger than nm_block_size 4096/],
-    [{ blockSize: 4096, blockCount: 3, frameSize: 1500, frameCount: 9 }, /nm_frame_nr 9 must equal frames per block \(4096 \/ 1500 = 2\) × nm_block_nr \(3\), computed in 32 bits \(6\)/],
+    [
+      { blockSize: 4096, blockCount: 3, frameSize: 1500, frameCount: 9 },
+      /nm_frame_nr 9 must equal frames per block \(4096 \/ 1500 = 2\) × nm_block_nr \(3\), computed in 32 bits \(6\)/,
+    ],
   ])('rejects %o', (geo, msg) => {
     expect(() => validateNlMmapGeometry(geo, page)).toThrow(RangeError);
     expect(() => validateNlMmapGeometry(geo, page)).toThrow(msg);

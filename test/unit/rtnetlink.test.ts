@@ -78,7 +78,13 @@ describe('decodeRoute', () => {
       b.attr(RTA_TABLE, u32(1000));
       b.attr(RTA_DST, parseAddress('2001:db8:5::').bytes);
       b.attr(RTA_PRIORITY, u32(1024));
-      b.beginNest(RTA_METRICS).attr(RTAX_LOCK, u32(1 << RTAX_MTU)).attr(RTAX_MTU, u32(1400)).attr(RTAX_RTT, u32(2000)).attr(RTAX_HOPLIMIT, u32(0xffffffff)).string(RTAX_CC_ALGO, 'cubic').endNest();
+      b.beginNest(RTA_METRICS)
+        .attr(RTAX_LOCK, u32(1 << RTAX_MTU))
+        .attr(RTAX_MTU, u32(1400))
+        .attr(RTAX_RTT, u32(2000))
+        .attr(RTAX_HOPLIMIT, u32(0xffffffff))
+        .string(RTAX_CC_ALGO, 'cubic')
+        .endNest();
       const mp = new Uint8Array([...nh(3, 2, 0, 'fe80::1'), ...nh(4, 256, RTNH_F_ONLINK, '2001:db8::9')]);
       b.attr(RTA_MULTIPATH, mp);
       b.attr(RTA_PREF, Uint8Array.of(1));
@@ -109,7 +115,14 @@ describe('decodeRoute', () => {
   });
 
   it('RTM_DELROUTE is marked deleted; a host route prints without its length, a missing dst as default', () => {
-    const del = route((b) => b.bytes(rtmsg(AF_INET, 32, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 1)).attr(RTA_OIF, u32(2)), RTM_DELROUTE) as Route;
+    const del = route(
+      (b) =>
+        b
+          .bytes(rtmsg(AF_INET, 32, 254))
+          .attr(RTA_DST, Uint8Array.of(10, 0, 0, 1))
+          .attr(RTA_OIF, u32(2)),
+      RTM_DELROUTE,
+    ) as Route;
     expect(del.deleted).toBe(true);
     expect(routeJson(del, ctx)).toEqual({ deleted: true, dst: '10.0.0.1', dev: 'if2', protocol: 'static', flags: [] });
     const def = route((b) => b.bytes(rtmsg(AF_INET, 0, 254)).attr(RTA_GATEWAY, Uint8Array.of(10, 0, 0, 254))) as Route;
@@ -134,14 +147,25 @@ describe('decodeRoute', () => {
   });
 
   it("the mirror identity is the kernel's: IPv4 aliases by nexthop, IPv6 routes by device and gateway, an IPv6 ECMP set as one", () => {
-    const v4 = (gw: number, extra = (b: MessageBuilder) => b) => route((b) => extra(b.bytes(rtmsg(AF_INET, 8, 254)).attr(RTA_DST, Uint8Array.of(10, 0, 0, 0)).attr(RTA_GATEWAY, Uint8Array.of(gw, gw, gw, gw)))) as Route;
+    const v4 = (gw: number, extra = (b: MessageBuilder) => b) =>
+      route((b) =>
+        extra(
+          b
+            .bytes(rtmsg(AF_INET, 8, 254))
+            .attr(RTA_DST, Uint8Array.of(10, 0, 0, 0))
+            .attr(RTA_GATEWAY, Uint8Array.of(gw, gw, gw, gw)),
+        ),
+      ) as Route;
     // `ip route append 10/8 via 2.2.2.2` next to `via 1.1.1.1`: two fib aliases, two routes.
     expect(routeKey(v4(1))).not.toBe(routeKey(v4(2)));
     expect(routeKey(v4(1))).toBe(routeKey(v4(1)));
     expect(routeKey(v4(1))).not.toBe(routeKey(v4(1, (b) => b.attr(RTA_PRIORITY, u32(5)))));
     const v6 = (oif: number, gw?: number) =>
       route((b) => {
-        b.bytes(rtmsg(AF_INET6, 64, 254)).attr(RTA_DST, Uint8Array.of(0xfe, 0x80, ...new Array(14).fill(0))).attr(RTA_PRIORITY, u32(256)).attr(RTA_OIF, u32(oif));
+        b.bytes(rtmsg(AF_INET6, 64, 254))
+          .attr(RTA_DST, Uint8Array.of(0xfe, 0x80, ...new Array(14).fill(0)))
+          .attr(RTA_PRIORITY, u32(256))
+          .attr(RTA_OIF, u32(oif));
         if (gw !== undefined) b.attr(RTA_GATEWAY, Uint8Array.of(0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), gw));
         return b;
       }) as Route;
@@ -218,7 +242,12 @@ describe('route readers on a simulated kernel whose first dump pass is interrupt
       // The first pass sees the table change half-way: later records carry NLM_F_DUMP_INTR.
       const records = Array.from({ length: N }, (_, i) => {
         const flags = NLM_F_MULTI | (attempts === 1 && i >= N / 2 ? NLM_F_DUMP_INTR : 0);
-        return new MessageBuilder().begin(RTM_NEWROUTE, flags, seq, sock.portId).bytes(rtmsg(AF_INET, 32, 254)).attr(RTA_DST, Uint8Array.of(10, 0, i >> 8, i & 255)).finish().slice();
+        return new MessageBuilder()
+          .begin(RTM_NEWROUTE, flags, seq, sock.portId)
+          .bytes(rtmsg(AF_INET, 32, 254))
+          .attr(RTA_DST, Uint8Array.of(10, 0, i >> 8, i & 255))
+          .finish()
+          .slice();
       });
       const done = new MessageBuilder().begin(NLMSG_DONE, NLM_F_MULTI, seq, sock.portId).bytes(new Uint8Array(4)).finish().slice();
       k.startDump(records, done);
@@ -254,7 +283,11 @@ describe('route readers on a simulated kernel whose first dump pass is interrupt
     const k = new NetlinkRingKernel();
     const sock = openSimulatedNetlinkSocket(k, {}, (d) => {
       const seq = new DataView(d.buffer, d.byteOffset).getUint32(8, true);
-      const rec = new MessageBuilder().begin(RTM_NEWROUTE, NLM_F_MULTI | NLM_F_DUMP_INTR, seq, sock.portId).bytes(rtmsg(AF_INET, 0, 254)).finish().slice();
+      const rec = new MessageBuilder()
+        .begin(RTM_NEWROUTE, NLM_F_MULTI | NLM_F_DUMP_INTR, seq, sock.portId)
+        .bytes(rtmsg(AF_INET, 0, 254))
+        .finish()
+        .slice();
       k.startDump([rec], new MessageBuilder().begin(NLMSG_DONE, NLM_F_MULTI, seq, sock.portId).bytes(new Uint8Array(4)).finish().slice());
       return 0;
     });
