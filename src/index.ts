@@ -125,35 +125,4 @@ export {
   MalformedMessageError,
 } from './rtnetlink/readers';
 export { RouteTable, RouteTableOptions, RouteDiff, routeKey, routeValue } from './rtnetlink/route-table';
-export {
-  IpJson,
-  IpContext,
-  ipContext,
-  routeJson,
-  routeText,
-  linkJson,
-  linkText,
-  addressJson,
-  addressText,
-  addrShowJson,
-  neighbourJson,
-  neighbourText,
-  neighbourShown,
-} from './rtnetlink/ip-format';
 export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } from './rtnetlink/ip-address';
-export {
-  protocolName,
-  tableName,
-  scopeName,
-  realmName,
-  groupName,
-  dsfieldName,
-  routeTypeName,
-  familyName,
-  operstateName,
-  linkmodeName,
-  linkTypeName,
-  tableId,
-  resetNameCache,
-  IPROUTE2_CONFIG_DIR,
-} from './rtnetlink/names';

@@ -1,5 +1,5 @@
 /** The route mirror compared with iproute2's listing. */
-import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
+import { ipContext, routeJson } from '../../src/cli/ip-format';
 import { getLinks } from '../../src/rtnetlink/readers';
 import { RouteTable } from '../../src/rtnetlink/route-table';
 import { ipRoutesAll } from './netns';

@@ -9,7 +9,7 @@ import { NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, RTM_NEWROUTE, RTA_DST, RTA_GAT
 import { MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_EXCL } from '../../src/netlink/message';
 import { NetlinkSocket } from '../../src/netlink/socket';
 import { getAddresses, getLinks, getNeighbours, getRoutes } from '../../src/rtnetlink/readers';
-import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
+import { ipContext, routeJson } from '../../src/cli/ip-format';
 import { RouteTable } from '../../src/rtnetlink/route-table';
 import { KernelProfile, SimulatedKernel, simulateKernel } from '../../src/testing';
 import { KRING, startKring } from '../helpers/kring-process';

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { RTN_BLACKHOLE, RTN_BROADCAST, RTN_LOCAL, RTN_PROHIBIT, RTN_THROW, RTN_UNREACHABLE } from '../../src/constants';
 import { getLinks, getRoutes } from '../../src/rtnetlink/readers';
-import { ipContext, routeJson } from '../../src/rtnetlink/ip-format';
+import { ipContext, routeJson } from '../../src/cli/ip-format';
 import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { hasVlan, randomRoutes, setUpLinks } from '../helpers/route-fixture';

@@ -28,7 +28,7 @@ import {
 import { MessageBuilder, NetlinkParseError, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
 import { DumpInterruptedError } from '../../src/netlink/socket';
 import { formatIPv6, parseAddress } from '../../src/rtnetlink/ip-address';
-import { routeJson } from '../../src/rtnetlink/ip-format';
+import { routeJson } from '../../src/cli/ip-format';
 import { getRoutes, MalformedMessageError, routes } from '../../src/rtnetlink/readers';
 import { decodeRoute, plainRoute, Route } from '../../src/rtnetlink/route';
 import { RouteRecord } from '../../src/rtnetlink/route-record';

@@ -1,11 +1,11 @@
 /**
- * The routing-table commands of the `kring` CLI: `routes`, `links`, `addrs`, `neigh`, `monitor
- * routes`. `--json` prints what `ip -j` prints for the same listing; text follows `ip`'s layout.
+ * The routing-table listings of the `kring` CLI: `routes`, `links`, `addrs`, `neigh`. `--json`
+ * prints what `ip -j` prints for the same listing; text follows `ip`'s layout.
  * @packageDocumentation
  */
 import { parseArgs } from 'node:util';
-import { NetlinkError } from './netlink/message';
-import { getAddresses, getLinks, getNeighbours, routeBatches } from './rtnetlink/readers';
+import { NetlinkError } from '../netlink/message';
+import { getAddresses, getLinks, getNeighbours, routeBatches } from '../rtnetlink/readers';
 import {
   addressText,
   addrShowJson,
@@ -18,52 +18,25 @@ import {
   neighbourText,
   routeJson,
   routeText,
-} from './rtnetlink/ip-format';
-import { tableId } from './rtnetlink/names';
-import { RouteTable } from './rtnetlink/route-table';
-import { plainRoute } from './rtnetlink/route';
+} from './ip-format';
+import { tableId } from './names';
+import { CommandError, common, family, UsageError, write } from './usage';
 
-/** A bad command line (exit code 2). */
-export class UsageError extends Error {}
-
-/** A command that failed the way `ip` fails for the same request: the message, and ip's exit code. */
-export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
-export const RTNETLINK_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [--netns NAME]
+/** The listings' usage lines. */
+export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [--netns NAME]
   kring links [--json] [--netns NAME]
   kring addrs [-4|-6] [--json] [--netns NAME]
   kring neigh [-4|-6] [--json] [--netns NAME]
-  kring monitor routes [-4|-6] [--json] [--netns NAME]
+`;
 
-  routes lists the main table by default, IPv4 unless -6 or --table all (as ip route show);
+/** What the listings' usage says about them. */
+export const LISTINGS_NOTES = `  routes lists the main table by default, IPv4 unless -6 or --table all (as ip route show);
   --count prints only routes=N. --json output equals ip -j for the same listing.
 `;
 
-const common = {
-  4: { type: 'boolean', short: '4' },
-  6: { type: 'boolean', short: '6' },
-  json: { type: 'boolean', short: 'j' },
-  netns: { type: 'string' },
-} as const;
-
-function family(v: { 4?: boolean; 6?: boolean }): 4 | 6 | undefined {
-  if (v[4] && v[6]) throw new UsageError('-4 and -6 exclude each other');
-  return v[4] ? 4 : v[6] ? 6 : undefined;
-}
-
-async function context(netns: string | undefined): Promise<IpContext> {
+/** The names ip prints for interface indexes, from a link dump. */
+export async function context(netns: string | undefined): Promise<IpContext> {
   return ipContext(await getLinks({ netns }));
-}
-
-function write(s: string): Promise<void> {
-  return new Promise((resolve) => (process.stdout.write(s) ? resolve() : process.stdout.once('drain', resolve)));
 }
 
 async function routesCommand(argv: string[]): Promise<number> {
@@ -178,43 +151,8 @@ async function neighCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function monitorCommand(argv: string[]): Promise<number> {
-  const [what, ...rest] = argv;
-  if (what !== 'routes') throw new UsageError(`monitor: only 'routes' is supported, got ${JSON.stringify(what)}`);
-  const { values } = parseArgs({ args: rest, options: common, strict: true });
-  const fam = family(values);
-  const table = RouteTable.open({ family: fam, netns: values.netns });
-  // Device names follow the link events, which come in order with the route events: a route on a
-  // link made after the start is printed with its name, not ifN.
-  const links = new Map((await getLinks({ netns: values.netns })).map((l) => [l.index, l]));
-  let ctx = ipContext(links.values());
-  table.linkChanges().subscribe((l) => {
-    // A deleted link keeps its name here: its routes' deletions are printed after it went.
-    links.set(l.index, l.name === undefined ? { ...l, name: links.get(l.index)?.name } : l);
-    ctx = ipContext(links.values());
-  });
-  let live = false;
-  table.changes().subscribe((d) => {
-    if (!live) return; // the first dump is the baseline, not a change
-    const r = d.kind === 'delete' ? { ...plainRoute(d.route), deleted: true } : d.route;
-    const line = values.json ? JSON.stringify({ ...routeJson(r, ctx), change: d.kind, cause: d.cause }) : routeText(r, ctx);
-    process.stdout.write(line + '\n');
-  });
-  await table.ready;
-  live = true;
-  process.stderr.write(`kring: monitoring ${table.size} routes\n`);
-  return new Promise<number>((resolve) => {
-    const stop = () => {
-      table.close();
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-}
-
-/** Runs one routing-table command; undefined when `command` is not one of them. */
-export function runRtnetlinkCommand(command: string, argv: string[]): Promise<number> | undefined {
+/** Runs one listing (`routes`, `links`, `addrs`, `neigh`); resolves to the exit code. */
+export function runListing(command: 'routes' | 'links' | 'addrs' | 'neigh', argv: string[]): Promise<number> {
   switch (command) {
     case 'routes':
       return routesCommand(argv);
@@ -224,9 +162,5 @@ export function runRtnetlinkCommand(command: string, argv: string[]): Promise<nu
       return addrsCommand(argv);
     case 'neigh':
       return neighCommand(argv);
-    case 'monitor':
-      return monitorCommand(argv);
-    default:
-      return undefined;
   }
 }

@@ -53,9 +53,9 @@ import {
   RTNH_F_UNRESOLVED,
   RTPROT_BOOT,
 } from '../constants';
-import { Address } from './address';
-import { formatAddress, formatHardware } from './ip-address';
-import { Link } from './link';
+import { Address } from '../rtnetlink/address';
+import { formatAddress, formatHardware } from '../rtnetlink/ip-address';
+import { Link } from '../rtnetlink/link';
 import {
   dsfieldName,
   familyName,
@@ -69,8 +69,8 @@ import {
   scopeName,
   tableName,
 } from './names';
-import { Neighbour } from './neighbour';
-import { METRIC_NAMES, Nexthop, Route } from './route';
+import { Neighbour } from '../rtnetlink/neighbour';
+import { METRIC_NAMES, Nexthop, Route } from '../rtnetlink/route';
 
 /** A JSON object as `ip -j` prints one. */
 export type IpJson = Record<string, unknown>;

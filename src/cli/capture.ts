@@ -1,26 +1,19 @@
 /**
- * The `kring` command line.
- *
- *   kring routes [-4|-6] [--table main|all|N] [--json] [--count] [--netns NAME]   (the main job)
- *   kring links | addrs | neigh [--json] [--netns NAME]; kring monitor routes
- *   kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
- *                 [--netns NAME] [--promisc] [--json] [--quiet]
- *
- * `--quiet` follows the contract of the shared AF_PACKET bench harness: print `ready` once
+ * `kring capture`: frames from an AF_PACKET ring, one line (or JSON object) each, a summary at the
+ * end. `--quiet` follows the contract of the shared AF_PACKET bench harness: print `ready` once
  * capturing, and on SIGINT a last line `captured=N kpkts=N kdrops=N`.
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { parseArgs } from 'node:util';
-import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from './constants';
-import { FrameView } from './packet/batch';
-import { TpacketVersionName } from './packet/options';
-import { PacketSocket } from './packet/socket';
-import { CommandError, runRtnetlinkCommand, RTNETLINK_USAGE, UsageError } from './cli-rtnetlink';
+import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from '../constants';
+import { FrameView } from '../packet/batch';
+import { TpacketVersionName } from '../packet/options';
+import { PacketSocket } from '../packet/socket';
+import { positiveInt, UsageError } from './usage';
 
-const USAGE = `usage:
-${RTNETLINK_USAGE}
-  kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
+/** The capture command's usage lines. */
+export const CAPTURE_USAGE = `  kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
                 [--netns NAME] [--promisc] [--json] [--quiet]
 
   -i, --interface IFACE  interface to capture on ('any' for all)
@@ -46,13 +39,6 @@ const PKTTYPES: Record<number, string> = {
 /** Bytes of each frame shown in hex. */
 const HEX_BYTES = 32;
 
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 function formatFrame(v: FrameView, json: boolean): string {
   const ts = `${v.sec}.${String(v.nsec).padStart(9, '0')}`;
   const data = v.data;
@@ -67,7 +53,8 @@ function formatFrame(v: FrameView, json: boolean): string {
   return `${ts} if=${v.ifindex} ${pkttype} proto=0x${v.protocol.toString(16).padStart(4, '0')}${vlan} len=${v.len} caplen=${v.caplen} ${hex}`;
 }
 
-async function capture(argv: string[]): Promise<number> {
+/** Runs `kring capture ARGV`; resolves to the exit code. */
+export async function capture(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -141,50 +128,4 @@ async function capture(argv: string[]): Promise<number> {
     if (quiet) process.stdout.write('ready\n');
     else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring.version.toUpperCase()} ring of ${sock.ring.bytes} bytes\n`);
   });
-}
-
-/**
- * Runs the CLI with `argv` (without the node and script paths); resolves to the exit code.
- */
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  // A closed pipe (| head) ends the output, not with a stack trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
-  try {
-    switch (command) {
-      case 'capture':
-        return await capture(rest);
-      case 'routes':
-      case 'links':
-      case 'addrs':
-      case 'neigh':
-      case 'monitor':
-        return await runRtnetlinkCommand(command, rest)!;
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    }
-  } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`kring: ${(e as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof CommandError) {
-      process.stderr.write(`kring: ${e.message}\n`);
-      return e.exitCode;
-    }
-    if (e instanceof TypeError || e instanceof RangeError) {
-      process.stderr.write(`kring: ${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`kring: ${(e as Error).message}\n`);
-    return 1;
-  }
 }

@@ -1,0 +1,43 @@
+/**
+ * What every command of the CLI shares: its errors (a usage error exits 2, a command error with
+ * ip's exit code), the options the rtnetlink commands have in common, and output with back-pressure.
+ * @packageDocumentation
+ */
+/** A bad command line (exit code 2). */
+export class UsageError extends Error {}
+
+/** A command that failed the way `ip` fails for the same request: the message, and ip's exit code. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Options of the rtnetlink commands. */
+export const common = {
+  4: { type: 'boolean', short: '4' },
+  6: { type: 'boolean', short: '6' },
+  json: { type: 'boolean', short: 'j' },
+  netns: { type: 'string' },
+} as const;
+
+export function family(v: { 4?: boolean; 6?: boolean }): 4 | 6 | undefined {
+  if (v[4] && v[6]) throw new UsageError('-4 and -6 exclude each other');
+  return v[4] ? 4 : v[6] ? 6 : undefined;
+}
+
+/** Writes to stdout, resolving once the stream took it (or drained). */
+export function write(s: string): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(s) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+/** A positive integer option (undefined when absent). @throws UsageError */
+export function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
