@@ -6,19 +6,9 @@ import './dispose';
 export * as constants from './constants';
 export { RingError, UnsupportedError, LeaseError } from './errors';
 export { Ring } from './ring/ring';
-export {
-  RingGeometry,
-  GeometryContext,
-  RingSizing,
-  validateGeometry,
-  frameOffset,
-  frameOffsets,
-  blockOffsets,
-  ringBytes,
-  frameBytes,
-  planRing,
-  tpacketHdrLen,
-} from './ring/geometry';
+export { RingGeometry } from './layouts/types';
+export { frameOffset, frameOffsets, blockOffsets, ringBytes } from './ring/addressing';
+export { GeometryContext, RingSizing, validateGeometry, frameBytes, planRing, tpacketHdrLen } from './packet/ring-rules';
 export { SlotLayout, PacketFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
 export { tpacketV1, TPACKET_HDR } from './layouts/tpacket-v1';
 export { tpacketV2, TPACKET2_HDR } from './layouts/tpacket-v2';

@@ -19,7 +19,7 @@ import {
   NL_MMAP_STATUS_UNUSED,
   NL_MMAP_STATUS_VALID,
 } from '../constants';
-import type { RingGeometry } from '../ring/geometry';
+import type { RingGeometry } from './types';
 import type { SlotLayout } from './types';
 
 /** Field offsets of `struct nl_mmap_hdr` (six u32). */

@@ -95,3 +95,19 @@ export function decodeTpacketHeader(layout: PacketFrameLayout, dv: DataView, at:
     nextOffset,
   };
 }
+
+/**
+ * A ring's geometry, as the uapi requests it: `struct tpacket_req` (and the common part of
+ * `struct tpacket_req3`) for AF_PACKET, `struct nl_mmap_req` for netlink, which have the same four
+ * fields in the same order.
+ */
+export interface RingGeometry {
+  /** `tp_block_size`: bytes per block, a multiple of the page size. */
+  blockSize: number;
+  /** `tp_block_nr`: number of blocks. */
+  blockCount: number;
+  /** `tp_frame_size`: bytes per frame slot (V1/V2); V3 uses it only for validation. */
+  frameSize: number;
+  /** `tp_frame_nr`: must equal frames-per-block × blockCount. */
+  frameCount: number;
+}

@@ -23,7 +23,7 @@ import {
 } from '../constants';
 import { encodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { native, RECV_META, RECV_META_WORDS } from '../native';
-import { RingGeometry } from '../ring/geometry';
+import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
 

@@ -8,7 +8,7 @@ import { constants as osConstants } from 'node:os';
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
 import { NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { native } from '../native';
-import { RingGeometry } from '../ring/geometry';
+import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
 import { RingWriter } from '../ring/writer';

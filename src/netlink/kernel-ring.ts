@@ -13,7 +13,8 @@ import { NETLINK_RX_RING, NETLINK_TX_RING, NL_MMAP_HDRLEN, NL_MMAP_STATUS_VALID,
 import { RingError } from '../errors';
 import { encodeNlMmapReq, NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { native } from '../native';
-import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { frameOffsets } from '../ring/addressing';
+import { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { RingWriter } from '../ring/writer';
 import type { NetlinkRingBackend } from './reader';

@@ -7,7 +7,8 @@
 import { NL_MMAP_HDRLEN } from '../constants';
 import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native } from '../native';
-import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { frameOffsets } from '../ring/addressing';
+import { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 
 /**

@@ -31,7 +31,8 @@ import {
 import { errnoName, LeaseError, RingError, UnsupportedError } from '../errors';
 import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
-import { checkMappable, RingGeometry } from '../ring/geometry';
+import { checkMappable } from '../ring/addressing';
+import { RingGeometry } from '../layouts/types';
 import { RingWriter } from '../ring/writer';
 import { setOptionalInt } from '../probe';
 import { bool, choice, describe, int, netnsPath } from '../validate';

@@ -6,7 +6,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { ETH_P_ALL, TPACKET_V1, TPACKET_V2, TPACKET_V3 } from '../constants';
-import type { RingGeometry } from '../ring/geometry';
+import type { RingGeometry } from '../layouts/types';
 import { bool, describe, int, netnsPath } from '../validate';
 
 /** TPACKET version names. */

@@ -11,7 +11,7 @@ import * as netlink from '../netlink/message';
 import { MessageCursor, NetlinkParseError } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
 import { choice, describe, int, netnsPath, optionsObject } from '../validate';
-import { RingGeometry } from '../ring/geometry';
+import type { RingGeometry } from '../layouts/types';
 import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';

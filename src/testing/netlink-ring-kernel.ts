@@ -29,7 +29,8 @@ import {
   SOL_PACKET,
 } from '../constants';
 import { checkNlMmapReq, NL_MMAP_HDR } from '../layouts/nl-mmap';
-import { frameOffsets, RingGeometry } from '../ring/geometry';
+import { frameOffsets } from '../ring/addressing';
+import { RingGeometry } from '../layouts/types';
 
 const { EPERM, ENOENT, EAGAIN, ENOMEM, EBUSY, EINVAL, ENOPROTOOPT, ENOBUFS, ECONNREFUSED } = osConstants.errno;
 

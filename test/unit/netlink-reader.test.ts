@@ -3,7 +3,7 @@ import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_VALID, RTM_NEWROUTE } from '../../s
 import { nlMmap } from '../../src/layouts/nl-mmap';
 import { MessageBuilder, NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
 import { locateMessage, NetlinkReader, NetlinkRingBackend } from '../../src/netlink/reader';
-import { frameOffsets } from '../../src/ring/geometry';
+import { frameOffsets } from '../../src/ring/addressing';
 import { Ring } from '../../src/ring/ring';
 import { NetlinkRingKernel, NetlinkRingKernelOptions } from '../../src/testing/netlink-ring-kernel';
 import { consumeDump } from '../helpers/netlink-consumer';

@@ -9,7 +9,7 @@ import {
   nlMmap,
   validateNlMmapGeometry,
 } from '../../src/layouts/nl-mmap';
-import { frameOffsets } from '../../src/ring/geometry';
+import { frameOffsets } from '../../src/ring/addressing';
 import { Ring } from '../../src/ring/ring';
 import { RingWriter } from '../../src/ring/writer';
 import { NetlinkRingKernel } from '../../src/testing/netlink-ring-kernel';

@@ -2,7 +2,7 @@
 import { TP_STATUS_COPY, TP_STATUS_KERNEL, TP_STATUS_USER } from '../../src/constants';
 import { tpacketV2 } from '../../src/layouts/tpacket-v2';
 import { tpacketV3Block } from '../../src/layouts/tpacket-v3';
-import { frameOffsets } from '../../src/ring/geometry';
+import { frameOffsets } from '../../src/ring/addressing';
 import { Ring } from '../../src/ring/ring';
 
 function v2Ring(frames: number) {

@@ -1,12 +1,10 @@
 /**
- * Ring geometry: the kernel's validation rules, frame addressing, and a sizing calculator.
- *
- * The rules are `packet_set_ring()`'s (net/packet/af_packet.c, Linux 6.x), checked in the same
- * order, so a geometry kring accepts is one the kernel accepts, and a rejected one fails here with
- * a sentence naming the rule instead of a bare EINVAL from setsockopt.
+ * AF_PACKET's ring rules: `packet_set_ring()`'s validation (net/packet/af_packet.c at v6.18, in
+ * the same order, so a geometry kring accepts is one the kernel accepts, and a rejected one fails
+ * here with a sentence naming the rule instead of a bare EINVAL from setsockopt), the frame sizes
+ * `tpacket_rcv()` uses, and a sizing calculator.
  * @packageDocumentation
  */
-import { constants as bufferConstants } from 'node:buffer';
 import {
   BLK_PLUS_PRIV,
   ETH_HLEN,
@@ -22,20 +20,8 @@ import {
   UINT_MAX,
   V3_ALIGNMENT,
 } from '../constants';
-
-const MAX_LENGTH = bufferConstants.MAX_LENGTH;
-
-/** `struct tpacket_req` / the common part of `struct tpacket_req3`. */
-export interface RingGeometry {
-  /** `tp_block_size`: bytes per block, a multiple of the page size. */
-  blockSize: number;
-  /** `tp_block_nr`: number of blocks. */
-  blockCount: number;
-  /** `tp_frame_size`: bytes per frame slot (V1/V2); V3 uses it only for validation. */
-  frameSize: number;
-  /** `tp_frame_nr`: must equal frames-per-block × blockCount. */
-  frameCount: number;
-}
+import type { RingGeometry } from '../layouts/types';
+import { checkMappable } from '../ring/addressing';
 
 /** The inputs to validation beyond the geometry itself. */
 export interface GeometryContext {
@@ -122,47 +108,6 @@ export function validateGeometry(g: RingGeometry, ctx: GeometryContext): number 
   }
   checkMappable(blockSize * blockCount);
   return framesPerBlock;
-}
-
-/**
- * The mapping is one ArrayBuffer, and the running Node refuses ArrayBuffers longer than
- * `buffer.constants.MAX_LENGTH` (4 GiB on Node 20).
- * @throws RangeError naming the limit
- */
-export function checkMappable(bytes: number, what = 'a ring'): void {
-  if (bytes > MAX_LENGTH) {
-    throw new RangeError(`${what} of ${bytes} bytes is larger than the largest ArrayBuffer this Node allows (buffer.constants.MAX_LENGTH = ${MAX_LENGTH})`);
-  }
-}
-
-/** Total bytes the ring maps: blockSize × blockCount. */
-export function ringBytes(g: RingGeometry): number {
-  return g.blockSize * g.blockCount;
-}
-
-/**
- * Byte offset of frame `index` in the mapping. Frames never straddle blocks: when the block size
- * is not a multiple of the frame size, each block ends with a gap of
- * `blockSize - framesPerBlock × frameSize` bytes that holds no frame.
- */
-export function frameOffset(g: RingGeometry, index: number): number {
-  const framesPerBlock = Math.floor(g.blockSize / g.frameSize);
-  const block = Math.floor(index / framesPerBlock);
-  return block * g.blockSize + (index - block * framesPerBlock) * g.frameSize;
-}
-
-/** Byte offsets of every frame slot (V1/V2), in ring order. */
-export function frameOffsets(g: RingGeometry): Float64Array {
-  const out = new Float64Array(g.frameCount);
-  for (let i = 0; i < g.frameCount; i++) out[i] = frameOffset(g, i);
-  return out;
-}
-
-/** Byte offsets of every block (V3 slots), in ring order. */
-export function blockOffsets(g: RingGeometry): Float64Array {
-  const out = new Float64Array(g.blockCount);
-  for (let i = 0; i < g.blockCount; i++) out[i] = i * g.blockSize;
-  return out;
 }
 
 /**

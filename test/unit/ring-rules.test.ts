@@ -1,5 +1,7 @@
 import { BLK_PLUS_PRIV, TPACKET_V1, TPACKET_V2, TPACKET_V3 } from '../../src/constants';
-import { frameBytes, frameOffset, frameOffsets, planRing, RingGeometry, validateGeometry } from '../../src/ring/geometry';
+import { frameOffset, frameOffsets } from '../../src/ring/addressing';
+import { frameBytes, planRing, validateGeometry } from '../../src/packet/ring-rules';
+import type { RingGeometry } from '../../src/layouts/types';
 
 const page = 4096;
 const ok: RingGeometry = { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 };
