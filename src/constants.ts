@@ -138,6 +138,50 @@ export const SKF_AD_PKTTYPE = 4;
 /** `sizeof(struct sock_filter)` */
 export const SOCK_FILTER_SIZE = 8;
 
+// --- netlink.h: messages and attributes ---------------------------------------------------------
+/** `sizeof(struct nlmsghdr)` */
+export const NLMSG_HDRLEN = 16;
+/** `NLMSG_ALIGNTO` */
+export const NLMSG_ALIGNTO = 4;
+/** `NLA_HDRLEN` */
+export const NLA_HDRLEN = 4;
+/**
+ * `NLMSG_ALIGN(len)` (also NLA_ALIGN). Not `& ~3` on the sum: that goes through int32, and a length
+ * from a malformed message near 2^31 or 2^32 would align to a negative number. Only the low two
+ * bits go through int32 here.
+ */
+export const NLMSG_ALIGN = (len: number): number => len + NLMSG_ALIGNTO - 1 - ((len + NLMSG_ALIGNTO - 1) & (NLMSG_ALIGNTO - 1));
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+export const NLM_F_REQUEST = 0x01;
+export const NLM_F_MULTI = 0x02;
+export const NLM_F_ACK = 0x04;
+export const NLM_F_ECHO = 0x08;
+/** Set on every message of a dump after the table changed under it. */
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_DUMP_FILTERED = 0x20;
+/** GET requests: NLM_F_ROOT | NLM_F_MATCH is a dump. The same bits mean REPLACE | EXCL on NEW requests. */
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
+/** On NLMSG_ERROR: the original request's payload is not included. */
+export const NLM_F_CAPPED = 0x100;
+/** On NLMSG_ERROR: extended-ACK TLVs follow. */
+export const NLM_F_ACK_TLVS = 0x200;
+export const NLA_F_NESTED = 0x8000;
+export const NLA_F_NET_BYTEORDER = 0x4000;
+export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+/** `enum nlmsgerr_attrs` */
+export const NLMSGERR_ATTR_MSG = 1;
+export const NLMSGERR_ATTR_OFFS = 2;
+export const NLMSGERR_ATTR_COOKIE = 3;
+
 // --- netlink.h: memory-mapped netlink (Linux 3.10–4.5; removed in 4.6 and late 4.4.y) ----------
 export const AF_NETLINK = 16;
 export const SOL_NETLINK = 270;

@@ -34,6 +34,10 @@ export const NL_MMAP_HDR = {
 
 const F = NL_MMAP_HDR;
 
+/** Field offsets of `struct nl_mmap_req` (four u32), and its size. */
+export const NL_MMAP_REQ = { nm_block_size: 0, nm_block_nr: 4, nm_frame_size: 8, nm_frame_nr: 12 } as const;
+export const NL_MMAP_REQ_SIZE = 16;
+
 /** The `nl_mmap_hdr` frame layout, for both rings. */
 export const nlMmap: SlotLayout = {
   name: 'nl_mmap_hdr',
@@ -80,12 +84,12 @@ export function encodeNlMmapHeader(dv: DataView, at: number, h: Omit<NlMmapHeade
 
 /** `struct nl_mmap_req` bytes for setsockopt. */
 export function encodeNlMmapReq(g: RingGeometry): Uint8Array {
-  const b = new Uint8Array(16);
+  const b = new Uint8Array(NL_MMAP_REQ_SIZE);
   const dv = new DataView(b.buffer);
-  dv.setUint32(0, g.blockSize, true);
-  dv.setUint32(4, g.blockCount, true);
-  dv.setUint32(8, g.frameSize, true);
-  dv.setUint32(12, g.frameCount, true);
+  dv.setUint32(NL_MMAP_REQ.nm_block_size, g.blockSize, true);
+  dv.setUint32(NL_MMAP_REQ.nm_block_nr, g.blockCount, true);
+  dv.setUint32(NL_MMAP_REQ.nm_frame_size, g.frameSize, true);
+  dv.setUint32(NL_MMAP_REQ.nm_frame_nr, g.frameCount, true);
   return b;
 }
 

@@ -9,10 +9,11 @@
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
-import { NETLINK_RX_RING, NETLINK_TX_RING, NL_MMAP_HDRLEN, NL_MMAP_STATUS_VALID, POLLERR, POLLIN, SOL_NETLINK, SOL_SOCKET, SO_ERROR } from '../constants';
+import { NETLINK_RX_RING, NETLINK_TX_RING, NL_MMAP_HDRLEN, NL_MMAP_STATUS_VALID, POLLERR, POLLIN, SOL_NETLINK } from '../constants';
 import { RingError } from '../errors';
 import { encodeNlMmapReq, NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { native } from '../native';
+import { takeSocketError } from '../sockopt';
 import { frameOffsets } from '../ring/addressing';
 import { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
@@ -59,7 +60,6 @@ export function nativeRingCalls(fd: number): KernelRingCalls {
       throw e;
     }
   };
-  const soError = new Uint8Array(4);
   return {
     setRing: (which, req) =>
       errnoOf(() =>
@@ -84,10 +84,7 @@ export function nativeRingCalls(fd: number): KernelRingCalls {
       if (err) return err;
       return n < 0 ? -EAGAIN : n;
     },
-    soError: () => {
-      native.krGetsockopt(fd, SOL_SOCKET, SO_ERROR, soError, 'SO_ERROR');
-      return new DataView(soError.buffer).getInt32(0, true);
-    },
+    soError: () => takeSocketError(fd),
     kick: () => native.krRingKick(fd, 'NETLINK_TX_RING'),
   };
 }

@@ -8,55 +8,78 @@
  * Layouts: include/uapi/linux/netlink.h (nlmsghdr, nlattr, nlmsgerr and its extended-ACK TLVs).
  * @packageDocumentation
  */
+import * as uapi from '../constants';
 import { errnoName } from '../errors';
+import { NLATTR, NLMSGERR, NLMSGHDR } from '../layouts/netlink';
 
-// The constants the per-message and per-attribute walks use are declared, then exported in one
-// list: references inside this module then stay local constants the JIT folds. An `export const`
-// compiles (CommonJS) to a property of `exports` that every use reads back, which a million-message
-// dump measurably pays for.
-/** `sizeof(struct nlmsghdr)` */
-const NLMSG_HDRLEN = 16;
-/** `NLMSG_ALIGNTO` */
-const NLMSG_ALIGNTO = 4;
-/** `NLA_HDRLEN` */
-const NLA_HDRLEN = 4;
-/** `NLMSG_ALIGN(len)` (also NLA_ALIGN) */
-// Not `& ~3` on the sum: that goes through int32, and a length from a malformed message near 2^31
-// or 2^32 would align to a negative number. Only the low two bits go through int32 here.
-const NLMSG_ALIGN = (len: number): number => len + NLMSG_ALIGNTO - 1 - ((len + NLMSG_ALIGNTO - 1) & (NLMSG_ALIGNTO - 1));
-/** Set on every message of a dump after the table changed under it. */
-const NLM_F_DUMP_INTR = 0x10;
-const NLA_F_NESTED = 0x8000;
-const NLA_F_NET_BYTEORDER = 0x4000;
-const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
-export { NLMSG_HDRLEN, NLMSG_ALIGNTO, NLA_HDRLEN, NLMSG_ALIGN, NLM_F_DUMP_INTR, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK };
-
-export const NLMSG_NOOP = 1;
-export const NLMSG_ERROR = 2;
-export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
-
-export const NLM_F_REQUEST = 0x01;
-export const NLM_F_MULTI = 0x02;
-export const NLM_F_ACK = 0x04;
-export const NLM_F_ECHO = 0x08;
-export const NLM_F_DUMP_FILTERED = 0x20;
-export const NLM_F_ROOT = 0x100;
-export const NLM_F_MATCH = 0x200;
-export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
-export const NLM_F_REPLACE = 0x100;
-export const NLM_F_EXCL = 0x200;
-export const NLM_F_CREATE = 0x400;
-export const NLM_F_APPEND = 0x800;
-/** On NLMSG_ERROR: the original request's payload is not included. */
-export const NLM_F_CAPPED = 0x100;
-/** On NLMSG_ERROR: extended-ACK TLVs follow. */
-export const NLM_F_ACK_TLVS = 0x200;
-
-/** `enum nlmsgerr_attrs` */
-export const NLMSGERR_ATTR_MSG = 1;
-export const NLMSGERR_ATTR_OFFS = 2;
-export const NLMSGERR_ATTR_COOKIE = 3;
+// The uapi constants live in the constants module; the walks below read them through these
+// module-local bindings: an imported binding compiles (CommonJS) to a property read of the other
+// module's `exports` at every use, which a million-message dump measurably pays for.
+const {
+  NLMSG_HDRLEN,
+  NLMSG_ALIGNTO,
+  NLA_HDRLEN,
+  NLMSG_ALIGN,
+  NLMSG_NOOP,
+  NLMSG_ERROR,
+  NLMSG_DONE,
+  NLMSG_OVERRUN,
+  NLM_F_REQUEST,
+  NLM_F_MULTI,
+  NLM_F_ACK,
+  NLM_F_ECHO,
+  NLM_F_DUMP_INTR,
+  NLM_F_DUMP_FILTERED,
+  NLM_F_ROOT,
+  NLM_F_MATCH,
+  NLM_F_DUMP,
+  NLM_F_REPLACE,
+  NLM_F_EXCL,
+  NLM_F_CREATE,
+  NLM_F_APPEND,
+  NLM_F_CAPPED,
+  NLM_F_ACK_TLVS,
+  NLA_F_NESTED,
+  NLA_F_NET_BYTEORDER,
+  NLA_TYPE_MASK,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
+  NLMSGERR_ATTR_COOKIE,
+} = uapi;
+const { nlmsg_len: NLMSG_LEN, nlmsg_type: NLMSG_TYPE, nlmsg_flags: NLMSG_FLAGS, nlmsg_seq: NLMSG_SEQ, nlmsg_pid: NLMSG_PID } = NLMSGHDR;
+const { nla_len: NLA_LEN, nla_type: NLA_TYPE } = NLATTR;
+/** The codec re-exports netlink's constants, for callers that import them with it. */
+export {
+  NLMSG_HDRLEN,
+  NLMSG_ALIGNTO,
+  NLA_HDRLEN,
+  NLMSG_ALIGN,
+  NLMSG_NOOP,
+  NLMSG_ERROR,
+  NLMSG_DONE,
+  NLMSG_OVERRUN,
+  NLM_F_REQUEST,
+  NLM_F_MULTI,
+  NLM_F_ACK,
+  NLM_F_ECHO,
+  NLM_F_DUMP_INTR,
+  NLM_F_DUMP_FILTERED,
+  NLM_F_ROOT,
+  NLM_F_MATCH,
+  NLM_F_DUMP,
+  NLM_F_REPLACE,
+  NLM_F_EXCL,
+  NLM_F_CREATE,
+  NLM_F_APPEND,
+  NLM_F_CAPPED,
+  NLM_F_ACK_TLVS,
+  NLA_F_NESTED,
+  NLA_F_NET_BYTEORDER,
+  NLA_TYPE_MASK,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
+  NLMSGERR_ATTR_COOKIE,
+};
 
 /** Why a message or attribute could not be read. A value, not an exception. */
 export class NetlinkParseError {
@@ -99,14 +122,14 @@ export class MessageCursor {
     const left = this.#end - at;
     if (left <= 0 || this.error) return false;
     if (left < NLMSG_HDRLEN) return this.#fail(`${left} bytes left, less than an nlmsghdr (${NLMSG_HDRLEN})`, at);
-    const len = this.dv.getUint32(at, true);
+    const len = this.dv.getUint32(at + NLMSG_LEN, true);
     if (len < NLMSG_HDRLEN) return this.#fail(`nlmsg_len ${len} is smaller than the header (${NLMSG_HDRLEN})`, at);
     if (len > left) return this.#fail(`nlmsg_len ${len} runs past the ${left} bytes received`, at);
     this.len = len;
-    this.type = this.dv.getUint16(at + 4, true);
-    this.flags = this.dv.getUint16(at + 6, true);
-    this.seq = this.dv.getUint32(at + 8, true);
-    this.pid = this.dv.getUint32(at + 12, true);
+    this.type = this.dv.getUint16(at + NLMSG_TYPE, true);
+    this.flags = this.dv.getUint16(at + NLMSG_FLAGS, true);
+    this.seq = this.dv.getUint32(at + NLMSG_SEQ, true);
+    this.pid = this.dv.getUint32(at + NLMSG_PID, true);
     this.offset = at;
     this.payload = at + NLMSG_HDRLEN;
     this.payloadLen = len - NLMSG_HDRLEN;
@@ -148,12 +171,12 @@ export class AttrCursor {
       if (left > 0 && left < NLA_HDRLEN && !this.error) this.error = new NetlinkParseError(`${left} trailing bytes, less than an nlattr`, at);
       return false;
     }
-    const len = this.dv.getUint16(at, true);
+    const len = this.dv.getUint16(at + NLA_LEN, true);
     if (len < NLA_HDRLEN || len > left) {
       this.error = new NetlinkParseError(`nla_len ${len} is outside ${NLA_HDRLEN}..${left}`, at);
       return false;
     }
-    const t = this.dv.getUint16(at + 2, true);
+    const t = this.dv.getUint16(at + NLA_TYPE, true);
     this.type = t & NLA_TYPE_MASK;
     this.nested = (t & NLA_F_NESTED) !== 0;
     this.data = at + NLA_HDRLEN;
@@ -253,19 +276,20 @@ export function parseAck(m: MessageCursor): AckInfo | NetlinkParseError {
   if (m.payloadLen < 4 + NLMSG_HDRLEN)
     return new NetlinkParseError(`NLMSG_ERROR payload of ${m.payloadLen} bytes is shorter than struct nlmsgerr (20)`, m.offset);
   const p = m.payload;
+  const req = p + NLMSGERR.msg;
   const info: AckInfo = {
-    error: dv.getInt32(p, true),
+    error: dv.getInt32(p + NLMSGERR.error, true),
     request: {
-      len: dv.getUint32(p + 4, true),
-      type: dv.getUint16(p + 8, true),
-      flags: dv.getUint16(p + 10, true),
-      seq: dv.getUint32(p + 12, true),
-      pid: dv.getUint32(p + 16, true),
+      len: dv.getUint32(req + NLMSG_LEN, true),
+      type: dv.getUint16(req + NLMSG_TYPE, true),
+      flags: dv.getUint16(req + NLMSG_FLAGS, true),
+      seq: dv.getUint32(req + NLMSG_SEQ, true),
+      pid: dv.getUint32(req + NLMSG_PID, true),
     },
   };
   if (m.flags & NLM_F_ACK_TLVS) {
     const requestBytes = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : NLMSG_ALIGN(info.request.len);
-    const start = p + 4 + requestBytes;
+    const start = req + requestBytes;
     const end = m.offset + m.len;
     if (start <= end) {
       const a = new AttrCursor(dv, start, end);

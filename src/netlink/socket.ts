@@ -29,12 +29,13 @@ import {
   SO_RCVBUFFORCE,
 } from '../constants';
 import { errnoName, LeaseError, RingError, UnsupportedError } from '../errors';
+import { encodeSockaddrNl, NLMSGHDR as H, sockaddrNlPid } from '../layouts/netlink';
 import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
 import { checkMappable } from '../ring/addressing';
 import { RingGeometry } from '../layouts/types';
 import { RingWriter } from '../ring/writer';
-import { setOptionalInt } from '../probe';
+import { setOptionalInt } from '../sockopt';
 import { bool, choice, describe, int, netnsPath } from '../validate';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
@@ -609,7 +610,7 @@ export class NetlinkSocket implements Disposable {
         // A dump read in batches takes the whole datagram (its messages share one seq).
         if (f.group === 0 && f.data.length >= NLMSG_HDRLEN) {
           const head = new DataView(f.data.buffer, f.data.byteOffset, NLMSG_HDRLEN);
-          const batch = head.getUint32(12, true) === this.portId ? this.#pending.get(head.getUint32(8, true)) : undefined;
+          const batch = head.getUint32(H.nlmsg_pid, true) === this.portId ? this.#pending.get(head.getUint32(H.nlmsg_seq, true)) : undefined;
           if (batch?.onDatagram) {
             batch.onDatagram(f.data);
             if (!this.#done(f)) return;
@@ -671,7 +672,7 @@ export class NetlinkSocket implements Disposable {
   #checkMessage(message: unknown, what: string): Error | null {
     if (!(message instanceof Uint8Array)) return new TypeError(`${what}() takes the message as a Uint8Array, got ${describe(message)}`);
     if (message.length < NLMSG_HDRLEN) return new RangeError(`a netlink message needs at least ${NLMSG_HDRLEN} bytes, got ${message.length}`);
-    const len = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN).getUint32(0, true);
+    const len = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN).getUint32(H.nlmsg_len, true);
     // One message, whole: the kernel would skip or refuse anything else and never answer.
     if (len < NLMSG_HDRLEN || len > message.length || message.length > NLMSG_ALIGN(len)) {
       return new RangeError(
@@ -722,8 +723,8 @@ export class NetlinkSocket implements Disposable {
     }
     const copy = message.slice();
     const dv = new DataView(copy.buffer);
-    dv.setUint16(6, dv.getUint16(6, true) | addFlags | NLM_F_REQUEST, true);
-    dv.setUint32(8, seq, true);
+    dv.setUint16(H.nlmsg_flags, dv.getUint16(H.nlmsg_flags, true) | addFlags | NLM_F_REQUEST, true);
+    dv.setUint32(H.nlmsg_seq, seq, true);
     try {
       if (!this.#writer.tryWrite(copy)) {
         this.#writer.flush();
@@ -894,11 +895,10 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
   const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
   let kernel: KernelRings | null = null;
   try {
-    const sa = new Uint8Array(12);
-    new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+    const sa = encodeSockaddrNl();
     native.krBind(fd, sa, 'AF_NETLINK');
     native.krGetsockname(fd, sa, 'AF_NETLINK');
-    const portId = new DataView(sa.buffer).getUint32(4, true);
+    const portId = sockaddrNlPid(sa);
     const calls = ringCalls(fd);
     if (ring !== 'emulated') {
       const k = KernelRings.setUp(calls, rx, tx);
@@ -964,8 +964,8 @@ export function setDefaultRingCalls(calls: ((fd: number) => KernelRingCalls) | n
 // mean NLM_F_REPLACE | NLM_F_EXCL. rtnetlink_rcv_msg tells them apart by the type's kind (type & 3 == 2: GET).
 function isDumpRequest(message: Uint8Array, protocol: number): boolean {
   const dv = new DataView(message.buffer, message.byteOffset, NLMSG_HDRLEN);
-  if ((dv.getUint16(6, true) & NLM_F_DUMP) !== NLM_F_DUMP) return false;
-  const type = dv.getUint16(4, true);
+  if ((dv.getUint16(H.nlmsg_flags, true) & NLM_F_DUMP) !== NLM_F_DUMP) return false;
+  const type = dv.getUint16(H.nlmsg_type, true);
   return protocol !== NETLINK_ROUTE || (type >= 16 && (type & 3) === 2);
 }
 

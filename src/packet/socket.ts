@@ -26,20 +26,14 @@ import {
   PACKET_ADD_MEMBERSHIP,
   PACKET_COPY_THRESH,
   PACKET_IGNORE_OUTGOING,
-  PACKET_MREQ_SIZE,
   PACKET_MR_PROMISC,
   PACKET_RX_RING,
   PACKET_STATISTICS,
   PACKET_VERSION,
   SOCK_DGRAM,
-  SOCK_FILTER_SIZE,
   SOCK_RAW,
   SOL_PACKET,
-  SOL_SOCKET,
-  SO_ERROR,
   POLLERR,
-  TPACKET_REQ3_SIZE,
-  TPACKET_REQ_SIZE,
   TPACKET_STATS_V3_SIZE,
   TPACKET_V1,
   TPACKET_V3,
@@ -51,7 +45,8 @@ import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
 import { tpacketV3Block } from '../layouts/tpacket-v3';
 import { native, NativePoller, POLL_READABLE } from '../native';
-import { setOptionalInt } from '../probe';
+import { setOptionalInt, takeSocketError } from '../sockopt';
+import { decodeTpacketStats, encodePacketMreq, encodeSockFilter, encodeTpacketReq, SockFilter } from '../layouts/packet-sockopt';
 import { blockOffsets, frameOffsets, ringBytes } from '../ring/addressing';
 import { planRing, validateGeometry } from './ring-rules';
 import { RingGeometry } from '../layouts/types';
@@ -155,7 +150,6 @@ export class PacketSocket implements Disposable {
   #losses = new Subject<LossEvent>();
   #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
   #statsBuf = new Uint8Array(TPACKET_STATS_V3_SIZE);
-  #errBuf = new Uint8Array(4);
   #version: number;
   #token = {};
 
@@ -239,7 +233,8 @@ export class PacketSocket implements Disposable {
       native.krSetsockopt(fd, SOL_PACKET, PACKET_RX_RING, encodeRingRequest(o, geometry), 'PACKET_RX_RING');
       mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
       native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
-      if (o.promiscuous && !any) native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodeMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
+      if (o.promiscuous && !any)
+        native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodePacketMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
       return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping, { ignoreOutgoing });
     } catch (e) {
       if (mapping) native.krMunmap(mapping);
@@ -365,12 +360,10 @@ export class PacketSocket implements Disposable {
     if (this.#closed) return { ...this.#stats };
     this.#statsBuf.fill(0);
     native.krGetsockopt(this.#fd, SOL_PACKET, PACKET_STATISTICS, this.#statsBuf, 'PACKET_STATISTICS');
-    const dv = new DataView(this.#statsBuf.buffer);
-    const packets = dv.getUint32(0, true);
-    const drops = dv.getUint32(4, true);
+    const { packets, drops, freezeQueueCount } = decodeTpacketStats(this.#statsBuf);
     this.#stats.packets += packets;
     this.#stats.drops += drops;
-    if (this.#version === TPACKET_V3) this.#stats.freezeQueueCount += dv.getUint32(8, true);
+    if (this.#version === TPACKET_V3) this.#stats.freezeQueueCount += freezeQueueCount;
     if (drops > 0) this.#emitLoss('drops', drops);
     return { ...this.#stats };
   }
@@ -482,8 +475,7 @@ export class PacketSocket implements Disposable {
   // another namespace (unregistered here). Down is not fatal: the kernel hooks the socket in again
   // when the interface comes back up. Gone is: the stream errors.
   #socketError(): RingError | null {
-    native.krGetsockopt(this.#fd, SOL_SOCKET, SO_ERROR, this.#errBuf, 'SO_ERROR');
-    const err = new DataView(this.#errBuf.buffer).getInt32(0, true);
+    const err = takeSocketError(this.#fd);
     if (err === 0) return null;
     if (err === osConstants.errno.ENETDOWN && this.ifindex !== 0) {
       let now = -1;
@@ -525,30 +517,10 @@ function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
   return { snaplen, bufferBytes: o.bufferBytes ?? DEFAULT_BUFFER_BYTES };
 }
 
-/** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3). */
+/** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3) for these options. */
 export function encodeRingRequest(o: Pick<NormalizedPacketOptions, 'version' | 'blockTimeoutMs' | 'rxhash'>, g: RingGeometry): Uint8Array {
-  const v3 = o.version === TPACKET_V3;
-  const b = new Uint8Array(v3 ? TPACKET_REQ3_SIZE : TPACKET_REQ_SIZE);
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, g.blockSize, true);
-  dv.setUint32(4, g.blockCount, true);
-  dv.setUint32(8, g.frameSize, true);
-  dv.setUint32(12, g.frameCount, true);
-  if (v3) {
-    dv.setUint32(16, o.blockTimeoutMs, true); // tp_retire_blk_tov
-    dv.setUint32(20, 0, true); // tp_sizeof_priv
-    dv.setUint32(24, o.rxhash ? TP_FT_REQ_FILL_RXHASH : 0, true); // tp_feature_req_word
-  }
-  return b;
-}
-
-/** `struct packet_mreq` */
-function encodeMreq(ifindex: number, type: number): Uint8Array {
-  const b = new Uint8Array(PACKET_MREQ_SIZE);
-  const dv = new DataView(b.buffer);
-  dv.setInt32(0, ifindex, true);
-  dv.setUint16(4, type, true);
-  return b;
+  if (o.version !== TPACKET_V3) return encodeTpacketReq(g);
+  return encodeTpacketReq(g, { retireBlkTov: o.blockTimeoutMs, sizeofPriv: 0, featureReqWord: o.rxhash ? TP_FT_REQ_FILL_RXHASH : 0 });
 }
 
 /**
@@ -556,21 +528,12 @@ function encodeMreq(ifindex: number, type: number): Uint8Array {
  * with `dropOutgoing` drop what the host itself sends (the ancillary load of skb->pkt_type).
  */
 function socketFilter(snaplen: number | null, dropOutgoing: boolean): Uint8Array {
-  const insns: [code: number, jt: number, jf: number, k: number][] = [];
-  if (dropOutgoing) {
-    insns.push([BPF_LD | BPF_B | BPF_ABS, 0, 0, (SKF_AD_OFF + SKF_AD_PKTTYPE) >>> 0]);
-    insns.push([BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING]); // outgoing: to "ret #0"
-  }
-  insns.push([BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff]);
-  if (dropOutgoing) insns.push([BPF_RET | BPF_K, 0, 0, 0]);
-  const b = new Uint8Array(insns.length * SOCK_FILTER_SIZE);
-  const dv = new DataView(b.buffer);
-  insns.forEach(([code, jt, jf, k], i) => {
-    const at = i * SOCK_FILTER_SIZE; // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
-    dv.setUint16(at, code, true);
-    dv.setUint8(at + 2, jt);
-    dv.setUint8(at + 3, jf);
-    dv.setUint32(at + 4, k, true);
-  });
-  return b;
+  const keep: SockFilter = [BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff];
+  if (!dropOutgoing) return encodeSockFilter([keep]);
+  return encodeSockFilter([
+    [BPF_LD | BPF_B | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_PKTTYPE],
+    [BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING], // outgoing: to "ret #0"
+    keep,
+    [BPF_RET | BPF_K, 0, 0, 0],
+  ]);
 }

@@ -17,6 +17,7 @@ import {
   RTM_DELADDR,
   RTM_GETADDR,
 } from '../constants';
+import { IFADDRMSG } from '../layouts/rtnetlink';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
 import { dumpRequest, RawAttribute, rawAttribute } from './types';
@@ -57,11 +58,11 @@ export function decodeAddress(dv: DataView, at: number, len: number, type: numbe
   if (len < IFADDRMSG_SIZE) return new NetlinkParseError(`an address message needs ${IFADDRMSG_SIZE} bytes of ifaddrmsg, got ${len}`, at);
   const r: Address = {
     deleted: type === RTM_DELADDR,
-    family: dv.getUint8(at),
-    prefixLen: dv.getUint8(at + 1),
-    flags: dv.getUint8(at + 2),
-    scope: dv.getUint8(at + 3),
-    index: dv.getUint32(at + 4, true),
+    family: dv.getUint8(at + IFADDRMSG.ifa_family),
+    prefixLen: dv.getUint8(at + IFADDRMSG.ifa_prefixlen),
+    flags: dv.getUint8(at + IFADDRMSG.ifa_flags),
+    scope: dv.getUint8(at + IFADDRMSG.ifa_scope),
+    index: dv.getUint32(at + IFADDRMSG.ifa_index, true),
     unknown: [],
   };
   const a = new AttrCursor(dv, at + IFADDRMSG_SIZE, at + len);

@@ -40,6 +40,7 @@ import {
   RTM_DELLINK,
   RTM_GETLINK,
 } from '../constants';
+import { IFINFOMSG } from '../layouts/rtnetlink';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { dumpRequest, RawAttribute, rawAttribute } from './types';
 
@@ -140,11 +141,11 @@ export function decodeLink(dv: DataView, at: number, len: number, type: number):
   if (len < IFINFOMSG_SIZE) return new NetlinkParseError(`a link message needs ${IFINFOMSG_SIZE} bytes of ifinfomsg, got ${len}`, at);
   const l: Link = {
     deleted: type === RTM_DELLINK,
-    family: dv.getUint8(at),
-    type: dv.getUint16(at + 2, true),
-    index: dv.getInt32(at + 4, true),
-    flags: dv.getUint32(at + 8, true),
-    change: dv.getUint32(at + 12, true),
+    family: dv.getUint8(at + IFINFOMSG.ifi_family),
+    type: dv.getUint16(at + IFINFOMSG.ifi_type, true),
+    index: dv.getInt32(at + IFINFOMSG.ifi_index, true),
+    flags: dv.getUint32(at + IFINFOMSG.ifi_flags, true),
+    change: dv.getUint32(at + IFINFOMSG.ifi_change, true),
     unknown: [],
   };
   const a = new AttrCursor(dv, at + IFINFOMSG_SIZE, at + len);

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { NDA_CACHEINFO, NDA_DST, NDA_LLADDR, NDA_MASTER, NDA_PROBES, NDA_VLAN, NDMSG_SIZE, RTM_DELNEIGH, RTM_GETNEIGH } from '../constants';
+import { NDMSG } from '../layouts/rtnetlink';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
 import { dumpRequest, RawAttribute, rawAttribute } from './types';
@@ -34,11 +35,11 @@ export function decodeNeighbour(dv: DataView, at: number, len: number, type: num
   if (len < NDMSG_SIZE) return new NetlinkParseError(`a neighbour message needs ${NDMSG_SIZE} bytes of ndmsg, got ${len}`, at);
   const n: Neighbour = {
     deleted: type === RTM_DELNEIGH,
-    family: dv.getUint8(at),
-    ifindex: dv.getInt32(at + 4, true),
-    state: dv.getUint16(at + 8, true),
-    flags: dv.getUint8(at + 10),
-    type: dv.getUint8(at + 11),
+    family: dv.getUint8(at + NDMSG.ndm_family),
+    ifindex: dv.getInt32(at + NDMSG.ndm_ifindex, true),
+    state: dv.getUint16(at + NDMSG.ndm_state, true),
+    flags: dv.getUint8(at + NDMSG.ndm_flags),
+    type: dv.getUint8(at + NDMSG.ndm_type),
     unknown: [],
   };
   const a = new AttrCursor(dv, at + NDMSG_SIZE, at + len);

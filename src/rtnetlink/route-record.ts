@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 import * as uapi from '../constants';
-import * as netlink from '../netlink/message';
+import { NLMSGHDR } from '../layouts/netlink';
+import { RTMSG, RTNEXTHOP } from '../layouts/rtnetlink';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { RawAttribute } from './types';
 import { decodeRoute, Nexthop, Route, RouteCacheInfo, RouteVia } from './route';
@@ -15,7 +16,20 @@ import { decodeRoute, Nexthop, Route, RouteCacheInfo, RouteVia } from './route';
 // of the other module's exports, read again on every use of it; in validate(), which runs once
 // per route of every dump, that was a sixth of a route's decoding time.
 const { RT_TABLE_COMPAT, RTA_MULTIPATH, RTA_TABLE, RTM_DELROUTE, RTMSG_SIZE, RTNEXTHOP_SIZE } = uapi;
-const { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } = netlink;
+const { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } = uapi;
+const { nlmsg_len: NLMSG_LEN, nlmsg_type: NLMSG_TYPE } = NLMSGHDR;
+const {
+  rtm_family: FAMILY,
+  rtm_dst_len: DST_LEN,
+  rtm_src_len: SRC_LEN,
+  rtm_tos: TOS,
+  rtm_table: TABLE,
+  rtm_protocol: PROTOCOL,
+  rtm_scope: SCOPE,
+  rtm_type: TYPE,
+  rtm_flags: FLAGS,
+} = RTMSG;
+const { rtnh_len: RTNH_LEN } = RTNEXTHOP;
 
 /**
  * Checks a route message's structure (rtmsg, attribute and nexthop lengths) without decoding
@@ -23,7 +37,7 @@ const { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } = netlink;
  */
 function validate(dv: DataView, at: number, len: number): number | NetlinkParseError {
   if (len < RTMSG_SIZE) return new NetlinkParseError(`a route message needs ${RTMSG_SIZE} bytes of rtmsg, got ${len}`, at);
-  let table = dv.getUint8(at + 4);
+  let table = dv.getUint8(at + TABLE);
   // The attribute walk of AttrCursor, inlined: this runs once per route of every dump. One 32-bit
   // read per struct nlattr (nla_len in the low half, nla_type in the high half; attributes are
   // 4-byte aligned) instead of two 16-bit ones: a third less time per route.
@@ -47,7 +61,7 @@ function validate(dv: DataView, at: number, len: number): number | NetlinkParseE
 
 function validateMultipath(dv: DataView, p: number, end: number): NetlinkParseError | null {
   while (end - p >= RTNEXTHOP_SIZE) {
-    const l = dv.getUint16(p, true);
+    const l = dv.getUint16(p + RTNH_LEN, true);
     if (l < RTNEXTHOP_SIZE || l > end - p) return new NetlinkParseError(`rtnh_len ${l} is outside ${RTNEXTHOP_SIZE}..${end - p}`, p);
     const c = new AttrCursor(dv, p + RTNEXTHOP_SIZE, p + l);
     while (c.next());
@@ -81,7 +95,8 @@ export class RouteRecord implements Route {
   static from(dv: DataView, at: number, len: number, msgType: number): RouteRecord | NetlinkParseError {
     const t = validate(dv, at, len);
     if (typeof t !== 'number') return t;
-    if (at < NLMSG_HDRLEN || dv.getUint32(at - NLMSG_HDRLEN, true) !== len + NLMSG_HDRLEN || dv.getUint16(at - NLMSG_HDRLEN + 4, true) !== msgType) {
+    const h = at - NLMSG_HDRLEN;
+    if (at < NLMSG_HDRLEN || dv.getUint32(h + NLMSG_LEN, true) !== len + NLMSG_HDRLEN || dv.getUint16(h + NLMSG_TYPE, true) !== msgType) {
       throw new RangeError('RouteRecord.from() needs the payload of a whole message, its nlmsghdr right before it');
     }
     return new RouteRecord(dv, at);
@@ -89,43 +104,43 @@ export class RouteRecord implements Route {
 
   /** RTA_TABLE when present (ids above 255 leave rtm_table at RT_TABLE_COMPAT), else rtm_table. */
   get table(): number {
-    const t = this.#dv.getUint8(this.#at + 4);
+    const t = this.#dv.getUint8(this.#at + TABLE);
     return t === RT_TABLE_COMPAT ? (validate(this.#dv, this.#at, this.#len) as number) : t;
   }
 
   get #len(): number {
-    return this.#dv.getUint32(this.#at - NLMSG_HDRLEN, true) - NLMSG_HDRLEN;
+    return this.#dv.getUint32(this.#at - NLMSG_HDRLEN + NLMSG_LEN, true) - NLMSG_HDRLEN;
   }
   get #msgType(): number {
-    return this.#dv.getUint16(this.#at - NLMSG_HDRLEN + 4, true);
+    return this.#dv.getUint16(this.#at - NLMSG_HDRLEN + NLMSG_TYPE, true);
   }
 
   get deleted(): boolean {
     return this.#msgType === RTM_DELROUTE;
   }
   get family(): number {
-    return this.#dv.getUint8(this.#at);
+    return this.#dv.getUint8(this.#at + FAMILY);
   }
   get dstLen(): number {
-    return this.#dv.getUint8(this.#at + 1);
+    return this.#dv.getUint8(this.#at + DST_LEN);
   }
   get srcLen(): number {
-    return this.#dv.getUint8(this.#at + 2);
+    return this.#dv.getUint8(this.#at + SRC_LEN);
   }
   get tos(): number {
-    return this.#dv.getUint8(this.#at + 3);
+    return this.#dv.getUint8(this.#at + TOS);
   }
   get protocol(): number {
-    return this.#dv.getUint8(this.#at + 5);
+    return this.#dv.getUint8(this.#at + PROTOCOL);
   }
   get scope(): number {
-    return this.#dv.getUint8(this.#at + 6);
+    return this.#dv.getUint8(this.#at + SCOPE);
   }
   get type(): number {
-    return this.#dv.getUint8(this.#at + 7);
+    return this.#dv.getUint8(this.#at + TYPE);
   }
   get flags(): number {
-    return this.#dv.getUint32(this.#at + 8, true);
+    return this.#dv.getUint32(this.#at + FLAGS, true);
   }
   get dst(): string | undefined {
     return this.toJSON().dst;

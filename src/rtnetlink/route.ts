@@ -35,6 +35,7 @@ import {
   RTMSG_SIZE,
   RTNEXTHOP_SIZE,
 } from '../constants';
+import { RTMSG, RTNEXTHOP } from '../layouts/rtnetlink';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 import { formatAddress } from './ip-address';
 import { dumpRequest, RawAttribute, rawAttribute } from './types';
@@ -181,9 +182,13 @@ function multipath(r: Route, a: AttrCursor): NetlinkParseError | null {
   let at = a.data;
   const end = a.data + a.dataLen;
   while (end - at >= RTNEXTHOP_SIZE) {
-    const len = dv.getUint16(at, true);
+    const len = dv.getUint16(at + RTNEXTHOP.rtnh_len, true);
     if (len < RTNEXTHOP_SIZE || len > end - at) return new NetlinkParseError(`rtnh_len ${len} is outside ${RTNEXTHOP_SIZE}..${end - at}`, at);
-    const nh: Nexthop = { flags: dv.getUint8(at + 2), weight: dv.getUint8(at + 3) + 1, ifindex: dv.getInt32(at + 4, true) };
+    const nh: Nexthop = {
+      flags: dv.getUint8(at + RTNEXTHOP.rtnh_flags),
+      weight: dv.getUint8(at + RTNEXTHOP.rtnh_hops) + 1,
+      ifindex: dv.getInt32(at + RTNEXTHOP.rtnh_ifindex, true),
+    };
     const c = new AttrCursor(dv, at + RTNEXTHOP_SIZE, at + len);
     while (c.next()) {
       switch (c.type) {
@@ -222,15 +227,15 @@ export function decodeRoute(dv: DataView, at: number, len: number, type: number)
   if (len < RTMSG_SIZE) return new NetlinkParseError(`a route message needs ${RTMSG_SIZE} bytes of rtmsg, got ${len}`, at);
   const r: Route = {
     deleted: type === RTM_DELROUTE,
-    family: dv.getUint8(at),
-    dstLen: dv.getUint8(at + 1),
-    srcLen: dv.getUint8(at + 2),
-    tos: dv.getUint8(at + 3),
-    table: dv.getUint8(at + 4),
-    protocol: dv.getUint8(at + 5),
-    scope: dv.getUint8(at + 6),
-    type: dv.getUint8(at + 7),
-    flags: dv.getUint32(at + 8, true),
+    family: dv.getUint8(at + RTMSG.rtm_family),
+    dstLen: dv.getUint8(at + RTMSG.rtm_dst_len),
+    srcLen: dv.getUint8(at + RTMSG.rtm_src_len),
+    tos: dv.getUint8(at + RTMSG.rtm_tos),
+    table: dv.getUint8(at + RTMSG.rtm_table),
+    protocol: dv.getUint8(at + RTMSG.rtm_protocol),
+    scope: dv.getUint8(at + RTMSG.rtm_scope),
+    type: dv.getUint8(at + RTMSG.rtm_type),
+    flags: dv.getUint32(at + RTMSG.rtm_flags, true),
     unknown: [],
   };
   const a = new AttrCursor(dv, at + RTMSG_SIZE, at + len);
@@ -327,23 +332,18 @@ export interface RouteDumpFilter {
 
 /** An RTM_GETROUTE dump request. Under strict checking its fields and attributes filter kernel-side. */
 export function routeDumpRequest(f: RouteDumpFilter = {}): Uint8Array {
-  const u32 = (v: number) => {
-    const x = new Uint8Array(4);
-    new DataView(x.buffer).setUint32(0, v >>> 0, true);
-    return x;
-  };
   return dumpRequest(
     RTM_GETROUTE,
     RTMSG_SIZE,
     f.family ?? 0,
     (hdr) => {
-      if (f.table !== undefined && f.table < 256) hdr[4] = f.table;
-      hdr[5] = f.protocol ?? 0;
-      hdr[7] = f.type ?? 0;
+      if (f.table !== undefined && f.table < 256) hdr[RTMSG.rtm_table] = f.table;
+      hdr[RTMSG.rtm_protocol] = f.protocol ?? 0;
+      hdr[RTMSG.rtm_type] = f.type ?? 0;
     },
     (b) => {
-      if (f.table !== undefined) b.attr(RTA_TABLE, u32(f.table));
-      if (f.oif !== undefined) b.attr(RTA_OIF, u32(f.oif));
+      if (f.table !== undefined) b.u32(RTA_TABLE, f.table);
+      if (f.oif !== undefined) b.u32(RTA_OIF, f.oif);
     },
   );
 }

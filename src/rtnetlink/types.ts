@@ -29,7 +29,7 @@ export function dumpRequest(
   attrs?: (b: MessageBuilder) => void,
 ): Uint8Array {
   const header = new Uint8Array(headerSize);
-  header[0] = family;
+  header[0] = family; // rtm_family, ifi_family, ifa_family, ndm_family: every rtnetlink header starts with it
   fill?.(header);
   const b = new MessageBuilder().begin(type, NLM_F_REQUEST | NLM_F_DUMP, 0).bytes(header);
   attrs?.(b);

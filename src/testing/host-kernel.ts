@@ -20,7 +20,7 @@ import type { KernelRingCalls } from '../netlink/kernel-ring';
 import { MessageCursor, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../netlink/message';
 import { setDefaultRingCalls } from '../netlink/socket';
 import { native, RECV_META, RECV_META_WORDS } from '../native';
-import { simulateAbsentOptions } from '../probe';
+import { simulateAbsentOptions } from '../sockopt';
 import { simulatedRingCalls } from './kernel-socket';
 import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
 

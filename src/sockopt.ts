@@ -1,12 +1,13 @@
 /**
- * Socket options newer than kring's oldest kernel (3.10) are probed, not assumed: setting one
- * that the kernel does not have answers ENOPROTOOPT, which means absent, and the caller degrades
- * (filters in user space or with a classic BPF program, reports no extended-ACK text) rather than
- * failing to open.
+ * Socket options as kring sets and reads them beyond a plain setsockopt. Options newer than
+ * kring's oldest kernel (3.10) are probed, not assumed: setting one that the kernel does not have
+ * answers ENOPROTOOPT, which means absent, and the caller degrades (filters in user space or with a
+ * classic BPF program, reports no extended-ACK text) rather than failing to open.
  * @internal
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
+import { SOL_SOCKET, SO_ERROR } from './constants';
 import { RingError } from './errors';
 import { native } from './native';
 
@@ -36,4 +37,11 @@ export function setOptionalInt(fd: number, level: number, name: number, value: n
     if (e instanceof RingError && e.errno === ENOPROTOOPT) return false;
     throw e;
   }
+}
+
+/** getsockopt(SO_ERROR): the pending socket error (a positive errno), read and cleared; 0 when none. */
+export function takeSocketError(fd: number): number {
+  const b = new Uint8Array(4);
+  native.krGetsockopt(fd, SOL_SOCKET, SO_ERROR, b, 'SO_ERROR');
+  return new DataView(b.buffer).getInt32(0, true); // an int
 }
