@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
-#include <linux/netlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>

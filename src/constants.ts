@@ -2,7 +2,7 @@
  * Kernel uapi constants, named as in the kernel headers. This is the only place kring spells a
  * kernel number; everything else imports from here.
  *
- * Sources (Linux 6.x uapi): `include/uapi/linux/if_packet.h`, `include/uapi/linux/if_ether.h`,
+ * Sources (the uapi headers at v6.18): `include/uapi/linux/if_packet.h`, `include/uapi/linux/if_ether.h`,
  * `include/linux/socket.h`, `include/uapi/asm-generic/socket.h`, `include/uapi/linux/filter.h`.
  * @packageDocumentation
  */
@@ -86,7 +86,7 @@ export function TPACKET_ALIGN(x: number): number {
   return (x + TPACKET_ALIGNMENT - 1) & ~(TPACKET_ALIGNMENT - 1);
 }
 /**
- * `V3_ALIGNMENT` (net/packet/internal.h): TPACKET_V3 frames inside a block are 8-byte aligned
+ * `V3_ALIGNMENT` (net/packet/internal.h at v6.18): TPACKET_V3 frames inside a block are 8-byte aligned
  * (`tp_next_offset` is rounded with `TOTAL_PKT_LEN_INCL_ALIGN`), not TPACKET_ALIGNMENT.
  */
 export const V3_ALIGNMENT = 8;
@@ -106,9 +106,9 @@ export const TPACKET2_HDRLEN = TPACKET_ALIGN(TPACKET2_HDR_SIZE) + SOCKADDR_LL_SI
 export const TPACKET3_HDRLEN = TPACKET_ALIGN(TPACKET3_HDR_SIZE) + SOCKADDR_LL_SIZE;
 /** `sizeof(struct tpacket_block_desc)` */
 export const TPACKET_BLOCK_DESC_SIZE = 48;
-/** `BLK_HDR_LEN` (net/packet/af_packet.c): the block descriptor rounded up to 8 bytes. */
+/** `BLK_HDR_LEN` (net/packet/af_packet.c at v6.18): the block descriptor rounded up to 8 bytes. */
 export const BLK_HDR_LEN = (TPACKET_BLOCK_DESC_SIZE + 7) & ~7;
-/** `BLK_PLUS_PRIV(sz)` (net/packet/af_packet.c): where the first frame of a V3 block may start. */
+/** `BLK_PLUS_PRIV(sz)` (net/packet/af_packet.c at v6.18): where the first frame of a V3 block may start. */
 export function BLK_PLUS_PRIV(sizeofPriv: number): number {
   return BLK_HDR_LEN + ((sizeofPriv + 7) & ~7);
 }

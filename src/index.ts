@@ -12,17 +12,7 @@ export { GeometryContext, RingSizing, validateGeometry, frameBytes, planRing, tp
 export { SlotLayout, PacketFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
 export { tpacketV1, TPACKET_HDR } from './layouts/tpacket-v1';
 export { tpacketV2, TPACKET2_HDR } from './layouts/tpacket-v2';
-export {
-  tpacketV3,
-  tpacketV3Block,
-  TPACKET3_HDR,
-  TPACKET_BLOCK_DESC,
-  v3FirstFrame,
-  v3NextFrame,
-  v3NextOffset,
-  v3NumPackets,
-  v3SequenceNumber,
-} from './layouts/tpacket-v3';
+export { tpacketV3, tpacketV3Block, TPACKET3_HDR, TPACKET_BLOCK_DESC, v3FirstFrame, v3NextFrame, v3NumPackets, v3SequenceNumber } from './layouts/tpacket-v3';
 export { SOCKADDR_LL, encodeSockaddrLl } from './layouts/sockaddr-ll';
 export {
   nlMmap,

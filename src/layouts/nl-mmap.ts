@@ -1,7 +1,7 @@
 /**
  * Memory-mapped netlink: `struct nl_mmap_hdr` and `struct nl_mmap_req` (include/uapi/linux/netlink.h;
  * the kernel ring existed in Linux 3.10–4.5). Behaviour as written out in the project's
- * netlink-mmap spec: §1.1 (ABI), §1.2 (geometry checks, in the kernel's order), §1.4 (addressing).
+ * docs/netlink-ring.md: §1.1 (ABI), §1.2 (geometry checks, in the kernel's order), §1.4 (addressing).
  *
  * Frames are ring slots whose status word is `nm_status`; the generic {@link Ring} drives them with
  * no netlink-specific branch. RX: VALID and COPY frames are user space's; user space hands a frame
@@ -100,7 +100,7 @@ export function nlFramePayload(frameSize: number): number {
 
 /**
  * The geometry checks of setsockopt(NETLINK_RX_RING / NETLINK_TX_RING), in the kernel's order
- * (spec §1.2 steps 6b–6g and 7). `blockCount` 0 is a teardown, valid only with `frameCount` 0.
+ * (docs/netlink-ring.md §1.2 steps 6b–6g and 7). `blockCount` 0 is a teardown, valid only with `frameCount` 0.
  * The frames-per-block product is compared as the kernel does, in 32-bit unsigned arithmetic.
  * Returns the errno the kernel would answer (0 when accepted) and a sentence naming the rule.
  */

@@ -88,8 +88,3 @@ export function v3FirstFrame(dv: DataView, block: number): number {
 export function v3NextFrame(dv: DataView, frame: number): number {
   return frame + dv.getUint32(frame + F.tp_next_offset, true);
 }
-
-/** `tp_next_offset` of the frame at `frame`. */
-export function v3NextOffset(dv: DataView, frame: number): number {
-  return dv.getUint32(frame + F.tp_next_offset, true);
-}

@@ -1,5 +1,5 @@
 /**
- * The emulated netlink RX ring (spec §7): the kernel's NETLINK_RX_RING frame protocol, played by
+ * The emulated netlink RX ring (docs/netlink-ring.md §7): the kernel's NETLINK_RX_RING frame protocol, played by
  * kring over an ordinary netlink socket on kernels that no longer have the ring (Linux ≥ 4.6).
  *
  * kring owns the ring memory. {@link EmulatedRxRing.fill} is the "kernel": one native recvmmsg per
@@ -44,7 +44,7 @@ export interface EmulatedRxOptions {
 // whole arrays; the fills a read-ahead keeps outstanding use one part each.
 interface FillArea {
   frames: Uint32Array;
-  slots: Float64Array;
+  offsets: Float64Array;
   spill: Uint8Array;
   meta: Uint32Array;
 }
@@ -52,9 +52,8 @@ interface FillArea {
 /**
  * Fills a read-ahead keeps outstanding, each on its own part of the batch: one being received
  * while the others wait their turn. Four quarters let the receive thread run up to three quarters
- * of the batch ahead of the consumer (two halves: one half). Measured on a million-route dump,
- * the consumer's first, not yet optimised, batches were slow enough to leave the receive thread
- * waiting 2-12 ms with halves; with quarters of a 64-frame ring, not at all.
+ * of the batch ahead of the consumer (two halves: one half), enough that the consumer's first,
+ * not yet optimised, batches do not leave the receive thread waiting (docs/benchmarks.md).
  */
 const READ_AHEAD_DEPTH = 4;
 
@@ -105,14 +104,14 @@ export class EmulatedRxRing {
     this.#spillBytes = spill;
     const b = this.#batch;
     try {
-      this.#whole = { frames: new Uint32Array(b), slots: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
+      this.#whole = { frames: new Uint32Array(b), offsets: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
     } catch (e) {
       native.krMunmap(mem.buffer); // a spill area too large to allocate: undo the mapping
       throw e;
     }
     const part = (k: number, n: number): FillArea => ({
       frames: this.#whole.frames.subarray(k * n, (k + 1) * n),
-      slots: this.#whole.slots.subarray(k * n, (k + 1) * n),
+      offsets: this.#whole.offsets.subarray(k * n, (k + 1) * n),
       spill: this.#whole.spill.subarray(k * n * spill, (k + 1) * n * spill),
       meta: this.#whole.meta.subarray(k * n * RECV_META_WORDS, (k + 1) * n * RECV_META_WORDS),
     });
@@ -178,7 +177,7 @@ export class EmulatedRxRing {
     const a = this.#whole;
     const n = this.#reserve(a, this.#head, this.#batch);
     if (n === 0) return 0;
-    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, a.slots, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING');
+    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, a.offsets, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING');
     let got = recv();
     if (got === -ENOBUFS) {
       // The socket overran: report it once (as the kernel ring does through sk_err) and read on at
@@ -219,7 +218,7 @@ export class EmulatedRxRing {
     native.krRecvmmsgStart(
       this.#fd,
       this.buffer,
-      a.slots,
+      a.offsets,
       n,
       this.capacity,
       a.spill,
@@ -249,7 +248,7 @@ export class EmulatedRxRing {
     for (let i = 0; i < n; i++) {
       const f = a.frames[i];
       this.ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
-      a.slots[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
+      a.offsets[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
     }
     return n;
   }
@@ -273,13 +272,6 @@ export class EmulatedRxRing {
       return { errno };
     }
     return this.#fifo.shift() ?? { errno: 11 };
-  }
-
-  /** poll() as spec §7 emulates it. */
-  poll(): { in: boolean; err: boolean } {
-    let valid = this.#fifo.length > 0;
-    for (let i = 0; i < this.ring.size && !valid; i++) valid = this.ring.status(i) === NL_MMAP_STATUS_VALID;
-    return { in: valid, err: this.#pendingError !== 0 };
   }
 
   // The frames the kernel's allocator would use next: from head, step over SKIP, take UNUSED,

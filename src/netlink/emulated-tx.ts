@@ -1,5 +1,5 @@
 /**
- * The emulated NETLINK_TX_RING (spec §3.2 and §7): user space fills frames and marks them VALID;
+ * The emulated NETLINK_TX_RING (docs/netlink-ring.md §3.2 and §7): user space fills frames and marks them VALID;
  * {@link EmulatedTxRing.send} walks VALID frames from the emulated kernel's TX head with 4.5's rules
  * and sends them in one sendmmsg, one datagram per frame, marking each UNUSED once it is sent.
  * @packageDocumentation

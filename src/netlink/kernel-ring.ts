@@ -1,8 +1,8 @@
 /**
  * The kernel's own netlink rings (NETLINK_RX_RING / NETLINK_TX_RING, Linux 3.10–4.5): setup with
- * setsockopt then one mmap of RX followed by TX (spec §1.3), the consumer's pump (poll, which is
- * what lets a dump go on: spec §5.2), COPY frames received with recv, and the TX kick
- * `sendto(fd, NULL, 0)` (spec §3.2).
+ * setsockopt then one mmap of RX followed by TX (docs/netlink-ring.md §1.3), the consumer's produce step (poll, which is
+ * what lets a dump go on: docs/netlink-ring.md §5.2), COPY frames received with recv, and the TX kick
+ * `sendto(fd, NULL, 0)` (docs/netlink-ring.md §3.2).
  *
  * Every call that touches the kernel's ring goes through {@link KernelRingCalls}: the native
  * syscalls in production, `kring/testing`'s simulator in tests (no CI kernel has the ring).
@@ -89,7 +89,7 @@ export function nativeRingCalls(fd: number): KernelRingCalls {
   };
 }
 
-/** The smallest buffer a COPY receive offers: dump chunks are sized from it (spec §4, max_recvmsg_len). */
+/** The smallest buffer a COPY receive offers: dump chunks are sized from it (docs/netlink-ring.md §4, max_recvmsg_len). */
 const COPY_RECV_BYTES = 32768;
 
 /**
@@ -102,8 +102,6 @@ export class KernelRings {
   readonly tx: Ring<typeof nlMmap>;
   /** The consumer's side of the RX ring, for {@link NetlinkReader}. */
   readonly backend: NetlinkRingBackend;
-  /** The error that stopped the last TX kick (positive errno), or 0. */
-  lastSendError = 0;
   #calls: KernelRingCalls;
   #errPending = false;
   #scratch = new Uint8Array(COPY_RECV_BYTES);
@@ -124,7 +122,7 @@ export class KernelRings {
     this.backend = {
       ring: this.rx,
       buffer: mapping,
-      pump: () => {
+      produce: () => {
         this.#errPending = calls.poll().err;
       },
       recvCopy: (length) => this.#recvCopy(length),
@@ -152,7 +150,7 @@ export class KernelRings {
   /**
    * A fill-then-flush writer whose kick is `sendto(fd, NULL, 0)`. The kernel reports bytes, not
    * frames; the count the kick returns is the submitted frames the kernel took (VALID before, not
-   * after), less the one a failure consumed. The failure's errno is {@link lastSendError}.
+   * after), less the one a failure consumed.
    */
   writer(): RingWriter<typeof nlMmap> {
     const tx = this.tx;
@@ -170,7 +168,6 @@ export class KernelRings {
       kick: () => {
         const before = valid();
         const r = this.#calls.kick();
-        this.lastSendError = r < 0 ? -r : 0;
         // A failed datagram's frame was consumed (UNUSED) yet not sent.
         return Math.max(0, before - valid() - (r < 0 ? 1 : 0));
       },
@@ -184,7 +181,7 @@ export class KernelRings {
   takeError(): number {
     if (!this.#errPending) return 0;
     this.#errPending = false;
-    // 3.10 stored dump errors in sk_err negated (spec §5.2), which SO_ERROR reads back as -errno.
+    // 3.10 stored dump errors in sk_err negated (docs/netlink-ring.md §5.2), which SO_ERROR reads back as -errno.
     return Math.abs(this.#calls.soError());
   }
 
@@ -203,7 +200,7 @@ export class KernelRings {
     if (n < 0) return { errno: -n };
     // The message behind a COPY frame is nm_len bytes exactly, and the buffer holds it: any other
     // count is 3.10's pending error returned with the wrong sign (sock_error() of a negated sk_err,
-    // spec §5.2), not data.
+    // docs/netlink-ring.md §5.2), not data.
     if (n !== length) return { errno: n };
     return this.#scratch.slice(0, n);
   }

@@ -1,9 +1,9 @@
 /**
  * The netlink ring consumer, the same for every ring: the kernel's (3.10–4.5) and kring's emulated
  * one. It takes VALID and COPY frames in ring order, resolves each COPY frame with exactly one
- * receive (in order, as spec §5.3 requires), lets the caller hold a frame (parked as SKIP so the
+ * receive (in order, as docs/netlink-ring.md §5.3 requires), lets the caller hold a frame (parked as SKIP so the
  * producer steps over it) or release it, and finds the message inside a VALID frame, including the
- * offset dump chunks have on 4.3/4.4 kernels (spec §8).
+ * offset dump chunks have on 4.3/4.4 kernels (docs/netlink-ring.md §8).
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
@@ -21,8 +21,8 @@ export interface NetlinkRingBackend {
   readonly ring: Ring<typeof nlMmap>;
   /** The ring memory. */
   readonly buffer: ArrayBuffer;
-  /** Lets the producer make progress: the emulation's fill (one recvmmsg), the kernel's poll() (dump flow control). */
-  pump(): void;
+  /** Lets the producer produce: the emulation's fill (one recvmmsg), the kernel's poll() (which also lets a dump go on). */
+  produce(): void;
   /** The datagram behind the next COPY frame (recv), or an errno (ENOBUFS once after an overrun; EAGAIN). */
   recvCopy(length: number): Uint8Array | { errno: number };
   /**
@@ -56,7 +56,7 @@ export interface NetlinkFrame {
 const TRIMMED_ALLOC_SIZES = [NLMSG_GOODSIZE, 3840, 3904, 7872, NETLINK_MAX_RECVMSG_LEN, 32768];
 
 /**
- * Finds the message of a VALID frame (spec §8): at NL_MMAP_HDRLEN when a well-formed nlmsghdr chain
+ * Finds the message of a VALID frame (docs/netlink-ring.md §8): at NL_MMAP_HDRLEN when a well-formed nlmsghdr chain
  * of exactly `len` bytes starts there; otherwise at `frameSize - allocSize` for the known
  * allocation sizes (4.3/4.4 trimmed dump chunks); otherwise the first 4-byte step where such a
  * chain starts. Returns the offset from the frame, or -1.
@@ -111,7 +111,7 @@ export class NetlinkReader {
    * first RESERVED or UNUSED one). COPY frames are received here, once each, in order.
    */
   read(): NetlinkFrame[] {
-    this.#b.pump();
+    this.#b.produce();
     const ring = this.#b.ring;
     const n = ring.takeRx(ring.size, this.#idx, this.#st);
     const out: NetlinkFrame[] = [];

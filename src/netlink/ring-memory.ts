@@ -13,11 +13,10 @@ import { Ring } from '../ring/ring';
 
 /**
  * Where the ring starts in its mapping: NL_MMAP_HDRLEN (24) short of a cache line, so each
- * frame's message (at NL_MMAP_HDRLEN) starts on one. The kernel's copy into user memory
- * (copy_to_user) ran ~4 % slower over a whole dump into destinations off a cache line: a ring in
- * a V8 ArrayBuffer had its messages 40 bytes into one, and a million-route dump took ~22 ms longer
- * than with aligned ones; a C reader receiving at `buf + 16` lost as much. (A V8 ArrayBuffer's
- * address is not ours to choose; an anonymous mapping's is, page-aligned.)
+ * frame's message (at NL_MMAP_HDRLEN) starts on one: the kernel's copy into user memory
+ * (copy_to_user) is slower into destinations off a cache line, for a C reader as for kring
+ * (docs/benchmarks.md). A V8 ArrayBuffer's address is not ours to choose; an anonymous mapping's
+ * is, page-aligned.
  */
 export const NL_RING_BASE = 64 - NL_MMAP_HDRLEN;
 

@@ -6,7 +6,7 @@
 import '../dispose';
 import { constants as osConstants } from 'node:os';
 // Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
-// start-up (67 ms against 12 ms here), which a short-lived CLI or dump pays on every run.
+// start-up, which a short-lived CLI or dump pays on every run (docs/benchmarks.md).
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
@@ -208,7 +208,7 @@ export class DumpInterruptedError extends Error {
 }
 
 interface Pending {
-  /** A dump: while one runs, the emulated ring reads ahead on kring's receive thread (RingPair.prefetch). */
+  /** A dump: while one runs, the emulated ring reads ahead on kring's receive thread (RingPair.readAhead). */
   dump?: true;
   onMessage(m: NetlinkMessage): void;
   /** Settles the waiter with an error (abort, timeout, a failed send); the entry is already gone. */
@@ -270,9 +270,9 @@ export class NetlinkSocket implements Disposable {
   #held = new Set<number>();
   #losses = new Subject<NetlinkLossEvent>();
   #overruns = 0;
-  #drain: NodeJS.Immediate | null = null;
+  #soon: NodeJS.Immediate | null = null;
   #dumps = 0;
-  // The prefetching producer's wake-up: frames came in beside the consumer (see RingPair.prefetch).
+  // The producer reading ahead's wake-up: frames came in beside the consumer (see RingPair.readAhead).
   #wake = (): void => this.dispatch();
   #token = {};
 
@@ -368,10 +368,10 @@ export class NetlinkSocket implements Disposable {
     return new Observable<T>((sub) => {
       if (this.#closed) return sub.complete();
       subscribers.add(sub);
-      this.#demand();
+      this.#updatePolling();
       return () => {
         subscribers.delete(sub);
-        this.#demand();
+        this.#updatePolling();
       };
     });
   }
@@ -393,7 +393,7 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     this.#held.delete(frame.index);
     this.#reader.release(frame);
-    this.#drainSoon();
+    this.#dispatchSoon();
   }
 
   /**
@@ -598,7 +598,7 @@ export class NetlinkSocket implements Disposable {
     // Callbacks run inside this loop and may close the socket (a reader completing at NLMSG_DONE
     // closes its own): after every one, nothing may touch the ring, which close() detached.
     while (!this.#closed) {
-      if (this.#dumps > 0) this.#rings.prefetch?.(this.#wake);
+      if (this.#dumps > 0) this.#rings.readAhead?.(this.#wake);
       const frames = this.#reader.read();
       this.#reportLosses();
       if (frames.length === 0 || this.#closed) return;
@@ -644,7 +644,7 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     finalizer.unregister(this.#token);
-    if (this.#drain) clearImmediate(this.#drain);
+    if (this.#soon) clearImmediate(this.#soon);
     this.#poller.close();
     reading.delete(this);
     for (const s of [...this.#multicast]) s.complete();
@@ -735,7 +735,7 @@ export class NetlinkSocket implements Disposable {
       }
       this.#pending.set(seq, pending);
       if (pending.dump) this.#dumps++;
-      this.#demand();
+      this.#updatePolling();
       this.#writer.flush();
     } catch (e) {
       if (this.#pending.get(seq) === pending) this.#finish(seq);
@@ -743,32 +743,32 @@ export class NetlinkSocket implements Disposable {
       return seq;
     }
     // The kernel has the first chunk of a dump queued by now: start reading ahead at once.
-    if (pending.dump) this.#rings.prefetch?.(this.#wake);
+    if (pending.dump) this.#rings.readAhead?.(this.#wake);
     return seq;
   }
 
   #finish(seq: number): void {
     if (this.#pending.get(seq)?.dump) this.#dumps--;
     this.#pending.delete(seq);
-    this.#demand();
+    this.#updatePolling();
   }
 
   // Poll while anyone waits for something; drain once on start (polling is edge-triggered).
-  #demand(): void {
+  #updatePolling(): void {
     if (this.#closed) return;
     if (this.#pending.size > 0 || this.#multicast.size > 0 || this.#frameSubs.size > 0) {
       this.#poller.start(POLL_READABLE);
       reading.add(this);
-      this.#drainSoon();
+      this.#dispatchSoon();
     } else {
       this.#poller.stop();
       reading.delete(this);
     }
   }
 
-  #drainSoon(): void {
-    this.#drain ??= setImmediate(() => {
-      this.#drain = null;
+  #dispatchSoon(): void {
+    this.#soon ??= setImmediate(() => {
+      this.#soon = null;
       this.dispatch();
     });
   }
@@ -796,7 +796,7 @@ interface RingPair {
    * kring's receive thread); `wake` runs when frames came in (or a wake-up may have been missed
    * meanwhile). Absent for the kernel's ring, whose producer is the kernel.
    */
-  prefetch?(wake: () => void): void;
+  readAhead?(wake: () => void): void;
   /** Tears the rings down; `closeFd` runs once nothing can use the fd any more (maybe later). */
   close(closeFd: () => void): void;
 }
@@ -816,7 +816,7 @@ function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair
     backend: {
       ring: r.ring,
       buffer: r.buffer,
-      pump: () => {
+      produce: () => {
         if (r.busy) missed = true;
         else r.fill();
       },
@@ -825,7 +825,7 @@ function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair
     },
     writer: t.writer(),
     takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
-    prefetch(wake) {
+    readAhead(wake) {
       if (r.closed) return;
       if (r.busy) missed = true;
       // Not called after close().

@@ -6,7 +6,7 @@
 import '../dispose';
 import { constants as osConstants, endianness } from 'node:os';
 // Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
-// start-up (67 ms against 12 ms here), which a short-lived CLI or dump pays on every run.
+// start-up, which a short-lived CLI or dump pays on every run (docs/benchmarks.md).
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import {

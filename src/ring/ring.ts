@@ -7,7 +7,7 @@
  * class without a branch on which one it is.
  *
  * Memory ordering. The kernel writes a slot's contents, then its status with release semantics
- * (`__packet_set_status()`: `smp_wmb()` before the store, net/packet/af_packet.c, Linux 6.x).
+ * (`__packet_set_status()`: `smp_wmb()` before the store, net/packet/af_packet.c at v6.18).
  * {@link Ring.status} is the matching acquire load: `Atomics.load` is sequentially consistent, so
  * no read of the slot's contents can be reordered before it. Handing a slot back is
  * {@link Ring.setStatus}, an `Atomics.store` (sequentially consistent, so at least release): every

@@ -18,7 +18,7 @@ export interface RingWriterTarget<Hdr extends SlotLayout> {
   /** Payload bytes a slot holds. */
   readonly capacity: number;
   /** Records the payload length in the slot header (everything but the status). */
-  writeLength(dv: DataView, slot: number, length: number): void;
+  writeLength(dv: DataView, at: number, length: number): void;
   /** Tells the kernel to send what was submitted: one call per batch. Returns frames sent. */
   kick(): number;
 }

@@ -61,8 +61,8 @@ const { NLM_F_DUMP_INTR } = netlink;
 
 /**
  * The RX ring of a socket a reader or a mirror opens for its dumps: 64 frames of 32 KiB (2 MiB,
- * twice a NetlinkSocket's default), so the read-ahead can run up to 48 datagrams (~11 ms of the
- * kernel's work) ahead of the decoder.
+ * twice a NetlinkSocket's default), so the read-ahead can run up to 48 datagrams ahead of the
+ * decoder.
  * @internal
  */
 export const DUMP_RX_RING: RingGeometry = { blockSize: 32768, blockCount: 64, frameSize: 32768, frameCount: 64 };

@@ -13,8 +13,8 @@ import { RawAttribute } from './types';
 import { decodeRoute, Nexthop, Route, RouteCacheInfo, RouteVia } from './route';
 
 // Module-local copies of the constants: compiled to CommonJS, an imported binding is a property
-// of the other module's exports, read again on every use of it; in validate(), which runs once
-// per route of every dump, that was a sixth of a route's decoding time.
+// of the other module's exports, read again on every use of it, which validate(), run once per
+// route of every dump, would pay per route (docs/benchmarks.md).
 const { RT_TABLE_COMPAT, RTA_MULTIPATH, RTA_TABLE, RTM_DELROUTE, RTMSG_SIZE, RTNEXTHOP_SIZE } = uapi;
 const { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } = uapi;
 const { nlmsg_len: NLMSG_LEN, nlmsg_type: NLMSG_TYPE } = NLMSGHDR;

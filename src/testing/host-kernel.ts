@@ -7,7 +7,7 @@
  * and flow control, overruns) and its missing options (no extended ACK, no strict checking, so
  * dumps come back unfiltered) with real routing tables behind them.
  *
- * How each answer travels, as on the old kernel (spec §2.2): a dump is read whole from the host
+ * How each answer travels, as on the old kernel (docs/netlink-ring.md §2.2): a dump is read whole from the host
  * and replayed through the simulator's dump (chunked by its allocation sizes, produced as poll()
  * lets it go on); ACKs and errors are in-ring messages; every other reply and every multicast
  * event takes the COPY path.

@@ -1,6 +1,6 @@
 /**
  * A simulator of the kernel's side of memory-mapped netlink (NETLINK_RX_RING / NETLINK_TX_RING),
- * following the project's spec (shared/spec/netlink-mmap.md): Linux 4.5 by default, with switches
+ * following docs/netlink-ring.md: Linux 4.5 by default, with switches
  * for 3.10's differences and for 4.3/4.4's trimmed dump chunks. It is the only fake kernel in
  * kring's tests: the real ring was removed in Linux 4.6, so no CI machine has it.
  *
@@ -41,7 +41,7 @@ export { NLMSG_GOODSIZE };
 /**
  * A kernel that has the netlink ring, as the simulator plays it:
  * - `'3.10'`: the original ring (SKIP frames never stepped over, POLLIN from the frame before head);
- * - `'4.4'`: 4.5's ring rules with 4.3/4.4's trimmed dump chunks (spec §8);
+ * - `'4.4'`: 4.5's ring rules with 4.3/4.4's trimmed dump chunks (docs/netlink-ring.md §8);
  * - `'4.5'`: the last kernel with the ring.
  * None of them has the socket options added later (NETLINK_EXT_ACK 4.12, NETLINK_GET_STRICT_CHK
  * 4.20, PACKET_IGNORE_OUTGOING 4.20): setting one answers ENOPROTOOPT.
@@ -65,7 +65,7 @@ export interface NetlinkRingKernelOptions {
   profile?: KernelProfile;
   /** `'4.5'` (default) or `'3.10'` (SKIP frames never skipped; POLLIN from the frame before head). */
   version?: '4.5' | '3.10';
-  /** 4.3/4.4: in-ring dump chunks start at `frame_size - alloc_size` instead of NL_MMAP_HDRLEN (spec §8). */
+  /** 4.3/4.4: in-ring dump chunks start at `frame_size - alloc_size` instead of NL_MMAP_HDRLEN (docs/netlink-ring.md §8). */
   trimmedDumps?: boolean;
   /** A kernel without the ring (≥ 4.6): ring setsockopt answers ENOPROTOOPT. */
   unsupported?: boolean;
@@ -190,7 +190,7 @@ export class NetlinkRingKernel {
 
   // --- §1: setup -----------------------------------------------------------------------------
 
-  /** setsockopt(SOL_NETLINK, NETLINK_RX_RING / NETLINK_TX_RING), spec §1.2 in order. */
+  /** setsockopt(SOL_NETLINK, NETLINK_RX_RING / NETLINK_TX_RING), docs/netlink-ring.md §1.2 in order. */
   setsockopt(which: 'rx' | 'tx', req: RingGeometry, optlen = 16): number {
     if (this.#opt.unsupported) return -ENOPROTOOPT;
     if (this.#opt.noCapNetAdmin) return -EPERM;
@@ -216,7 +216,7 @@ export class NetlinkRingKernel {
     return 0;
   }
 
-  /** mmap(length, offset): spec §1.3. Returns the ring memory or a negative errno. */
+  /** mmap(length, offset): docs/netlink-ring.md §1.3. Returns the ring memory or a negative errno. */
   mmap(length: number, offset = 0): ArrayBuffer | number {
     if (offset !== 0) return -EINVAL;
     if (!this.#rx && !this.#tx) return -EINVAL;
@@ -267,7 +267,7 @@ export class NetlinkRingKernel {
   // --- §2: RX --------------------------------------------------------------------------------
 
   #setRx(i: number, status: number): void {
-    // Full barrier, then the status store (spec §2.6): Atomics.store is sequentially consistent.
+    // Full barrier, then the status store (docs/netlink-ring.md §2.6): Atomics.store is sequentially consistent.
     Atomics.store(this.#words, this.rxFrame(i) >>> 2, status);
   }
 
@@ -379,7 +379,7 @@ export class NetlinkRingKernel {
       for (;;) {
         if (!this.#dump) break;
         let n = rx.head + Math.floor(max / 2);
-        if (n > max) n -= max; // the kernel's off-by-one wrap (spec §5.2)
+        if (n > max) n -= max; // the kernel's off-by-one wrap (docs/netlink-ring.md §5.2)
         if (this.rxStatus(rx.head) !== NL_MMAP_STATUS_UNUSED || this.rxStatus(n) !== NL_MMAP_STATUS_UNUSED) break;
         const err = this.#dumpChunk();
         if (err) {
@@ -518,7 +518,7 @@ export class NetlinkRingKernel {
     const chunk = concat(parts);
     if (reservation) {
       // 4.3/4.4 trimmed the skb to the allocation size, which moved the chunk to the end of the
-      // frame's alloc area (spec §8).
+      // frame's alloc area (docs/netlink-ring.md §8).
       const offset = this.#opt.trimmedDumps ? rx!.geometry.frameSize - allocSize : NL_MMAP_HDRLEN;
       this.deliver(reservation, chunk, {}, Math.max(NL_MMAP_HDRLEN, offset));
     } else if (this.sendCopy(chunk) === 'dropped') {

@@ -343,7 +343,7 @@ describePrivileged('the same consumer code on the emulated ring (real kernel)', 
     withRoute(t.capNs, async (fd) => {
       const blockSize = Math.max(4096, frameSize);
       const rx = new EmulatedRxRing(fd, { blockSize, blockCount: 8, frameSize, frameCount: 8 * (blockSize / frameSize) });
-      const reader = new NetlinkReader({ ring: rx.ring, buffer: rx.buffer, pump: () => void rx.fill(), recvCopy: () => rx.recvCopy() }, frameSize);
+      const reader = new NetlinkReader({ ring: rx.ring, buffer: rx.buffer, produce: () => void rx.fill(), recvCopy: () => rx.recvCopy() }, frameSize);
       sendNl(
         fd,
         new MessageBuilder()

@@ -186,7 +186,7 @@ describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
       NL_MMAP_STATUS_COPY,
     ],
     [
-      '4.3/4.4 trimmed chunks at frame_size - alloc_size (spec §8)',
+      '4.3/4.4 trimmed chunks at frame_size - alloc_size (docs/netlink-ring.md §8)',
       { trimmedDumps: true },
       { ...SMALL, rx: { blockSize: 16384, blockCount: 8, frameSize: 16384, frameCount: 8 } },
       NL_MMAP_STATUS_VALID,

@@ -21,7 +21,7 @@ function kernelMode(frameSize: number, frames: number, options: NetlinkRingKerne
   const backend: NetlinkRingBackend = {
     ring: new Ring(mem, frameOffsets(g), nlMmap),
     buffer: mem,
-    pump: () => void k.poll(),
+    produce: () => void k.poll(),
     recvCopy: (len) => {
       const r = k.recv(Math.max(len, 2048));
       return typeof r === 'number' ? { errno: -r } : r.data;
@@ -44,9 +44,9 @@ describe('NetlinkReader on the kernel ring (simulated)', () => {
     expect(new Set(r.statuses)).toEqual(new Set([NL_MMAP_STATUS_VALID]));
     expect(r.heldAfter).toBe(r.heldBefore);
   });
-  it('4.3/4.4 trimmed dump chunks (spec §8): the same records, located at frame_size - alloc_size', async () => {
+  it('4.3/4.4 trimmed dump chunks (docs/netlink-ring.md §8): the same records, located at frame_size - alloc_size', async () => {
     // Eight frames, so the dump does not wrap onto the held (SKIP) frame: the kernel's dump flow
-    // control does not step over SKIP and would stall there (spec §5.2; see the next test).
+    // control does not step over SKIP and would stall there (docs/netlink-ring.md §5.2; see the next test).
     const { k, reader } = kernelMode(16384, 8, { trimmedDumps: true });
     k.startDump(
       Array.from({ length: N }, (_, i) => record(i + 1)),
@@ -56,7 +56,7 @@ describe('NetlinkReader on the kernel ring (simulated)', () => {
     expect(r.messages).toEqual(expected);
     expect(reader.unreadable).toBe(0);
   });
-  it('a held frame at the head stalls a kernel-ring dump (spec §5.2), and releasing it lets the dump finish', async () => {
+  it('a held frame at the head stalls a kernel-ring dump (docs/netlink-ring.md §5.2), and releasing it lets the dump finish', async () => {
     const { k, reader } = kernelMode(16384, 4, { trimmedDumps: true });
     k.startDump(
       Array.from({ length: N }, (_, i) => record(i + 1)),

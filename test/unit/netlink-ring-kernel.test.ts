@@ -1,4 +1,4 @@
-// The netlink ring simulator against spec §6 (behaviours 1–28) and §8 (trimmed dumps).
+// The netlink ring simulator against docs/netlink-ring.md §6 (behaviours 1–28) and §8 (trimmed dumps).
 import {
   NL_MMAP_HDRLEN,
   NL_MMAP_STATUS_COPY as COPY,
@@ -41,7 +41,7 @@ function withRx(frames = 8, frameSize = 2048, opts = {}) {
   return { k, mem, dv, hdr, set, statuses };
 }
 
-describe('netlink ring simulator: setup (spec §1)', () => {
+describe('netlink ring simulator: setup (docs/netlink-ring.md §1)', () => {
   it("1. block_nr 0 and frame_nr 0 returns 0 even with no ring, and purges that ring's queue", () => {
     const k = new NetlinkRingKernel();
     expect(k.setsockopt('rx', g(0, 0, 0, 0))).toBe(0);
@@ -115,7 +115,7 @@ describe('netlink ring simulator: setup (spec §1)', () => {
   });
 });
 
-describe('netlink ring simulator: RX (spec §2)', () => {
+describe('netlink ring simulator: RX (docs/netlink-ring.md §2)', () => {
   it('10. a fitting in-ring message: head frame RESERVED then VALID with nm_len, group, creds; head advances by one', () => {
     const { k, hdr } = withRx();
     const { reservation } = k.reserve(40);
@@ -234,7 +234,7 @@ describe('netlink ring simulator: RX (spec §2)', () => {
   });
 });
 
-describe('netlink ring simulator: TX (spec §3)', () => {
+describe('netlink ring simulator: TX (docs/netlink-ring.md §3)', () => {
   function withTx() {
     const k = new NetlinkRingKernel();
     k.setsockopt('tx', g(4096, 2, 2048, 4));
@@ -268,7 +268,7 @@ describe('netlink ring simulator: TX (spec §3)', () => {
     put(0, null, 2048 - 24 + 1);
     expect(k.sendTx()).toBe(-E.EINVAL);
     expect(k.txStatus(0)).toBe(VALID);
-    expect(k.sendTx()).toBe(-E.EINVAL); // and it blocks every later call (spec §5.2)
+    expect(k.sendTx()).toBe(-E.EINVAL); // and it blocks every later call (docs/netlink-ring.md §5.2)
   });
   it('25. an unknown destination: the first frame becomes UNUSED, its message is lost, ECONNREFUSED; later VALID frames stay', () => {
     const { k, put } = withTx();
@@ -279,7 +279,7 @@ describe('netlink ring simulator: TX (spec §3)', () => {
   });
 });
 
-describe('netlink ring simulator: dumps (spec §4)', () => {
+describe('netlink ring simulator: dumps (docs/netlink-ring.md §4)', () => {
   const records = (n: number, size = 200) => Array.from({ length: n }, (_, i) => nlmsg(24, size - 16, i + 1, NLM_F_MULTI));
   // 4096-byte frames: a payload of 4072 holds an NLMSG_GOODSIZE chunk, so dumps stay in the ring
   // (filling the whole payload: 20 records of 200 bytes).
@@ -334,7 +334,7 @@ describe('netlink ring simulator: dumps (spec §4)', () => {
   });
 });
 
-describe('4.3/4.4 trimmed dumps (spec §8)', () => {
+describe('4.3/4.4 trimmed dumps (docs/netlink-ring.md §8)', () => {
   it.each([
     [false, NL_MMAP_HDRLEN],
     [true, 16384 - NLMSG_GOODSIZE],

@@ -38,7 +38,7 @@ describe('nl_mmap_hdr layout', () => {
   });
 });
 
-describe('netlink ring geometry (spec §1.2, in the kernel order)', () => {
+describe('netlink ring geometry (docs/netlink-ring.md §1.2, in the kernel order)', () => {
   const page = 4096;
   it.each([
     [{ blockSize: 0, blockCount: 1, frameSize: 2048, frameCount: 0 }, /nm_block_size 0 must be positive as a signed int/],
