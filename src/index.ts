@@ -12,7 +12,7 @@ export { GeometryContext, RingSizing, validateGeometry, frameBytes, planRing, tp
 export { SlotLayout, PacketFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
 export { tpacketV1, TPACKET_HDR } from './layouts/tpacket-v1';
 export { tpacketV2, TPACKET2_HDR } from './layouts/tpacket-v2';
-export { tpacketV3, tpacketV3Block, TPACKET3_HDR, TPACKET_BLOCK_DESC, v3FirstFrame, v3NextFrame, v3NumPackets, v3SequenceNumber } from './layouts/tpacket-v3';
+export { tpacketV3, tpacketV3Block, TPACKET3_HDR, TPACKET_BLOCK_DESC } from './layouts/tpacket-v3';
 export { SOCKADDR_LL, encodeSockaddrLl } from './layouts/sockaddr-ll';
 export {
   nlMmap,
@@ -25,7 +25,7 @@ export {
   checkNlMmapReq,
   validateNlMmapGeometry,
 } from './layouts/nl-mmap';
-export { PacketSocket, PacketStats, LossEvent, RingInfo } from './packet/socket';
+export { PacketSocket, PacketStats, LossEvent, RingInfo, PacketFeatures } from './packet/socket';
 export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
 export { Frame, FrameBatch, FrameView } from './packet/batch';
 export {
@@ -36,6 +36,7 @@ export {
   NetlinkParseError,
   AckInfo,
   parseAck,
+  parseDone,
   NLMSG_HDRLEN,
   NLMSG_ALIGN,
   NLA_HDRLEN,
@@ -64,10 +65,8 @@ export {
   NLMSGERR_ATTR_OFFS,
   NLMSGERR_ATTR_COOKIE,
 } from './netlink/message';
-export { EmulatedRxRing, EmulatedRxOptions } from './netlink/emulated-rx';
-export { EmulatedTxRing, TxResult } from './netlink/emulated-tx';
 export { RingWriter, RingWriterTarget } from './ring/writer';
-export { NetlinkReader, NetlinkRingBackend, NetlinkFrame, locateMessage } from './netlink/reader';
+export { NetlinkFrame } from './netlink/reader';
 export {
   NetlinkSocket,
   NetlinkSocketOptions,
@@ -82,7 +81,6 @@ export {
   SocketClosedError,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './netlink/socket';
-export { KernelRings, KernelRingCalls, nativeRingCalls } from './netlink/kernel-ring';
 export { RawAttribute } from './rtnetlink/types';
 export { Route, RouteVia, Nexthop, RouteCacheInfo, RouteDumpFilter, decodeRoute, routeDumpRequest, plainRoute, METRIC_NAMES } from './rtnetlink/route';
 export { RouteRecord } from './rtnetlink/route-record';
@@ -104,5 +102,5 @@ export {
   Flagged,
   MalformedMessageError,
 } from './rtnetlink/readers';
-export { RouteTable, RouteTableOptions, RouteDiff, routeKey, routeValue } from './rtnetlink/route-table';
+export { RouteTable, RouteTableOptions, RouteDiff, routeKey, routeGroupKey, routeValue } from './rtnetlink/route-table';
 export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } from './rtnetlink/ip-address';

@@ -517,7 +517,7 @@ function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
   return { snaplen, bufferBytes: o.bufferBytes ?? DEFAULT_BUFFER_BYTES };
 }
 
-/** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3) for these options. */
+/** `struct tpacket_req` (V1/V2) or `struct tpacket_req3` (V3) for these options. @internal */
 export function encodeRingRequest(o: Pick<NormalizedPacketOptions, 'version' | 'blockTimeoutMs' | 'rxhash'>, g: RingGeometry): Uint8Array {
   if (o.version !== TPACKET_V3) return encodeTpacketReq(g);
   return encodeTpacketReq(g, { retireBlkTov: o.blockTimeoutMs, sizeofPriv: 0, featureReqWord: o.rxhash ? TP_FT_REQ_FILL_RXHASH : 0 });
