@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { NetlinkError } from '../netlink/message';
-import { getAddresses, getLinks, getNeighbours, routeBatches } from '../rtnetlink/readers';
+import { countRoutes, getAddresses, getLinks, getNeighbours, routeBatches } from '../rtnetlink/readers';
 import {
   addressText,
   addrShowJson,
@@ -64,25 +64,10 @@ async function routesCommand(argv: string[]): Promise<number> {
 
 async function listRoutes(values: { json?: boolean; count?: boolean; netns?: string }, fam: 4 | 6 | undefined, table: number | 'all'): Promise<number> {
   if (values.count) {
-    // Counting keeps nothing: records of an interrupted pass are not held, the pass is redone.
-    for (let attempt = 1; ; attempt++) {
-      let n = 0;
-      let interrupted = false;
-      await new Promise<void>((resolve, reject) =>
-        routeBatches({ family: fam, table, netns: values.netns, onInterrupted: 'flag' }).subscribe({
-          next: (batch) => {
-            n += batch.length;
-            if (batch.length && batch[batch.length - 1].interrupted) interrupted = true;
-          },
-          error: reject,
-          complete: resolve,
-        }),
-      );
-      if (!interrupted || attempt > 3) {
-        await write(`routes=${n}${interrupted ? ' interrupted' : ''}\n`);
-        return 0;
-      }
-    }
+    // Counted as the dump goes, nothing kept; an interrupted pass is counted again.
+    const { count, interrupted } = await countRoutes({ family: fam, table, netns: values.netns });
+    await write(`routes=${count}${interrupted ? ' interrupted' : ''}\n`);
+    return 0;
   }
   const ctx = await context(values.netns);
   const json = values.json ?? false;

@@ -91,6 +91,18 @@ export class NetlinkParseError {
   ) {}
 }
 
+/** A message the kernel sent that kring could not decode (truncated or malformed): the stream's error. */
+export class MalformedMessageError extends Error {
+  readonly code = 'ERR_KRING_MALFORMED_MESSAGE';
+  constructor(
+    readonly parse: NetlinkParseError,
+    protocol = 'netlink',
+  ) {
+    super(`malformed ${protocol} message: ${parse.reason} at offset ${parse.offset}`);
+    this.name = 'MalformedMessageError';
+  }
+}
+
 /**
  * Walks the nlmsghdr chain in `[start, end)` of a buffer. A flyweight: `next()` moves it to the
  * next message and the fields describe that one. After `next()` returns false, {@link error} says

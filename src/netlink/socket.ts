@@ -37,22 +37,10 @@ import { RingGeometry } from '../layouts/types';
 import { RingWriter } from '../ring/writer';
 import { setOptionalInt } from '../sockopt';
 import { bool, choice, describe, int, netnsPath } from '../validate';
+import { DumpInterruptedError, DumpInterruptPolicy, DumpPort, DumpSink, runDump } from './dump';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
-import {
-  MessageCursor,
-  NetlinkError,
-  NLM_F_ACK,
-  NLM_F_DUMP,
-  NLM_F_DUMP_INTR,
-  NLM_F_REQUEST,
-  NLMSG_ALIGN,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLMSG_HDRLEN,
-  parseAck,
-  parseDone,
-} from './message';
+import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
 import { KernelRingCalls, KernelRings, nativeRingCalls } from './kernel-ring';
 import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
 
@@ -187,9 +175,6 @@ export interface DumpBatch {
   readonly overran: boolean;
 }
 
-/** How {@link NetlinkSocket.dump} treats NLM_F_DUMP_INTR (the table changed during the dump). */
-export type DumpInterruptPolicy = 'retry' | 'error' | 'flag';
-
 /** Options of {@link NetlinkSocket.dump}. A dump has no timeout unless given one. */
 export interface DumpOptions extends WaitOptions {
   /** NLM_F_DUMP_INTR policy; default 'retry'. */
@@ -198,19 +183,11 @@ export interface DumpOptions extends WaitOptions {
   retries?: number;
 }
 
-/** A dump that saw NLM_F_DUMP_INTR under the 'error' policy, or after every retry. */
-export class DumpInterruptedError extends Error {
-  readonly code = 'ERR_KRING_DUMP_INTERRUPTED';
-  constructor(attempts: number) {
-    super(`the dump was interrupted by concurrent changes (NLM_F_DUMP_INTR) ${attempts} time(s)`);
-    this.name = 'DumpInterruptedError';
-  }
-}
-
 interface Pending {
   /** A dump: while one runs, the emulated ring reads ahead on kring's receive thread (RingPair.readAhead). */
   dump?: true;
-  onMessage(m: NetlinkMessage): void;
+  /** Takes each message of the replies, copied (requests). */
+  onMessage?(m: NetlinkMessage): void;
   /** Settles the waiter with an error (abort, timeout, a failed send); the entry is already gone. */
   fail(e: unknown): void;
   /** The socket closed: a stream completes (as every stream of a closed socket does). Absent: fail. */
@@ -220,7 +197,7 @@ interface Pending {
    * COPY path drops what meets a busy head frame), so the dump counts as interrupted.
    */
   overran?(): void;
-  /** Takes whole datagrams instead (no object per message): dumpBatches. */
+  /** Takes whole reply datagrams instead, in place (dumps, through the dump engine). */
   onDatagram?(data: Uint8Array): void;
 }
 
@@ -447,70 +424,39 @@ export class NetlinkSocket implements Disposable {
   }
 
   /**
-   * Sends a dump request (flags must include NLM_F_DUMP) and streams its records. NLMSG_DONE
-   * completes (its error code, if negative, errors with NetlinkError). NLM_F_DUMP_INTR: 'error'
-   * errors with DumpInterruptedError; 'flag' streams on and marks the records seen after it with
+   * Sends a dump request (flags must include NLM_F_DUMP) and streams its records, each copied out
+   * of the ring. NLMSG_DONE completes (its error code, if negative, errors with NetlinkError).
+   * NLM_F_DUMP_INTR (and, in kernel mode, an overrun during the dump): 'error' errors with
+   * DumpInterruptedError; 'flag' streams on and marks the records seen after it with
    * `interrupted`; 'retry' (default) holds the records until the dump completes clean, retrying up
-   * to `retries` (default 3) times before erroring.
+   * to `retries` (default 3) times before erroring. No timeout unless `timeoutMs`; `signal` errors
+   * the stream with its reason; close() completes it.
    */
   dump(message: Uint8Array, options: DumpOptions = {}): Observable<NetlinkMessage> {
     const policy = choice('onInterrupted', options.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
     const retries = options.retries === undefined ? 3 : int('retries', options.retries, 0, 1000);
     return new Observable((sub) => {
-      const bad = this.#checkMessage(message, 'dump') ?? checkWait(options);
-      if (bad) return sub.error(bad);
-      let seq = 0;
-      let attempt = 0;
-      const cancel = this.#cancellation(options.timeoutMs, options.signal, () => seq, 'dump');
-      const start = () => {
-        attempt++;
-        let interrupted = false;
-        const held: NetlinkMessage[] = [];
-        seq = this.#send(message, 0, {
-          dump: true,
-          overran: () => {
-            interrupted = true;
-            if (policy === 'error') {
-              this.#finish(seq);
-              sub.error(new DumpInterruptedError(attempt));
-            }
+      let held: NetlinkMessage[] = [];
+      return this.dumpInto(
+        message,
+        { onInterrupted: policy, retries, signal: options.signal, timeoutMs: options.timeoutMs },
+        {
+          record: (m, interrupted) => {
+            const bytes = Buffer.allocUnsafe(m.len);
+            bytes.set(new Uint8Array(m.dv.buffer, m.dv.byteOffset + m.offset, m.len));
+            const msg = new ReceivedMessage(m.type, m.flags, m.seq, m.pid, 0, bytes);
+            if (interrupted) msg.interrupted = true;
+            if (policy === 'retry') held.push(msg);
+            else sub.next(msg);
           },
-          onMessage: (m) => {
-            if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
-            if (m.type === NLMSG_ERROR) {
-              this.#finish(seq);
-              return sub.error(ackError(m) ?? new Error('a dump answered with an ACK'));
-            }
-            if (m.type !== NLMSG_DONE) {
-              if (policy === 'retry') held.push(m);
-              else if (interrupted && policy === 'error') {
-                this.#finish(seq);
-                sub.error(new DumpInterruptedError(attempt));
-              } else {
-                if (interrupted) m.interrupted = true;
-                sub.next(m);
-              }
-              return;
-            }
-            this.#finish(seq);
-            const c = new MessageCursor(m.bytes);
-            c.next();
-            const d = parseDone(c);
-            if (d.error < 0) return sub.error(new NetlinkError(-d.error, m.seq, d.extackMessage, d.extackOffset));
-            if (interrupted && policy === 'error') return sub.error(new DumpInterruptedError(attempt));
-            if (interrupted && policy === 'retry') return attempt <= retries ? start() : sub.error(new DumpInterruptedError(attempt));
+          discard: () => (held = []),
+          complete: () => {
             for (const r of held) sub.next(r);
             sub.complete();
           },
-          fail: (e) => sub.error(e),
-          closed: () => sub.complete(),
-        });
-      };
-      start();
-      return () => {
-        cancel();
-        this.#finish(seq);
-      };
+          error: (e) => sub.error(e),
+        },
+      );
     });
   }
 
@@ -519,74 +465,81 @@ export class NetlinkSocket implements Disposable {
    * records), as a {@link MessageCursor} over the records in place in the ring: no object per
    * record. The cursor is valid until the callback returns. NLMSG_DONE completes (a negative code
    * errors with NetlinkError); NLM_F_DUMP_INTR errors with DumpInterruptedError under 'error'
-   * (default), or only marks the stream under 'flag' (see `interrupted` on the emitted cursor's
-   * batch; records already emitted cannot be taken back, so there is no 'retry').
+   * (default), or only marks the stream under 'flag' (see `interrupted` on the emitted batch;
+   * records already emitted cannot be taken back, so there is no 'retry'). In kernel mode an
+   * overrun during the dump sets `overran` (and errors under 'error').
    */
   dumpBatches(message: Uint8Array, options: { onInterrupted?: 'error' | 'flag' } & WaitOptions = {}): Observable<DumpBatch> {
     const policy = choice('onInterrupted', options.onInterrupted ?? 'error', ['error', 'flag'] as const);
     return new Observable<DumpBatch>((sub) => {
-      const bad = this.#checkMessage(message, 'dump') ?? checkWait(options);
-      if (bad) return sub.error(bad);
-      let seq = 0;
-      const cancel = this.#cancellation(options.timeoutMs, options.signal, () => seq, 'dump');
-      let overran = false;
-      seq = this.#send(message, 0, {
-        dump: true,
-        onMessage: () => undefined,
-        overran: () => {
-          overran = true;
-          if (policy === 'error') {
-            this.#finish(seq);
-            sub.error(new DumpInterruptedError(1));
-          }
+      let dv: DataView | null = null;
+      return this.dumpInto(
+        message,
+        { onInterrupted: policy, retries: 0, signal: options.signal, timeoutMs: options.timeoutMs },
+        {
+          begin: (view) => (dv = view),
+          record: () => undefined,
+          end: (end, interrupted, overran) => {
+            // An overrun is told with a batch, if need be an empty one (NLMSG_DONE alone).
+            if (end > 0 || overran) sub.next({ cursor: new MessageCursor(dv!, 0, end), interrupted, overran });
+          },
+          complete: () => sub.complete(),
+          error: (e) => sub.error(e),
         },
-        onDatagram: (data) => {
-          // Headers only, to find the end, NLMSG_DONE/ERROR and DUMP_INTR: 16 bytes per record, in cache.
-          const scan = new MessageCursor(data);
-          let end = 0;
-          let interrupted = overran;
-          // NLMSG_DONE seen: its error (a negative code), or null.
-          let done: { error: NetlinkError | null } | null = null;
-          let error: Error | null = null;
-          while (scan.next()) {
-            if (scan.flags & NLM_F_DUMP_INTR) interrupted = true;
-            if (scan.type === NLMSG_DONE) {
-              const d = parseDone(scan);
-              done = { error: d.error < 0 ? new NetlinkError(-d.error, scan.seq, d.extackMessage, d.extackOffset) : null };
-              break;
-            }
-            if (scan.type === NLMSG_ERROR) {
-              const ack = parseAck(scan);
-              error =
-                'error' in ack && ack.error < 0
-                  ? new NetlinkError(-ack.error, scan.seq, ack.extackMessage, ack.extackOffset)
-                  : new Error('a dump answered with an ACK');
-              break;
-            }
-            end = scan.offset + scan.len;
-          }
-          if (interrupted && policy === 'error') error ??= new DumpInterruptedError(1);
-          if (error) {
-            this.#finish(seq);
-            return sub.error(error);
-          }
-          // An interruption is told with a batch, if need be an empty one (NLMSG_DONE alone).
-          if (end > 0 || (overran && done)) sub.next({ cursor: new MessageCursor(data, 0, end), interrupted, overran });
-          if (done) {
-            this.#finish(seq);
-            if (done.error) sub.error(done.error);
-            else sub.complete();
-          }
-        },
-        fail: (e) => sub.error(e),
-        closed: () => sub.complete(),
-      });
-      return () => {
-        cancel();
-        this.#finish(seq);
-      };
+      );
     });
   }
+
+  /**
+   * Runs a dump into a sink through the dump engine (see `netlink/dump`): the request checked, the
+   * policy applied once, the datagrams walked once. Returns the teardown. Timeouts and aborts end
+   * it with the sink's `error`.
+   * @internal
+   */
+  dumpInto(message: Uint8Array, options: { onInterrupted: DumpInterruptPolicy; retries: number } & WaitOptions, sink: DumpSink): () => void {
+    const bad = this.#checkMessage(message, 'dump') ?? checkWait(options);
+    if (bad) {
+      sink.error(bad);
+      return () => undefined;
+    }
+    let timer: NodeJS.Timeout | null = null;
+    const signal = options.signal;
+    const disarm = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const done =
+      <A extends unknown[]>(f: (...a: A) => void) =>
+      (...a: A) => {
+        disarm();
+        f(...a);
+      };
+    const guarded: DumpSink = { ...sink, complete: done(() => sink.complete()), error: done((e) => sink.error(e)), closed: done(() => sink.complete()) };
+    const stop = runDump(this.#dumpPort, message, options.onInterrupted, options.retries, guarded);
+    const giveUp = (e: unknown) => {
+      stop();
+      guarded.error(e);
+    };
+    const onAbort = () => giveUp(signal!.reason);
+    if (options.timeoutMs !== undefined) {
+      const ms = options.timeoutMs;
+      timer = setTimeout(() => giveUp(Object.assign(new Error(`the netlink dump got no answer within ${ms} ms`), { code: 'ERR_KRING_TIMEOUT' })), ms);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) queueMicrotask(onAbort);
+    return () => {
+      disarm();
+      stop();
+    };
+  }
+
+  // The engine's way in: a dump request sent, its datagrams routed back to it.
+  #dumpPort: DumpPort = {
+    sendDump: (request, h) => {
+      const seq = this.#send(request, 0, { dump: true, onDatagram: h.datagram, overran: h.overran, fail: h.fail, closed: h.closed });
+      return () => this.#finish(seq);
+    },
+  };
 
   /**
    * Reads everything the ring has for us and routes it: replies to their request or dump by
@@ -623,7 +576,7 @@ export class NetlinkSocket implements Disposable {
           bytes.set(f.data.subarray(m.offset, m.offset + m.len));
           const msg = new ReceivedMessage(m.type, m.flags, m.seq, m.pid, f.group, bytes);
           const pending = f.group === 0 && m.pid === this.portId ? this.#pending.get(m.seq) : undefined;
-          if (pending) pending.onMessage(msg);
+          if (pending?.onMessage) pending.onMessage(msg);
           else for (const s of this.#multicast) s.next(msg);
           if (this.#closed) return; // the bytes were copied: nothing of the ring is read after this
         }
@@ -997,3 +950,5 @@ function ackError(m: NetlinkMessage): NetlinkError | null {
   if (!('error' in ack)) return new NetlinkError(EPROTO, m.seq, `malformed NLMSG_ERROR: ${ack.reason}`);
   return ack.error < 0 ? new NetlinkError(-ack.error, m.seq, ack.extackMessage, ack.extackOffset) : null;
 }
+
+export { DumpInterruptPolicy, DumpInterruptedError };

@@ -5,10 +5,8 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs/internal/Observable';
-import type { Subscriber } from 'rxjs/internal/Subscriber';
 import { AF_INET, AF_INET6, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../constants';
-import * as netlink from '../netlink/message';
-import { MessageCursor, NetlinkParseError } from '../netlink/message';
+import { MalformedMessageError, NetlinkParseError } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
 import { choice, describe, int, netnsPath, optionsObject } from '../validate';
 import type { RingGeometry } from '../layouts/types';
@@ -17,15 +15,6 @@ import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';
 import { Route, routeDumpRequest } from './route';
 import { RouteRecord } from './route-record';
-
-/** A record the kernel sent that kring could not decode (truncated or malformed attributes). */
-export class MalformedMessageError extends Error {
-  readonly code = 'ERR_KRING_MALFORMED_MESSAGE';
-  constructor(readonly parse: NetlinkParseError) {
-    super(`malformed rtnetlink message: ${parse.reason} at offset ${parse.offset}`);
-    this.name = 'MalformedMessageError';
-  }
-}
 
 /** Options every reader takes. */
 export interface ReaderOptions {
@@ -56,9 +45,6 @@ export interface RouteReaderOptions extends ReaderOptions {
 /** A record of a dump read with 'flag': set when NLM_F_DUMP_INTR was seen at or before it. */
 export type Flagged<T> = T & { interrupted?: boolean };
 
-// Module-local: decodeBatch reads it once per record (see route-record.ts on imported constants).
-const { NLM_F_DUMP_INTR } = netlink;
-
 /**
  * The RX ring of a socket a reader or a mirror opens for its dumps: 64 frames of 32 KiB (2 MiB,
  * twice a NetlinkSocket's default), so the read-ahead can run up to 48 datagrams ahead of the
@@ -87,9 +73,12 @@ function checkCommon(o: ReaderOptions): void {
 }
 
 /**
- * The shared dump loop: datagrams from dumpBatches(), records decoded in place, one emission per
- * datagram (`Flagged<T>[]`). 'retry' keeps the batches of an attempt until NLMSG_DONE and emits
- * them only from a clean pass.
+ * The shared dump loop: a sink on the socket's dump engine, which walks each datagram once and
+ * applies the NLM_F_DUMP_INTR policy. Records are decoded in place as the engine walks them, one
+ * emission per datagram (`Flagged<T>[]`); under 'retry' the batches of a pass are held until its
+ * clean NLMSG_DONE. `keepsBytes`: the records keep their message bytes, so each datagram is copied
+ * out of the ring first (once per datagram, up to ~32 KiB). A `keep` that throws (a user's
+ * predicate) errors the stream: a user callback's exception never reaches the process.
  */
 function dumpRecords<T>(
   o: ReaderOptions,
@@ -105,75 +94,90 @@ function dumpRecords<T>(
   const retries = o.retries ?? 3;
   return new Observable<Flagged<T>[]>((sub) => {
     const sock = o.socket ?? NetlinkSocket.open({ protocol: 'route', netns: o.netns, strict, rx: DUMP_RX_RING });
-    let inner: { unsubscribe(): void } | null = null;
-    let attempt = 0;
-    const run = () => {
-      attempt++;
-      const held: Flagged<T>[][] = [];
-      const state = { interrupted: false };
-      inner = sock.dumpBatches(request, { onInterrupted: policy === 'error' ? 'error' : 'flag' }).subscribe({
-        next: (b) => {
-          if (b.overran) state.interrupted = true;
-          const out = decodeBatch(b.cursor, want, decode, keep, sub, state, keepsBytes);
-          if (!out) return;
-          if (policy === 'retry') held.push(out);
-          else if (out.length) sub.next(out);
+    let held: Flagged<T>[][] = [];
+    let out: Flagged<T>[] = [];
+    let dv: DataView | null = null;
+    const stop = sock.dumpInto(
+      request,
+      { onInterrupted: policy, retries },
+      {
+        begin: (view) => {
+          dv = keepsBytes ? new DataView(new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer) : view;
         },
-        error: (e) => sub.error(e),
+        record: (m, interrupted) => {
+          if (m.type !== want) return;
+          const x = decode(dv!, m.payload, m.payloadLen, m.type);
+          if (x instanceof NetlinkParseError) throw new MalformedMessageError(x, 'rtnetlink');
+          if (keep !== all && !keep(x)) return;
+          if (interrupted) (x as Flagged<T>).interrupted = true;
+          out.push(x as Flagged<T>);
+        },
+        end: () => {
+          if (out.length === 0) return;
+          if (policy === 'retry') held.push(out);
+          else sub.next(out);
+          out = [];
+        },
+        discard: () => {
+          held = [];
+          out = [];
+        },
         complete: () => {
-          if (policy === 'retry') {
-            if (state.interrupted) return attempt <= retries ? run() : sub.error(new DumpInterruptedError(attempt));
-            for (const out of held) if (out.length) sub.next(out);
-          }
+          for (const b of held) sub.next(b);
           sub.complete();
         },
-      });
-    };
-    run();
+        error: (e) => sub.error(e),
+      },
+    );
     return () => {
-      inner?.unsubscribe();
+      stop();
       if (!o.socket) sock.close();
     };
   });
 }
 
-// Decodes a datagram's records; from the first record that carries NLM_F_DUMP_INTR on (the kernel
-// flags each message added after the change), records are marked `interrupted`.
-// `keepsBytes`: the records keep their message bytes, so the datagram is copied out of the ring
-// first (once per datagram, ~32 KiB).
-// A `keep` that throws (a user's predicate) errors the stream: a user callback's exception never
-// reaches the process.
-function decodeBatch<T>(
-  c: MessageCursor,
-  want: number,
-  decode: Decoder<T>,
-  keep: (x: T) => boolean,
-  sub: Subscriber<unknown>,
-  state: { interrupted: boolean },
-  keepsBytes: boolean,
-): Flagged<T>[] | null {
-  const out: Flagged<T>[] = [];
-  const dv = keepsBytes ? new DataView(new Uint8Array(c.dv.buffer, c.dv.byteOffset, c.dv.byteLength).slice().buffer) : c.dv;
-  while (c.next()) {
-    if (c.flags & NLM_F_DUMP_INTR) state.interrupted = true;
-    if (c.type !== want) continue;
-    const x = decode(dv, c.payload, c.payloadLen, c.type);
-    if (x instanceof NetlinkParseError) {
-      sub.error(new MalformedMessageError(x));
-      return null;
-    }
-    if (keep !== all) {
-      try {
-        if (!keep(x)) continue;
-      } catch (e) {
-        sub.error(e);
-        return null;
-      }
-    }
-    if (state.interrupted) (x as Flagged<T>).interrupted = true;
-    out.push(x as Flagged<T>);
-  }
-  return out;
+/**
+ * How many routes {@link routes} would emit, counted as the dump goes: nothing is kept, and a pass
+ * interrupted by NLM_F_DUMP_INTR is counted again (up to 3 times; then `interrupted` is true).
+ * @internal the CLI's `routes --count`
+ */
+export function countRoutes(options: RouteReaderOptions): Promise<{ count: number; interrupted: boolean }> {
+  return new Promise((resolve, reject) => {
+    const { o, request, keep, strict } = routeQuery(options);
+    const sock = o.socket ?? NetlinkSocket.open({ protocol: 'route', netns: o.netns, strict, rx: DUMP_RX_RING });
+    let count = 0;
+    let lastPass = false;
+    const finish = (f: () => void) => {
+      if (!o.socket) sock.close();
+      f();
+    };
+    // Counted as the dump goes: a pass interrupted by NLM_F_DUMP_INTR is counted again (the
+    // engine's 'retry'); after the retries, one last pass is counted and flagged.
+    const run = (policy: 'retry' | 'flag') =>
+      sock.dumpInto(
+        request,
+        { onInterrupted: policy, retries: 3 },
+        {
+          record: (m, interrupted) => {
+            if (m.type !== RTM_NEWROUTE) return;
+            lastPass ||= interrupted;
+            const r = RouteRecord.from(m.dv, m.payload, m.payloadLen, m.type);
+            if (r instanceof NetlinkParseError) throw new MalformedMessageError(r, 'rtnetlink');
+            if (keep === all || keep(r)) count++;
+          },
+          discard: () => (count = 0),
+          complete: () => finish(() => resolve({ count, interrupted: lastPass })),
+          error: (e) => {
+            if (policy === 'retry' && e instanceof DumpInterruptedError) {
+              count = 0;
+              return void run('flag');
+            }
+            finish(() => reject(e));
+          },
+        },
+      );
+    run('retry');
+  });
 }
 
 function flatten<T>(batches: Observable<T[]>): Observable<T> {
@@ -196,7 +200,9 @@ function collect<T>(batches: Observable<T[]>): Promise<T[]> {
   });
 }
 
-function routeSource(options: RouteReaderOptions | undefined): Observable<Flagged<Route>[]> {
+// A route reader's options, checked: the dump request (with the kernel-side filters), whether it
+// needs strict checking, and the same filter applied here (for kernels that cannot).
+function routeQuery(options: RouteReaderOptions | undefined): { o: RouteReaderOptions; request: Uint8Array; keep: (r: Route) => boolean; strict: boolean } {
   const o = optionsObject('routes()', options);
   const family = familyNumber(o.family);
   // Table 0 (RT_TABLE_UNSPEC) is "every table", as for the kernel and ip.
@@ -218,7 +224,12 @@ function routeSource(options: RouteReaderOptions | undefined): Observable<Flagge
         (f.oif === undefined || r.oif === f.oif || (r.multipath?.some((n) => n.ifindex === f.oif) ?? false)) &&
         (!f.predicate || f.predicate(r));
   checkCommon(o);
-  return dumpRecords(o, routeDumpRequest(kernel), RTM_NEWROUTE, RouteRecord.from, keep, strict, true);
+  return { o, request: routeDumpRequest(kernel), keep, strict };
+}
+
+function routeSource(options: RouteReaderOptions | undefined): Observable<Flagged<Route>[]> {
+  const { o, request, keep, strict } = routeQuery(options);
+  return dumpRecords(o, request, RTM_NEWROUTE, RouteRecord.from, keep, strict, true);
 }
 
 // The reader options of links/addresses/neighbours, checked at call time.
@@ -283,3 +294,5 @@ export function getNeighbours(options: ReaderOptions & { family?: 4 | 6 } = {}):
   const o = familyOptions('getNeighbours()', options);
   return collect(dumpRecords(o, neighbourDumpRequest(familyNumber(o.family)), RTM_NEWNEIGH, decodeNeighbour, all, false));
 }
+
+export { MalformedMessageError };

@@ -1,19 +1,7 @@
 // Layout round-trips: headers built byte by byte from the uapi struct definitions (offsets written
 // out here independently of src/layouts) must decode to the values that were put in.
-import {
-  SOCKADDR_LL,
-  constants as C,
-  decodeTpacketHeader,
-  encodeSockaddrLl,
-  tpacketV1,
-  tpacketV2,
-  tpacketV3,
-  tpacketV3Block,
-  v3FirstFrame,
-  v3NextFrame,
-  v3NumPackets,
-  v3SequenceNumber,
-} from '../../src';
+import { SOCKADDR_LL, constants as C, decodeTpacketHeader, encodeSockaddrLl, tpacketV1, tpacketV2, tpacketV3, tpacketV3Block } from '../../src';
+import { v3FirstFrame, v3NextFrame, v3NumPackets, v3SequenceNumber } from '../../src/layouts/tpacket-v3';
 
 function bytes(n: number): { b: Uint8Array; dv: DataView } {
   const b = new Uint8Array(n);
