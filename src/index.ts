@@ -28,15 +28,8 @@ export {
 export { PacketSocket, PacketStats, LossEvent, RingInfo, PacketFeatures } from './packet/socket';
 export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
 export { Frame, FrameBatch, FrameView } from './packet/batch';
+export { MessageBuilder, MessageCursor, AttrCursor, NetlinkError, NetlinkParseError, AckInfo, parseAck, parseDone } from './netlink/message';
 export {
-  MessageBuilder,
-  MessageCursor,
-  AttrCursor,
-  NetlinkError,
-  NetlinkParseError,
-  AckInfo,
-  parseAck,
-  parseDone,
   NLMSG_HDRLEN,
   NLMSG_ALIGN,
   NLA_HDRLEN,
@@ -64,7 +57,7 @@ export {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,
   NLMSGERR_ATTR_COOKIE,
-} from './netlink/message';
+} from './constants';
 export { RingWriter, RingWriterTarget } from './ring/writer';
 export { NetlinkFrame } from './netlink/reader';
 export {

@@ -15,71 +15,9 @@ import { NLATTR, NLMSGERR, NLMSGHDR } from '../layouts/netlink';
 // The uapi constants live in the constants module; the walks below read them through these
 // module-local bindings: an imported binding compiles (CommonJS) to a property read of the other
 // module's `exports` at every use, which a million-message dump measurably pays for.
-const {
-  NLMSG_HDRLEN,
-  NLMSG_ALIGNTO,
-  NLA_HDRLEN,
-  NLMSG_ALIGN,
-  NLMSG_NOOP,
-  NLMSG_ERROR,
-  NLMSG_DONE,
-  NLMSG_OVERRUN,
-  NLM_F_REQUEST,
-  NLM_F_MULTI,
-  NLM_F_ACK,
-  NLM_F_ECHO,
-  NLM_F_DUMP_INTR,
-  NLM_F_DUMP_FILTERED,
-  NLM_F_ROOT,
-  NLM_F_MATCH,
-  NLM_F_DUMP,
-  NLM_F_REPLACE,
-  NLM_F_EXCL,
-  NLM_F_CREATE,
-  NLM_F_APPEND,
-  NLM_F_CAPPED,
-  NLM_F_ACK_TLVS,
-  NLA_F_NESTED,
-  NLA_F_NET_BYTEORDER,
-  NLA_TYPE_MASK,
-  NLMSGERR_ATTR_MSG,
-  NLMSGERR_ATTR_OFFS,
-  NLMSGERR_ATTR_COOKIE,
-} = uapi;
+const { NLMSG_HDRLEN, NLA_HDRLEN, NLMSG_ALIGN, NLM_F_CAPPED, NLM_F_ACK_TLVS, NLA_F_NESTED, NLA_TYPE_MASK, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } = uapi;
 const { nlmsg_len: NLMSG_LEN, nlmsg_type: NLMSG_TYPE, nlmsg_flags: NLMSG_FLAGS, nlmsg_seq: NLMSG_SEQ, nlmsg_pid: NLMSG_PID } = NLMSGHDR;
 const { nla_len: NLA_LEN, nla_type: NLA_TYPE } = NLATTR;
-/** The codec re-exports netlink's constants, for callers that import them with it. */
-export {
-  NLMSG_HDRLEN,
-  NLMSG_ALIGNTO,
-  NLA_HDRLEN,
-  NLMSG_ALIGN,
-  NLMSG_NOOP,
-  NLMSG_ERROR,
-  NLMSG_DONE,
-  NLMSG_OVERRUN,
-  NLM_F_REQUEST,
-  NLM_F_MULTI,
-  NLM_F_ACK,
-  NLM_F_ECHO,
-  NLM_F_DUMP_INTR,
-  NLM_F_DUMP_FILTERED,
-  NLM_F_ROOT,
-  NLM_F_MATCH,
-  NLM_F_DUMP,
-  NLM_F_REPLACE,
-  NLM_F_EXCL,
-  NLM_F_CREATE,
-  NLM_F_APPEND,
-  NLM_F_CAPPED,
-  NLM_F_ACK_TLVS,
-  NLA_F_NESTED,
-  NLA_F_NET_BYTEORDER,
-  NLA_TYPE_MASK,
-  NLMSGERR_ATTR_MSG,
-  NLMSGERR_ATTR_OFFS,
-  NLMSGERR_ATTR_COOKIE,
-};
 
 /** Why a message or attribute could not be read. A value, not an exception. */
 export class NetlinkParseError {

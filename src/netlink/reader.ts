@@ -11,7 +11,8 @@ import { NETLINK_MAX_RECVMSG_LEN, NLMSG_GOODSIZE, NL_MMAP_HDRLEN, NL_MMAP_STATUS
 import { LeaseError } from '../errors';
 import { decodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { Ring } from '../ring/ring';
-import { MessageCursor, NLMSG_ALIGN, NLMSG_HDRLEN } from './message';
+import { MessageCursor } from './message';
+import { NLMSG_ALIGN, NLMSG_HDRLEN } from '../constants';
 
 const { EAGAIN, ENOBUFS } = osConstants.errno;
 

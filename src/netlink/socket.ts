@@ -40,7 +40,8 @@ import { bool, choice, describe, int, netnsPath } from '../validate';
 import { DumpInterruptedError, DumpInterruptPolicy, DumpPort, DumpSink, runDump } from './dump';
 import { EmulatedRxRing } from './emulated-rx';
 import { EmulatedTxRing } from './emulated-tx';
-import { MessageCursor, NetlinkError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_ERROR, NLMSG_HDRLEN, parseAck } from './message';
+import { MessageCursor, NetlinkError, parseAck } from './message';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_ERROR, NLMSG_HDRLEN } from '../constants';
 import { KernelRingCalls, KernelRings, nativeRingCalls } from './kernel-ring';
 import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
 

@@ -22,7 +22,8 @@ import {
   RTNLGRP_IPV6_ROUTE,
   RTNLGRP_LINK,
 } from '../constants';
-import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN, NetlinkParseError } from '../netlink/message';
+import { NetlinkParseError } from '../netlink/message';
+import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN } from '../constants';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink, Link } from './link';
 import { DUMP_RX_RING, routeBatches } from './readers';

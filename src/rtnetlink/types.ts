@@ -2,7 +2,8 @@
  * Shared rtnetlink types and the two helpers every decoder and request builder uses.
  * @packageDocumentation
  */
-import { AttrCursor, MessageBuilder, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/message';
+import { AttrCursor, MessageBuilder } from '../netlink/message';
+import { NLM_F_DUMP, NLM_F_REQUEST } from '../constants';
 
 /** An attribute a decoder does not know, kept whole: type, NLA_F_NESTED, and a copy of its data. */
 export interface RawAttribute {

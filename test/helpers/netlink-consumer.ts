@@ -2,7 +2,8 @@
  * Consumer code shared by the kernel-mode (simulator) and emulated-mode (real kernel) suites: the
  * same function reads a dump through a NetlinkReader whichever ring is behind it.
  */
-import { MessageCursor, NLMSG_DONE } from '../../src/netlink/message';
+import { MessageCursor } from '../../src/netlink/message';
+import { NLMSG_DONE } from '../../src/constants';
 import { NetlinkFrame, NetlinkReader } from '../../src/netlink/reader';
 import { sleep } from './traffic';
 

@@ -2,19 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { IFINFOMSG_SIZE, IFLA_IFNAME, NETLINK_EXT_ACK, RTM_GETLINK, RTM_NEWLINK, SOL_NETLINK } from '../../src/constants';
 import { native } from '../../src/native';
-import {
-  AttrCursor,
-  MessageBuilder,
-  MessageCursor,
-  NLM_F_ACK,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLM_F_EXCL,
-  NLM_F_REQUEST,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  parseAck,
-} from '../../src/netlink/message';
+import { AttrCursor, MessageBuilder, MessageCursor, parseAck } from '../../src/netlink/message';
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR } from '../../src/constants';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';

@@ -5,7 +5,8 @@
 import { RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE, RT_TABLE_MAIN } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { lastValueFrom, toArray } from 'rxjs';
-import { MessageBuilder, NLM_F_DUMP, NLM_F_REQUEST } from '../../src/netlink/message';
+import { MessageBuilder } from '../../src/netlink/message';
+import { NLM_F_DUMP, NLM_F_REQUEST } from '../../src/constants';
 import { DumpInterruptedError, NetlinkMessage, NetlinkSocket } from '../../src/netlink/socket';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';

@@ -19,7 +19,8 @@ import {
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
 import { native, RECV_META_WORDS } from '../../src/native';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
-import { AttrCursor, MessageBuilder, MessageCursor, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE } from '../../src/netlink/message';
+import { AttrCursor, MessageBuilder, MessageCursor } from '../../src/netlink/message';
+import { NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE } from '../../src/constants';
 import type { RingGeometry } from '../../src/layouts/types';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';

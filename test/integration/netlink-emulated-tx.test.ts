@@ -4,7 +4,8 @@ import { AF_NETLINK, NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID
 import { NL_MMAP_HDR } from '../../src/layouts/nl-mmap';
 import { EmulatedRxRing } from '../../src/netlink/emulated-rx';
 import { EmulatedTxRing } from '../../src/netlink/emulated-tx';
-import { MessageBuilder, MessageCursor, NLM_F_REQUEST } from '../../src/netlink/message';
+import { MessageBuilder, MessageCursor } from '../../src/netlink/message';
+import { NLM_F_REQUEST } from '../../src/constants';
 import { withRoute } from '../helpers/netlink';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, RTM_NEWROUTE, RTA_DST, RTA_GATEWAY, SOL_NETLINK } from '../../src/constants';
-import { MessageBuilder, NetlinkError, NLM_F_CREATE, NLM_F_EXCL } from '../../src/netlink/message';
+import { MessageBuilder, NetlinkError } from '../../src/netlink/message';
+import { NLM_F_CREATE, NLM_F_EXCL } from '../../src/constants';
 import { NetlinkSocket } from '../../src/netlink/socket';
 import { getAddresses, getLinks, getNeighbours, getRoutes } from '../../src/rtnetlink/readers';
 import { ipContext, routeJson } from '../../src/cli/ip-format';

@@ -15,10 +15,8 @@ import {
   RTNLGRP_LINK,
 } from '../../src/constants';
 import { RingError, UnsupportedError } from '../../src/errors';
+import { MessageBuilder, MessageCursor, NetlinkError } from '../../src/netlink/message';
 import {
-  MessageBuilder,
-  MessageCursor,
-  NetlinkError,
   NLM_F_ACK,
   NLM_F_ACK_TLVS,
   NLM_F_DUMP,
@@ -28,7 +26,7 @@ import {
   NLMSG_ERROR,
   NLMSG_HDRLEN,
   NLMSGERR_ATTR_MSG,
-} from '../../src/netlink/message';
+} from '../../src/constants';
 import type { NetlinkFrame } from '../../src/netlink/reader';
 import { DEFAULT_REQUEST_TIMEOUT_MS, DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { openSimulatedNetlinkSocket } from '../../src/testing/kernel-socket';

@@ -1,18 +1,5 @@
-import {
-  AttrCursor,
-  MessageBuilder,
-  MessageCursor,
-  NetlinkError,
-  NetlinkParseError,
-  NLA_F_NESTED,
-  NLM_F_ACK_TLVS,
-  NLM_F_CAPPED,
-  NLM_F_DUMP,
-  NLM_F_REQUEST,
-  NLMSG_ERROR,
-  NLMSG_ALIGN,
-  parseAck,
-} from '../../src/netlink/message';
+import { AttrCursor, MessageBuilder, MessageCursor, NetlinkError, NetlinkParseError, parseAck } from '../../src/netlink/message';
+import { NLA_F_NESTED, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ERROR, NLMSG_ALIGN } from '../../src/constants';
 
 describe('MessageBuilder → MessageCursor / AttrCursor', () => {
   it('round-trips two messages with a family header, scalar, string and nested attributes', () => {

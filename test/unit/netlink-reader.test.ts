@@ -1,7 +1,8 @@
 // NetlinkReader in kernel mode: the simulated 4.5 (and 4.3/4.4) kernel ring behind it.
 import { NL_MMAP_STATUS_COPY, NL_MMAP_STATUS_VALID, RTM_NEWROUTE } from '../../src/constants';
 import { nlMmap } from '../../src/layouts/nl-mmap';
-import { MessageBuilder, NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
+import { MessageBuilder } from '../../src/netlink/message';
+import { NLM_F_MULTI, NLMSG_DONE } from '../../src/constants';
 import { locateMessage, NetlinkReader, NetlinkRingBackend } from '../../src/netlink/reader';
 import { frameOffsets } from '../../src/ring/addressing';
 import { Ring } from '../../src/ring/ring';

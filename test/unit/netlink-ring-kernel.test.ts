@@ -8,7 +8,7 @@ import {
   NL_MMAP_STATUS_VALID as VALID,
 } from '../../src/constants';
 import { decodeNlMmapHeader } from '../../src/layouts/nl-mmap';
-import { NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
+import { NLM_F_MULTI, NLMSG_DONE } from '../../src/constants';
 import { NetlinkRingKernel, NLMSG_GOODSIZE, SIM_ERRNO as E } from '../../src/testing/netlink-ring-kernel';
 
 /** A netlink message: nlmsghdr (len, type, flags, seq, pid) then `payload` bytes of a pattern. */

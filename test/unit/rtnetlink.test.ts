@@ -25,7 +25,8 @@ import {
   RTN_UNICAST,
   RTNH_F_ONLINK,
 } from '../../src/constants';
-import { MessageBuilder, NetlinkParseError, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE } from '../../src/netlink/message';
+import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
+import { NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE } from '../../src/constants';
 import { DumpInterruptedError } from '../../src/netlink/socket';
 import { formatIPv6, parseAddress } from '../../src/rtnetlink/ip-address';
 import { routeJson } from '../../src/cli/ip-format';
