@@ -254,27 +254,18 @@ export class NetlinkSocket implements Disposable {
   #wake = (): void => this.dispatch();
   #token = {};
 
-  private constructor(
-    fd: number,
-    protocol: number,
-    portId: number,
-    rings: RingPair,
-    mode: 'kernel' | 'emulated',
-    frameSize: number,
-    features: NetlinkFeatures,
-    strict: boolean,
-  ) {
-    this.#fd = fd;
-    this.#protocol = protocol;
-    this.portId = portId;
-    this.ringMode = mode;
-    this.features = features;
-    this.strict = strict;
-    this.#rings = rings;
-    this.#writer = rings.writer;
-    this.#reader = new NetlinkReader(rings.backend, frameSize);
-    this.#poller = new native.Poller(fd, NetlinkSocket.#pollCallback(new WeakRef(this)));
-    finalizer.register(this, { fd, poller: this.#poller }, this.#token);
+  private constructor(p: SocketParts) {
+    this.#fd = p.fd;
+    this.#protocol = p.protocol;
+    this.portId = p.portId;
+    this.ringMode = p.mode;
+    this.features = p.features;
+    this.strict = p.strict;
+    this.#rings = p.rings;
+    this.#writer = p.rings.writer;
+    this.#reader = new NetlinkReader(p.rings.backend, p.frameSize);
+    this.#poller = new native.Poller(p.fd, NetlinkSocket.#pollCallback(new WeakRef(this)));
+    finalizer.register(this, { fd: p.fd, poller: this.#poller }, this.#token);
   }
 
   // In a function of its own so the callback's closure holds only the WeakRef (see PacketSocket).
@@ -293,17 +284,8 @@ export class NetlinkSocket implements Disposable {
   }
 
   /** @internal {@link openNetlinkSocket} builds sockets through this. */
-  static _make(
-    fd: number,
-    protocol: number,
-    portId: number,
-    rings: RingPair,
-    mode: 'kernel' | 'emulated',
-    frameSize: number,
-    features: NetlinkFeatures,
-    strict: boolean,
-  ): NetlinkSocket {
-    return new NetlinkSocket(fd, protocol, portId, rings, mode, frameSize, features, strict);
+  static _make(parts: SocketParts): NetlinkSocket {
+    return new NetlinkSocket(parts);
   }
 
   /** Whether {@link close} has run. */
@@ -739,6 +721,18 @@ export class NetlinkSocket implements Disposable {
   }
 }
 
+/** What an opened socket is made of (openNetlinkSocket hands them over). */
+interface SocketParts {
+  fd: number;
+  protocol: number;
+  portId: number;
+  rings: RingPair;
+  mode: 'kernel' | 'emulated';
+  frameSize: number;
+  features: NetlinkFeatures;
+  strict: boolean;
+}
+
 /** The ring pair a socket runs on: the kernel's, or the emulation's. */
 interface RingPair {
   readonly backend: NetlinkRingBackend;
@@ -881,7 +875,16 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
     // emulated rings exist, so that nothing past this point can fail.
     for (const g of groups) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, 'NETLINK_ADD_MEMBERSHIP');
     const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
-    return NetlinkSocket._make(fd, protocol, portId, rings, kernel ? 'kernel' : 'emulated', rx.frameSize, features, strict && features.strictCheck);
+    return NetlinkSocket._make({
+      fd,
+      protocol,
+      portId,
+      rings,
+      mode: kernel ? 'kernel' : 'emulated',
+      frameSize: rx.frameSize,
+      features,
+      strict: strict && features.strictCheck,
+    });
   } catch (e) {
     kernel?.close();
     native.krClose(fd);
