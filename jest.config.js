@@ -1,9 +1,21 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      // No native addon in the unit tier: a stand-in that throws on any syscall (test/unit/no-native.js).
+      moduleNameMapper: { '^.*/build/Release/kring\\.node$': '<rootDir>/test/unit/no-native.js' },
+    },
+    { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'] },
+  ],
   // Privileged suites share the machine's network namespaces list and CPU: run files one at a time.
   maxWorkers: 1,
   testTimeout: 60000,
