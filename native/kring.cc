@@ -119,6 +119,105 @@ bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len
   return true;
 }
 
+ArgObject::ArgObject(const Napi::CallbackInfo& info, const char* fn) : env_(info.Env()), fn_(fn) {
+  if (!info[0].IsObject()) {
+    ok_ = false;
+    ThrowType(env_, (std::string(fn) + ": expected an object of named arguments").c_str());
+    return;
+  }
+  obj_ = info[0].As<Napi::Object>();
+}
+
+bool ArgObject::Fail(const char* key, const char* want) {
+  if (ok_) ThrowType(env_, (std::string(fn_) + ": " + key + " must be " + want).c_str());
+  ok_ = false;
+  return false;
+}
+
+Napi::Value ArgObject::Raw(const char* key) { return ok_ ? obj_.Get(key) : env_.Undefined(); }
+
+int64_t ArgObject::Int(const char* key) {
+  Napi::Value v = Raw(key);
+  if (!ok_) return 0;
+  if (!v.IsNumber()) return Fail(key, "a number"), 0;
+  return v.As<Napi::Number>().Int64Value();
+}
+
+bool ArgObject::Bool(const char* key) {
+  Napi::Value v = Raw(key);
+  if (!ok_) return false;
+  if (!v.IsBoolean()) return Fail(key, "a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string ArgObject::Str(const char* key) {
+  std::string out;
+  if (!OptStr(key, &out) && ok_) Fail(key, "a string");
+  return out;
+}
+
+bool ArgObject::OptStr(const char* key, std::string* out) {
+  Napi::Value v = Raw(key);
+  if (!ok_ || v.IsNull() || v.IsUndefined()) return false;
+  if (!v.IsString()) return Fail(key, "a string");
+  *out = v.As<Napi::String>().Utf8Value();
+  // A C string ends at the first NUL: "lo\0garbage" would silently name "lo".
+  if (out->find('\0') != std::string::npos) return Fail(key, "a string without NUL characters");
+  return true;
+}
+
+bool ArgObject::Bytes(const char* key, uint8_t** data, size_t* len, bool optional) {
+  *data = nullptr;
+  *len = 0;
+  Napi::Value v = Raw(key);
+  if (!ok_) return false;
+  if (optional && (v.IsNull() || v.IsUndefined())) return false;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return Fail(key, "a Uint8Array");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  *data = a.Data();
+  *len = a.ByteLength();
+  return true;
+}
+
+void ArgObject::Memory(const char* key, uint8_t** data, size_t* len) {
+  *data = nullptr;
+  *len = 0;
+  Napi::Value v = Raw(key);
+  if (!ok_) return;
+  if (v.IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+    *data = static_cast<uint8_t*>(ab.Data());
+    *len = ab.ByteLength();
+  } else if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    *data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    *len = ta.ByteLength();
+  } else {
+    Fail(key, "an ArrayBuffer or a typed array");
+  }
+}
+
+Napi::Float64Array ArgObject::F64(const char* key, bool optional) {
+  Napi::Value v = Raw(key);
+  if (!ok_ || (optional && (v.IsNull() || v.IsUndefined()))) return Napi::Float64Array();
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) return Fail(key, "a Float64Array"), Napi::Float64Array();
+  return v.As<Napi::Float64Array>();
+}
+
+Napi::Uint32Array ArgObject::U32(const char* key) {
+  Napi::Value v = Raw(key);
+  if (!ok_) return Napi::Uint32Array();
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) return Fail(key, "a Uint32Array"), Napi::Uint32Array();
+  return v.As<Napi::Uint32Array>();
+}
+
+Napi::Function ArgObject::Fn(const char* key) {
+  Napi::Value v = Raw(key);
+  if (!ok_) return Napi::Function();
+  if (!v.IsFunction()) return Fail(key, "a function"), Napi::Function();
+  return v.As<Napi::Function>();
+}
+
 // krInit({ RingError }): receives the error class once, at load.
 static Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -163,22 +262,21 @@ static int SocketIn(const std::string& netnsPath, int domain, int type, int prot
   return fd;
 }
 
-// krSocket(domain, type, protocol, netnsPath | null, op) -> fd. Always close-on-exec and
+// krSocket({ domain, type, protocol, netns: path | null, op }) -> fd. Always close-on-exec and
 // non-blocking: kring waits with poll, never in a blocking syscall.
 static Napi::Value Socket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t domain, type, protocol;
-  std::string op;
-  if (!Int(info, 0, &domain) || !Int(info, 1, &type) || !Int(info, 2, &protocol) ||
-      !Str(info, 4, &op))
-    return env.Undefined();
+  ArgObject a(info, "krSocket");
+  int64_t domain = a.Int("domain"), type = a.Int("type"), protocol = a.Int("protocol");
+  std::string netns, op = a.Str("op");
+  bool inNetns = a.OptStr("netns", &netns);
+  if (!a.ok()) return env.Undefined();
   int flags = static_cast<int>(type) | SOCK_CLOEXEC | SOCK_NONBLOCK;
   int fd;
-  if (info[3].IsString()) {
+  if (inNetns) {
     int err = 0;
     const char* syscall = "socket";
-    fd = SocketIn(info[3].As<Napi::String>().Utf8Value(), static_cast<int>(domain), flags,
-                  static_cast<int>(protocol), &err, &syscall);
+    fd = SocketIn(netns, static_cast<int>(domain), flags, static_cast<int>(protocol), &err, &syscall);
     if (fd < 0) return ThrowRingError(env, err, syscall, op), env.Undefined();
   } else {
     fd = socket(static_cast<int>(domain), flags, static_cast<int>(protocol));
@@ -201,49 +299,44 @@ static Napi::Value Bind(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// krSetsockopt(fd, level, name, value bytes, op)
+// krSetsockopt({ fd, level, name, value: number | Uint8Array, op }): a number is passed as a C int
+// (range-checked: the kernel reads an int, and 2^31 must not wrap into INT_MIN), bytes as they are.
 static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd, level, name;
-  uint8_t* val;
-  size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
-      !Bytes(info, 3, &val, &len) || !Str(info, 4, &op))
-    return env.Undefined();
-  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), val,
-                 static_cast<socklen_t>(len)) != 0)
+  ArgObject a(info, "krSetsockopt");
+  int64_t fd = a.Int("fd"), level = a.Int("level"), name = a.Int("name");
+  std::string op = a.Str("op");
+  Napi::Value value = a.Raw("value");
+  if (!a.ok()) return env.Undefined();
+  int v = 0;
+  const void* val = &v;
+  socklen_t len = sizeof(v);
+  if (value.IsNumber()) {
+    int64_t n = value.As<Napi::Number>().Int64Value();
+    if (n < INT32_MIN || n > INT32_MAX) return ThrowRange(env, "krSetsockopt: value must fit a C int"), env.Undefined();
+    v = static_cast<int>(n);
+  } else {
+    uint8_t* bytes;
+    size_t blen;
+    if (!a.Bytes("value", &bytes, &blen)) return env.Undefined();
+    val = bytes;
+    len = static_cast<socklen_t>(blen);
+  }
+  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), val, len) != 0)
     ThrowRingError(env, errno, "setsockopt", op);
   return env.Undefined();
 }
 
-// krSetsockoptInt(fd, level, name, value, op)
-static Napi::Value SetsockoptInt(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t fd, level, name, value;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
-      !Int(info, 3, &value) || !Str(info, 4, &op))
-    return env.Undefined();
-  // The kernel reads an int: a value outside it must not wrap into another (2^31 into INT_MIN).
-  if (value < INT32_MIN || value > INT32_MAX) return ThrowRange(env, "krSetsockoptInt: value must fit a C int"), env.Undefined();
-  int v = static_cast<int>(value);
-  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), &v,
-                 sizeof(v)) != 0)
-    ThrowRingError(env, errno, "setsockopt", op);
-  return env.Undefined();
-}
-
-// krGetsockopt(fd, level, name, out bytes, op) -> length the kernel wrote
+// krGetsockopt({ fd, level, name, out, op }) -> length the kernel wrote into out
 static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd, level, name;
+  ArgObject a(info, "krGetsockopt");
+  int64_t fd = a.Int("fd"), level = a.Int("level"), name = a.Int("name");
+  std::string op = a.Str("op");
   uint8_t* out;
   size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Int(info, 1, &level) || !Int(info, 2, &name) ||
-      !Bytes(info, 3, &out, &len) || !Str(info, 4, &op))
-    return env.Undefined();
+  a.Bytes("out", &out, &len);
+  if (!a.ok()) return env.Undefined();
   socklen_t sl = static_cast<socklen_t>(len);
   if (getsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), out, &sl) != 0)
     return ThrowRingError(env, errno, "getsockopt", op), env.Undefined();
@@ -369,10 +462,12 @@ static Napi::Value Mmap(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// krMunmap(ArrayBuffer): detach first, so every view over the mapping becomes unusable (reads
+// krMunmap(ArrayBuffer, op): detach first, so every view over the mapping becomes unusable (reads
 // give undefined, methods throw TypeError) before the pages go away; then munmap. Idempotent.
 static Napi::Value Munmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  std::string op;
+  if (!Str(info, 1, &op)) return env.Undefined();
   if (!info[0].IsArrayBuffer()) return ThrowType(env, "krMunmap: expected an ArrayBuffer"), env.Undefined();
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   if (ab.IsDetached()) return env.Undefined();
@@ -391,20 +486,21 @@ static Napi::Value Munmap(const Napi::CallbackInfo& info) {
     Mappings().erase(it);
   }
   ab.Detach();
-  if (munmap(addr, length) != 0) ThrowRingError(env, errno, "munmap", "ring");
+  if (munmap(addr, length) != 0) ThrowRingError(env, errno, "munmap", op);
   return env.Undefined();
 }
 
-// krRecv(fd, buf, flags, op) -> bytes (with MSG_TRUNC: the datagram's full length), or -1 when
-// nothing is queued (EAGAIN).
+// krRecv({ fd, buf, flags, op }) -> bytes (with MSG_TRUNC: the datagram's full length), or -1
+// when nothing is queued (EAGAIN).
 static Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd, flags;
+  ArgObject a(info, "krRecv");
+  int64_t fd = a.Int("fd"), flags = a.Int("flags");
+  std::string op = a.Str("op");
   uint8_t* buf;
   size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Bytes(info, 1, &buf, &len) || !Int(info, 2, &flags) || !Str(info, 3, &op))
-    return env.Undefined();
+  a.Bytes("buf", &buf, &len);
+  if (!a.ok()) return env.Undefined();
   ssize_t n;
   do {
     n = recv(static_cast<int>(fd), buf, len, static_cast<int>(flags) | MSG_DONTWAIT);
@@ -416,78 +512,37 @@ static Napi::Value Recv(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// krSendmmsg(fd, buf, lengths, count, op) -> datagrams sent. The datagrams lie back to back in
-// buf; lengths[i] is the i-th one's size. A failure after the first datagram returns the count
-// sent so far (the kernel's own sendmmsg contract); a failure on the first throws, except EAGAIN,
-// which returns 0.
+// krSendmmsg({ fd, buffer, offsets?, lengths, count, address?, op }) -> datagrams sent, in one
+// sendmmsg (MSG_DONTWAIT). Datagram i is buffer[offsets[i] .. + lengths[i]] in place (ring frames
+// go out without a copy), or, without offsets, the datagrams lie back to back. `address`: a
+// sockaddr, else the socket's default destination. A failure after the first datagram shows only
+// as a short count (sendmmsg's own contract: the caller may resend that one alone to learn why); a
+// failure of the first throws RingError, except EAGAIN, which is 0 sent.
 static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd, count;
-  uint8_t* buf;
-  size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Bytes(info, 1, &buf, &len) || !Int(info, 3, &count) || !Str(info, 4, &op))
-    return env.Undefined();
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    return ThrowType(env, "krSendmmsg: lengths must be a Uint32Array"), env.Undefined();
-  Napi::Uint32Array lengths = info[2].As<Napi::Uint32Array>();
-  if (count < 0 || static_cast<size_t>(count) > lengths.ElementLength())
-    return ThrowType(env, "krSendmmsg: count exceeds lengths"), env.Undefined();
-  std::vector<mmsghdr> msgs(static_cast<size_t>(count));
-  std::vector<iovec> iov(static_cast<size_t>(count));
-  size_t off = 0;
-  for (size_t i = 0; i < static_cast<size_t>(count); i++) {
-    size_t l = lengths[i];
-    if (off + l > len) return ThrowType(env, "krSendmmsg: lengths exceed the buffer"), env.Undefined();
-    iov[i] = {buf + off, l};
-    memset(&msgs[i], 0, sizeof(mmsghdr));
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    off += l;
-  }
-  size_t sent = 0;
-  while (sent < static_cast<size_t>(count)) {
-    int n = sendmmsg(static_cast<int>(fd), msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (sent > 0 || errno == EAGAIN || errno == ENOBUFS) break;
-      return ThrowRingError(env, errno, "sendmmsg", op), env.Undefined();
-    }
-    sent += static_cast<size_t>(n);
-  }
-  return Napi::Number::New(env, static_cast<double>(sent));
-}
-
-// krSendmmsgAt(fd, buffer, offsets, lengths, count, address | null, op) -> datagrams sent, or a
-// negative errno when the first one fails (sendmmsg's own contract: a later failure shows only as a
-// short count; the caller resends that one alone to learn its errno). Datagram i is
-// buffer[offsets[i] .. + lengths[i]], in place: ring frames go out without being copied in JS.
-static Napi::Value SendmmsgAt(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t fd, count;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Int(info, 4, &count) || !Str(info, 6, &op)) return env.Undefined();
-  if (!info[1].IsArrayBuffer()) return ThrowType(env, "krSendmmsgAt: buffer must be an ArrayBuffer"), env.Undefined();
-  Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
-  uint8_t* base = static_cast<uint8_t*>(ab.Data());
-  size_t baseLen = ab.ByteLength();
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    return ThrowType(env, "krSendmmsgAt: offsets must be a Float64Array and lengths a Uint32Array"), env.Undefined();
-  Napi::Float64Array offsets = info[2].As<Napi::Float64Array>();
-  Napi::Uint32Array lengths = info[3].As<Napi::Uint32Array>();
-  if (count < 0 || static_cast<size_t>(count) > offsets.ElementLength() || static_cast<size_t>(count) > lengths.ElementLength())
-    return ThrowType(env, "krSendmmsgAt: count exceeds offsets or lengths"), env.Undefined();
-  uint8_t* addr = nullptr;
-  size_t addrLen = 0;
-  if (!info[5].IsNull() && !info[5].IsUndefined() && !Bytes(info, 5, &addr, &addrLen)) return env.Undefined();
+  ArgObject a(info, "krSendmmsg");
+  int64_t fd = a.Int("fd"), count = a.Int("count");
+  std::string op = a.Str("op");
+  uint8_t* base;
+  size_t baseLen;
+  a.Memory("buffer", &base, &baseLen);
+  Napi::Float64Array offsets = a.F64("offsets", true);
+  Napi::Uint32Array lengths = a.U32("lengths");
+  uint8_t* addr;
+  size_t addrLen;
+  a.Bytes("address", &addr, &addrLen, true);
+  if (!a.ok()) return env.Undefined();
+  if (count < 0 || static_cast<size_t>(count) > lengths.ElementLength() || (!offsets.IsEmpty() && static_cast<size_t>(count) > offsets.ElementLength()))
+    return ThrowType(env, "krSendmmsg: count exceeds offsets or lengths"), env.Undefined();
   size_t n = static_cast<size_t>(count);
   std::vector<mmsghdr> msgs(n);
   std::vector<iovec> iov(n);
+  double next = 0;
   for (size_t i = 0; i < n; i++) {
-    double off = offsets[i];
+    double off = offsets.IsEmpty() ? next : offsets[i];
     if (!(off >= 0) || off + lengths[i] > static_cast<double>(baseLen))
-      return ThrowType(env, "krSendmmsgAt: a datagram lies outside the buffer"), env.Undefined();
+      return ThrowType(env, "krSendmmsg: a datagram lies outside the buffer"), env.Undefined();
+    next = off + lengths[i];
     iov[i] = {base + static_cast<size_t>(off), lengths[i]};
     memset(&msgs[i], 0, sizeof(mmsghdr));
     msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -500,7 +555,11 @@ static Napi::Value SendmmsgAt(const Napi::CallbackInfo& info) {
   do {
     sent = sendmmsg(static_cast<int>(fd), msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
   } while (sent < 0 && errno == EINTR);
-  return Napi::Number::New(env, sent < 0 ? -errno : sent);
+  if (sent < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+    return ThrowRingError(env, errno, "sendmmsg", op), env.Undefined();
+  }
+  return Napi::Number::New(env, sent);
 }
 
 // krPoll(fd, events, op) -> revents of a poll() that does not wait. On a netlink socket with the
@@ -520,8 +579,8 @@ static Napi::Value Poll(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n == 0 ? 0 : p.revents);
 }
 
-// krRingKick(fd, op) -> bytes sent, or -errno: sendto(fd, NULL, 0, 0, NULL, 0). A NULL buffer is
-// how the kernel's netlink_sendmsg tells a TX-ring send from an ordinary one.
+// krRingKick(fd, op) -> bytes sent: sendto(fd, NULL, 0, 0, NULL, 0). A NULL buffer is how the
+// kernel's netlink_sendmsg tells a TX-ring send from an ordinary one. A failure throws RingError.
 static Napi::Value RingKick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd;
@@ -531,15 +590,17 @@ static Napi::Value RingKick(const Napi::CallbackInfo& info) {
   do {
     n = sendto(static_cast<int>(fd), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
   } while (n < 0 && errno == EINTR);
-  return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+  if (n < 0) return ThrowRingError(env, errno, "sendto", op), env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// krClose(fd). EINTR is not retried: on Linux the descriptor is gone either way.
+// krClose(fd, op). EINTR is not retried: on Linux the descriptor is gone either way.
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd;
-  if (!Int(info, 0, &fd)) return env.Undefined();
-  if (close(static_cast<int>(fd)) != 0 && errno != EINTR) ThrowRingError(env, errno, "close", "socket");
+  std::string op;
+  if (!Int(info, 0, &fd) || !Str(info, 1, &op)) return env.Undefined();
+  if (close(static_cast<int>(fd)) != 0 && errno != EINTR) ThrowRingError(env, errno, "close", op);
   return env.Undefined();
 }
 
@@ -550,7 +611,6 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krSocket", Napi::Function::New(env, Socket, "krSocket"));
   exports.Set("krBind", Napi::Function::New(env, Bind, "krBind"));
   exports.Set("krSetsockopt", Napi::Function::New(env, Setsockopt, "krSetsockopt"));
-  exports.Set("krSetsockoptInt", Napi::Function::New(env, SetsockoptInt, "krSetsockoptInt"));
   exports.Set("krGetsockopt", Napi::Function::New(env, Getsockopt, "krGetsockopt"));
   exports.Set("krGetsockname", Napi::Function::New(env, Getsockname, "krGetsockname"));
   exports.Set("krIfIndex", Napi::Function::New(env, IfIndex, "krIfIndex"));
@@ -560,7 +620,6 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krMunmap", Napi::Function::New(env, Munmap, "krMunmap"));
   exports.Set("krRecv", Napi::Function::New(env, Recv, "krRecv"));
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
-  exports.Set("krSendmmsgAt", Napi::Function::New(env, SendmmsgAt, "krSendmmsgAt"));
   exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
   exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));

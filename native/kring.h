@@ -3,6 +3,17 @@
 // The native layer is deliberately small (liburing's shape): sockets, options, the mapping, the
 // poll handle, and the datagram syscalls. It knows no header layout and no protocol; those live in
 // src/. Every entry point exported to JavaScript is named kr*.
+//
+// One convention for every entry point:
+// - Arguments: up to three positional ones; an entry point that needs more takes one object with
+//   named fields (read with ArgObject, below). Every call names its `op` (what the call is for:
+//   'PACKET_RX_RING', 'AF_NETLINK', ...), which the RingError carries; ioctl entry points name
+//   their request.
+// - Failures: a syscall that fails throws RingError(errno, syscall, op), the class TypeScript
+//   handed over once (krInit). Misuse of the binding (wrong argument types) throws TypeError.
+// - "Nothing now" is a result, not a failure: EAGAIN on these non-blocking calls returns 0 items
+//   (krRecv: -1, as a datagram may be empty). Asynchronous completions (krRecvmmsgStart) pass the
+//   RingError to their callback instead of throwing.
 #pragma once
 
 #include <napi.h>
@@ -37,10 +48,39 @@ bool ThrowType(Napi::Env env, const char* msg);
 // Throws a RangeError; returns false.
 bool ThrowRange(Napi::Env env, const char* msg);
 
-// Argument readers: false (with a TypeError pending) when argument i is not of the form.
+// Positional argument readers: false (with a TypeError pending) when argument i is not of the form.
 bool Int(const Napi::CallbackInfo& info, size_t i, int64_t* out);
 bool Str(const Napi::CallbackInfo& info, size_t i, std::string* out);
 bool Bytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len);
+
+// The named arguments of an entry point that takes one object: each reader checks its field and,
+// on the first one of the wrong form, leaves a TypeError pending and ok() false (later reads then
+// answer zero values). Call ok() once, after reading every field.
+class ArgObject {
+ public:
+  ArgObject(const Napi::CallbackInfo& info, const char* fn);
+  bool ok() const { return ok_; }
+  int64_t Int(const char* key);
+  bool Bool(const char* key);
+  std::string Str(const char* key);
+  // A string, or false for null/undefined.
+  bool OptStr(const char* key, std::string* out);
+  // A Uint8Array; with `optional`, null/undefined gives data nullptr and returns false.
+  bool Bytes(const char* key, uint8_t** data, size_t* len, bool optional = false);
+  // An ArrayBuffer or a typed array: the memory it views.
+  void Memory(const char* key, uint8_t** data, size_t* len);
+  Napi::Float64Array F64(const char* key, bool optional = false);
+  Napi::Uint32Array U32(const char* key);
+  Napi::Function Fn(const char* key);
+  Napi::Value Raw(const char* key);
+
+ private:
+  bool Fail(const char* key, const char* want);
+  Napi::Env env_;
+  Napi::Object obj_;
+  const char* fn_;
+  bool ok_ = true;
+};
 
 // Closes a libuv handle allocated with malloc, freeing it with libc's free as the close callback.
 // The callback must not be code of this library: a worker thread's environment unloads the addon

@@ -28,25 +28,26 @@ class Poller : public Napi::ObjectWrap<Poller> {
                         InstanceMethod("close", &Poller::Close)});
   }
 
-  // new Poller(fd, callback(status, events)): events are the socket's epoll events of the wake-up
-  // (EPOLLIN 1, EPOLLERR 8).
+  // new Poller(fd, op, callback(status, events)): events are the socket's epoll events of the
+  // wake-up (EPOLLIN 1, EPOLLERR 8); op names the socket in errors (as every entry point's op).
   explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsFunction()) {
-      Napi::TypeError::New(env, "Poller(fd, callback)").ThrowAsJavaScriptException();
+    if (!info[0].IsNumber() || !info[1].IsString() || !info[2].IsFunction()) {
+      ThrowType(env, "Poller(fd, op, callback)");
       return;
     }
     fd_ = info[0].As<Napi::Number>().Int32Value();
+    op_ = info[1].As<Napi::String>().Utf8Value();
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
-      ThrowRingError(env, errno, "epoll_create1", "poll");
+      ThrowRingError(env, errno, "epoll_create1", op_);
       return;
     }
     struct epoll_event ev = {};
     ev.events = EPOLLIN | EPOLLET;
     ev.data.fd = fd_;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd_, &ev) != 0) {
-      ThrowRingError(env, errno, "epoll_ctl", "poll");
+      ThrowRingError(env, errno, "epoll_ctl", op_);
       CloseHandle();
       return;
     }
@@ -58,13 +59,13 @@ class Poller : public Napi::ObjectWrap<Poller> {
       free(handle_);
       handle_ = nullptr;
       CloseHandle();
-      ThrowRingError(env, -rc, "epoll_ctl", "uv_poll_init");
+      ThrowRingError(env, -rc, "uv_poll_init", op_);
       return;
     }
     handle_->data = this;
     env_ = env;
     napi_value name;
-    if (napi_create_reference(env, info[1], 1, &callback_) != napi_ok ||
+    if (napi_create_reference(env, info[2], 1, &callback_) != napi_ok ||
         napi_create_string_utf8(env, "kring:poll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
         napi_async_init(env, nullptr, name, &context_) != napi_ok) {
       CloseHandle();
@@ -86,7 +87,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (handle_ == nullptr) return env.Undefined();
     int events = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : UV_READABLE;
     int rc = uv_poll_start(handle_, events, OnPoll);
-    if (rc != 0) ThrowRingError(env, -rc, "epoll_ctl", "uv_poll_start");
+    if (rc != 0) ThrowRingError(env, -rc, "uv_poll_start", op_);
     return env.Undefined();
   }
 
@@ -159,6 +160,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
   int fd_ = -1;
+  std::string op_;
   int epfd_ = -1;
   uv_poll_t* handle_ = nullptr;
   napi_env env_ = nullptr;

@@ -99,49 +99,38 @@ struct RecvBatch {
   }
 };
 
-// The arguments krRecvmmsgInto and krRecvmmsgStart share, checked: (fd, buffer, offsets, count,
-// capacity, spill, spillSize, meta, op). Returns false with a TypeError pending.
+// The arguments krRecvmmsgInto and krRecvmmsgStart share, named: { fd, buffer, offsets, count,
+// capacity, spill, spillSize, meta, op }. Returns false with a TypeError pending.
 struct RecvArgs {
-  int64_t fd, count, capacity, spillSize;
-  uint8_t* base;
-  uint8_t* spill;
-  size_t spillLen;
+  int64_t fd = 0, count = 0, capacity = 0, spillSize = 0;
+  uint8_t* base = nullptr;
+  uint8_t* spill = nullptr;
+  size_t spillLen = 0;
   std::string op;
   Napi::Float64Array offsets;
   Napi::Uint32Array meta;
 };
 
-static bool ReadRecvArgs(const Napi::CallbackInfo& info, const char* name, RecvArgs* a) {
-  Napi::Env env = info.Env();
-  if (!Int(info, 0, &a->fd) || !Int(info, 3, &a->count) || !Int(info, 4, &a->capacity) ||
-      !Bytes(info, 5, &a->spill, &a->spillLen) || !Int(info, 6, &a->spillSize) || !Str(info, 8, &a->op))
-    return false;
-  size_t baseLen;
-  if (info[1].IsArrayBuffer()) {
-    Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
-    a->base = static_cast<uint8_t*>(ab.Data());
-    baseLen = ab.ByteLength();
-  } else if (info[1].IsTypedArray()) {
-    Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
-    a->base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    baseLen = ta.ByteLength();
-  } else {
-    return ThrowType(env, (std::string(name) + ": buffer must be an ArrayBuffer").c_str());
-  }
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    return ThrowType(env, (std::string(name) + ": offsets must be a Float64Array").c_str());
-  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    return ThrowType(env, (std::string(name) + ": meta must be a Uint32Array").c_str());
-  a->offsets = info[2].As<Napi::Float64Array>();
-  a->meta = info[7].As<Napi::Uint32Array>();
-  if (a->count <= 0 || a->capacity < 0 || a->spillSize < 0 || static_cast<size_t>(a->count) > a->offsets.ElementLength() ||
-      static_cast<size_t>(a->count) * KR_META_WORDS > a->meta.ElementLength() ||
-      static_cast<size_t>(a->count) * static_cast<size_t>(a->spillSize) > a->spillLen)
-    return ThrowType(env, (std::string(name) + ": count exceeds offsets, meta or spill").c_str());
-  for (size_t i = 0; i < static_cast<size_t>(a->count); i++) {
-    double off = a->offsets[i];
-    if (!(off >= 0) || off + static_cast<double>(a->capacity) > static_cast<double>(baseLen))
-      return ThrowType(env, (std::string(name) + ": a message slot lies outside the buffer").c_str());
+static bool ReadRecvArgs(ArgObject& a, const char* name, RecvArgs* r) {
+  r->fd = a.Int("fd");
+  r->count = a.Int("count");
+  r->capacity = a.Int("capacity");
+  r->spillSize = a.Int("spillSize");
+  r->op = a.Str("op");
+  size_t baseLen = 0;
+  a.Memory("buffer", &r->base, &baseLen);
+  a.Bytes("spill", &r->spill, &r->spillLen);
+  r->offsets = a.F64("offsets");
+  r->meta = a.U32("meta");
+  if (!a.ok()) return false;
+  if (r->count <= 0 || r->capacity < 0 || r->spillSize < 0 || static_cast<size_t>(r->count) > r->offsets.ElementLength() ||
+      static_cast<size_t>(r->count) * KR_META_WORDS > r->meta.ElementLength() ||
+      static_cast<size_t>(r->count) * static_cast<size_t>(r->spillSize) > r->spillLen)
+    return ThrowType(r->offsets.Env(), (std::string(name) + ": count exceeds offsets, meta or spill").c_str());
+  for (size_t i = 0; i < static_cast<size_t>(r->count); i++) {
+    double off = r->offsets[i];
+    if (!(off >= 0) || off + static_cast<double>(r->capacity) > static_cast<double>(baseLen))
+      return ThrowType(r->offsets.Env(), (std::string(name) + ": a message slot lies outside the buffer").c_str());
   }
   return true;
 }
@@ -151,20 +140,22 @@ static void PrepareBatch(RecvBatch* b, const RecvArgs& a) {
              a.spill, static_cast<size_t>(a.spillSize));
 }
 
-// krRecvmmsgInto(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op) -> messages, or a
-// negative errno for ENOBUFS (the socket overran: a loss to report, not a failure); 0 when nothing
-// is queued. Message i is received into buffer[offsets[i] .. + capacity], continuing into
-// spill[i * spillSize .. + spillSize]; meta gets its full length (MSG_TRUNC semantics), flags,
-// netlink group (NETLINK_PKTINFO), sender credentials (SCM_CREDENTIALS) and sender port id. One
-// call per wake-up: the caller lays out where messages go; this knows no header format.
+// krRecvmmsgInto({ fd, buffer, offsets, count, capacity, spill, spillSize, meta, op }) -> messages
+// received, 0 when nothing is queued. Message i is received into buffer[offsets[i] .. + capacity],
+// continuing into spill[i * spillSize .. + spillSize]; meta gets its full length (MSG_TRUNC
+// semantics), flags, netlink group (NETLINK_PKTINFO), sender credentials (SCM_CREDENTIALS) and
+// sender port id. One call per wake-up: the caller lays out where messages go; this knows no header
+// format. ENOBUFS (the socket overran) throws RingError like any failure: the caller reports the
+// loss and reads again.
 static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  ArgObject args(info, "krRecvmmsgInto");
   RecvArgs a;
-  if (!ReadRecvArgs(info, "krRecvmmsgInto", &a)) return env.Undefined();
+  if (!ReadRecvArgs(args, "krRecvmmsgInto", &a)) return env.Undefined();
   RecvBatch b;
   PrepareBatch(&b, a);
   b.Run(false);
-  if (b.got < 0 && b.got != -ENOBUFS) return ThrowRingError(env, -b.got, "recvmmsg", a.op), env.Undefined();
+  if (b.got < 0) return ThrowRingError(env, -b.got, "recvmmsg", a.op), env.Undefined();
   b.WriteMeta(a.meta.Data());
   return Napi::Number::New(env, b.got);
 }
@@ -324,27 +315,28 @@ class RecvQueue {
   size_t outstanding_ = 0;  // JavaScript thread only
 };
 
-// krRecvmmsgStart(fd, buffer, offsets, count, capacity, spill, spillSize, meta, op, chained, done):
+// krRecvmmsgStart({ fd, buffer, offsets, count, capacity, spill, spillSize, meta, op, chained, done }):
 // queues krRecvmmsgInto's recvmmsg on the receive thread (an ENOBUFS is noted and reading goes
 // on); `done(error, received, overran)` runs on the JavaScript thread with meta written: `error` a
 // RingError or null, `overran` whether an ENOBUFS was answered first. `chained`: see RecvQueue.
 static Napi::Value RecvmmsgStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  ArgObject args(info, "krRecvmmsgStart");
   RecvArgs a;
-  if (!ReadRecvArgs(info, "krRecvmmsgStart", &a)) return env.Undefined();
-  if (!info[9].IsBoolean() || !info[10].IsFunction())
-    return ThrowType(env, "krRecvmmsgStart: expected (..., chained: boolean, done: function)"), env.Undefined();
+  bool chained = args.Bool("chained");
+  Napi::Function done = args.Fn("done");
+  if (!ReadRecvArgs(args, "krRecvmmsgStart", &a)) return env.Undefined();
   AddonData* data = env.GetInstanceData<AddonData>();
   if (data->recvQueue == nullptr) data->recvQueue = new RecvQueue(env);
   auto* job = new RecvQueue::Job();
   PrepareBatch(&job->batch, a);
-  job->chained = info[9].As<Napi::Boolean>().Value();
+  job->chained = chained;
   job->count = static_cast<size_t>(a.count);
   job->op = a.op;
-  job->done = Napi::Persistent(info[10].As<Napi::Function>());
+  job->done = Napi::Persistent(done);
   job->keep = Napi::Persistent(Napi::Object::New(env));
-  job->keep.Set("buffer", info[1]);
-  job->keep.Set("spill", info[5]);
+  job->keep.Set("buffer", args.Raw("buffer"));
+  job->keep.Set("spill", args.Raw("spill"));
   job->meta = Napi::Persistent(a.meta);
   data->recvQueue->Submit(job);
   return env.Undefined();

@@ -22,48 +22,73 @@ export interface NativePoller {
 }
 
 /** The arguments krRecvmmsgInto and krRecvmmsgStart share: where datagram i goes, and its metadata. */
-export type RecvmmsgArgs = [
-  fd: number,
-  buffer: ArrayBuffer,
-  offsets: Float64Array,
-  count: number,
-  capacity: number,
-  spill: Uint8Array,
-  spillSize: number,
-  meta: Uint32Array,
-  op: string,
-];
+export interface RecvmmsgArgs {
+  fd: number;
+  /** The slots' memory (a ring's mapping, or any buffer). */
+  buffer: ArrayBuffer | ArrayBufferView;
+  /** Byte offset in `buffer` of each message's slot. */
+  offsets: Float64Array;
+  count: number;
+  /** Bytes a slot holds; the rest of a message goes to its spill slot. */
+  capacity: number;
+  spill: Uint8Array;
+  spillSize: number;
+  /** RECV_META_WORDS u32 per message, written by the call (see RECV_META). */
+  meta: Uint32Array;
+  op: string;
+}
 
-/** The native binding's exports, all prefixed `kr`. */
+/** What krSendmmsg sends: datagram i is buffer[offsets[i] .. + lengths[i]], or back to back without offsets. */
+export interface SendmmsgArgs {
+  fd: number;
+  buffer: ArrayBuffer | ArrayBufferView;
+  offsets?: Float64Array;
+  lengths: Uint32Array;
+  count: number;
+  /** A sockaddr; the socket's default destination when absent. */
+  address?: Uint8Array | null;
+  op: string;
+}
+
+/**
+ * The native binding's exports, all prefixed `kr`. One convention (native/kring.h): up to three
+ * positional arguments, else one object of named ones; every call names its `op`; a failed
+ * syscall throws {@link RingError}, misuse TypeError; "nothing now" (EAGAIN) is a result.
+ */
 export interface NativeBinding {
   krInit(classes: { RingError: typeof RingError }): void;
   krPageSize(): number;
-  /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK, inside `netnsPath` when given. */
-  krSocket(domain: number, type: number, protocol: number, netnsPath: string | null, op: string): number;
+  /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK, inside the namespace at `netns` (a path) when given. */
+  krSocket(args: { domain: number; type: number; protocol: number; netns: string | null; op: string }): number;
   krBind(fd: number, sockaddr: Uint8Array, op: string): void;
-  krSetsockopt(fd: number, level: number, name: number, value: Uint8Array, op: string): void;
-  krSetsockoptInt(fd: number, level: number, name: number, value: number, op: string): void;
+  /** A number is set as a C int (range-checked), bytes as they are. */
+  krSetsockopt(args: { fd: number; level: number; name: number; value: number | Uint8Array; op: string }): void;
   /** Returns the length the kernel wrote into `out`. */
-  krGetsockopt(fd: number, level: number, name: number, out: Uint8Array, op: string): number;
+  krGetsockopt(args: { fd: number; level: number; name: number; out: Uint8Array; op: string }): number;
   /** getsockname(2) into `out`; returns the address length. */
   krGetsockname(fd: number, out: Uint8Array, op: string): number;
+  /** SIOCGIFINDEX through the socket (its namespace); the op is the request. */
   krIfIndex(fd: number, name: string): number;
+  /** SIOCGIFMTU through the socket. */
   krIfMtu(fd: number, name: string): number;
   krAttachFilter(fd: number, instructions: Uint8Array, op: string): void;
   /** One external ArrayBuffer over the whole mapping; fd -1 maps private anonymous memory. */
   krMmap(fd: number, length: number, op: string): ArrayBuffer;
   /** Detaches the ArrayBuffer, then unmaps. Idempotent. */
-  krMunmap(mapping: ArrayBuffer): void;
+  krMunmap(mapping: ArrayBuffer, op: string): void;
   /** Bytes received (the full datagram length with MSG_TRUNC), or -1 when nothing is queued. */
-  krRecv(fd: number, buf: Uint8Array, flags: number, op: string): number;
-  /** Datagrams sent from `buf`, laid back to back with the given lengths. */
-  krSendmmsg(fd: number, buf: Uint8Array, lengths: Uint32Array, count: number, op: string): number;
+  krRecv(args: { fd: number; buf: Uint8Array; flags: number; op: string }): number;
+  /**
+   * One sendmmsg (MSG_DONTWAIT): the datagrams sent. A failure after the first shows only as a
+   * short count; a failure of the first throws, except EAGAIN (0 sent).
+   */
+  krSendmmsg(args: SendmmsgArgs): number;
   /**
    * recvmmsg of up to `count` datagrams, message i into `buffer[offsets[i]..+capacity]` then
    * `spill[i*spillSize..+spillSize]`; `meta` gets RECV_META_WORDS u32 per message (see RECV_META).
-   * Returns the number received, 0 when nothing is queued, or -ENOBUFS after an overrun.
+   * Returns the number received, 0 when nothing is queued. ENOBUFS (an overrun) throws RingError.
    */
-  krRecvmmsgInto(...args: RecvmmsgArgs): number;
+  krRecvmmsgInto(args: RecvmmsgArgs): number;
   /**
    * krRecvmmsgInto's recvmmsg, queued on kring's receive thread (one per environment, jobs run in
    * submission order; an ENOBUFS is noted and reading goes on). `done` runs on the JavaScript
@@ -71,23 +96,17 @@ export interface NativeBinding {
    * and keeps `fd` open. `chained`: the job continues the frames of an outstanding job on the same
    * fd; if that one came back short (or failed), this one is not run and completes with 0.
    */
-  krRecvmmsgStart(...args: [...RecvmmsgArgs, chained: boolean, done: (error: RingError | null, received: number, overran: boolean) => void]): void;
-  /**
-   * sendmmsg of `count` datagrams taken in place from `buffer` (datagram i at offsets[i], lengths[i]
-   * bytes), to `address` (a sockaddr) or the socket's default destination. Returns the number sent,
-   * or a negative errno when the first one fails.
-   */
-  krSendmmsgAt(fd: number, buffer: ArrayBuffer, offsets: Float64Array, lengths: Uint32Array, count: number, address: Uint8Array | null, op: string): number;
-  /** poll() without waiting: the revents (POLLIN = 1, POLLERR = 8), 0 when none. Throws RingError. */
+  krRecvmmsgStart(args: RecvmmsgArgs & { chained: boolean; done: (error: RingError | null, received: number, overran: boolean) => void }): void;
+  /** poll() without waiting: the revents (POLLIN = 1, POLLERR = 8), 0 when none. */
   krPoll(fd: number, events: number, op: string): number;
-  /** sendto(fd, NULL, 0): the netlink TX-ring send. Bytes sent, or a negative errno. */
+  /** sendto(fd, NULL, 0): the netlink TX-ring send. Bytes sent; a failure throws RingError. */
   krRingKick(fd: number, op: string): number;
-  krClose(fd: number): void;
+  krClose(fd: number, op: string): void;
   /** `onEvent(status, events)`: status is libuv's (negative errno on failure), events the epoll events seen. */
-  Poller: new (fd: number, onEvent: (status: number, events: number) => void) => NativePoller;
+  Poller: new (fd: number, op: string, onEvent: (status: number, events: number) => void) => NativePoller;
 }
 
-/** Word indices of the per-message metadata krRecvmmsgInto writes (native/kring.cc KR_META_*). */
+/** Word indices of the per-message metadata krRecvmmsgInto writes (native/recv.cc KR_META_*). */
 export const RECV_META = { len: 0, flags: 1, group: 2, pid: 3, uid: 4, gid: 5, portid: 6 } as const;
 /** u32 words per message in krRecvmmsgInto's metadata. */
 export const RECV_META_WORDS = 7;

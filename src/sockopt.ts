@@ -31,7 +31,7 @@ export function simulateAbsentOptions(options: ReadonlyArray<readonly [number, n
 export function setOptionalInt(fd: number, level: number, name: number, value: number, op: string): boolean {
   if (absent.some(([l, n]) => l === level && n === name)) return false;
   try {
-    native.krSetsockoptInt(fd, level, name, value, op);
+    native.krSetsockopt({ fd: fd, level: level, name: name, value: value, op: op });
     return true;
   } catch (e) {
     if (e instanceof RingError && e.errno === ENOPROTOOPT) return false;
@@ -42,6 +42,6 @@ export function setOptionalInt(fd: number, level: number, name: number, value: n
 /** getsockopt(SO_ERROR): the pending socket error (a positive errno), read and cleared; 0 when none. */
 export function takeSocketError(fd: number): number {
   const b = new Uint8Array(4);
-  native.krGetsockopt(fd, SOL_SOCKET, SO_ERROR, b, 'SO_ERROR');
+  native.krGetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_ERROR, out: b, op: 'SO_ERROR' });
   return new DataView(b.buffer).getInt32(0, true); // an int
 }

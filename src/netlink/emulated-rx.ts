@@ -22,6 +22,7 @@ import {
   NL_MMAP_STATUS_VALID,
 } from '../constants';
 import { encodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
+import { RingError } from '../errors';
 import { native, RECV_META, RECV_META_WORDS } from '../native';
 import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
@@ -106,7 +107,7 @@ export class EmulatedRxRing {
     try {
       this.#whole = { frames: new Uint32Array(b), offsets: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
     } catch (e) {
-      native.krMunmap(mem.buffer); // a spill area too large to allocate: undo the mapping
+      native.krMunmap(mem.buffer, 'NETLINK_RX_RING'); // a spill area too large to allocate: undo the mapping
       throw e;
     }
     const part = (k: number, n: number): FillArea => ({
@@ -158,7 +159,7 @@ export class EmulatedRxRing {
   #release(): void {
     const then = this.#closing!;
     this.#closing = null;
-    native.krMunmap(this.buffer);
+    native.krMunmap(this.buffer, 'NETLINK_RX_RING');
     then();
   }
 
@@ -177,16 +178,29 @@ export class EmulatedRxRing {
     const a = this.#whole;
     const n = this.#reserve(a, this.#head, this.#batch);
     if (n === 0) return 0;
-    const recv = () => native.krRecvmmsgInto(this.#fd, this.buffer, a.offsets, n, this.capacity, a.spill, this.#spillBytes, a.meta, 'NETLINK_RX_RING');
-    let got = recv();
-    if (got === -ENOBUFS) {
+    const args = {
+      fd: this.#fd,
+      buffer: this.buffer,
+      offsets: a.offsets,
+      count: n,
+      capacity: this.capacity,
+      spill: a.spill,
+      spillSize: this.#spillBytes,
+      meta: a.meta,
+      op: 'NETLINK_RX_RING',
+    };
+    let got = 0;
+    try {
+      got = native.krRecvmmsgInto(args);
+    } catch (e) {
+      if (!(e instanceof RingError) || e.errno !== ENOBUFS) throw e;
       // The socket overran: report it once (as the kernel ring does through sk_err) and read on at
       // once. The kernel marks an overrun socket congested and drops everything more until its
       // queue is drained, so stopping here would stall the stream.
       this.#pendingError = ENOBUFS;
-      got = recv();
+      got = recvAgain(() => native.krRecvmmsgInto(args));
     }
-    return this.#settle(a, Math.max(got, 0), n); // a second ENOBUFS in a row: nothing read this time
+    return this.#settle(a, got, n);
   }
 
   /**
@@ -215,18 +229,18 @@ export class EmulatedRxRing {
     this.#nextPart = (this.#nextPart + 1) % this.#parts.length;
     this.#outstanding++;
     this.#claimFrom = a.frames[n - 1] + 1 === this.ring.size ? 0 : a.frames[n - 1] + 1;
-    native.krRecvmmsgStart(
-      this.#fd,
-      this.buffer,
-      a.offsets,
-      n,
-      this.capacity,
-      a.spill,
-      this.#spillBytes,
-      a.meta,
-      'NETLINK_RX_RING',
+    native.krRecvmmsgStart({
+      fd: this.#fd,
+      buffer: this.buffer,
+      offsets: a.offsets,
+      count: n,
+      capacity: this.capacity,
+      spill: a.spill,
+      spillSize: this.#spillBytes,
+      meta: a.meta,
+      op: 'NETLINK_RX_RING',
       chained,
-      (error, got, overran) => {
+      done: (error, got, overran) => {
         this.#outstanding--;
         if (this.#closed) {
           if (this.#outstanding === 0) this.#release();
@@ -237,7 +251,7 @@ export class EmulatedRxRing {
         if (error) this.#failure = error;
         done(this.#settle(a, got, n));
       },
-    );
+    });
     return true;
   }
 
@@ -309,5 +323,15 @@ export class EmulatedRxRing {
     }
     this.ring.setStatus(f, status);
     this.#head = f + 1 === this.ring.size ? 0 : f + 1;
+  }
+}
+
+// A read right after an overrun: a second ENOBUFS in a row reads nothing this time.
+function recvAgain(recv: () => number): number {
+  try {
+    return recv();
+  } catch (e) {
+    if (e instanceof RingError && e.errno === ENOBUFS) return 0;
+    throw e;
   }
 }

@@ -7,6 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
 import { NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
+import { RingError } from '../errors';
 import { native } from '../native';
 import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
@@ -59,7 +60,7 @@ export class EmulatedTxRing {
 
   /** Detaches the ring's memory (stale views and writers then throw TypeError) and unmaps it. Idempotent; the fd is the owner's. */
   close(): void {
-    native.krMunmap(this.buffer);
+    native.krMunmap(this.buffer, 'NETLINK_TX_RING');
   }
 
   /** A fill-then-flush writer whose kick is {@link send}. */
@@ -97,15 +98,34 @@ export class EmulatedTxRing {
       this.#lengths[n] = len;
       n++;
     }
+    // Datagrams sent from frame `from`, or the first one's failure as a negative errno (EAGAIN for
+    // "not now", which krSendmmsg answers with 0 sent).
+    const send = (from: number, count: number): number => {
+      try {
+        const sent = native.krSendmmsg({
+          fd: this.#fd,
+          buffer: this.buffer,
+          offsets: this.#offsets.subarray(from),
+          lengths: this.#lengths.subarray(from),
+          count,
+          address,
+          op: 'NETLINK_TX_RING',
+        });
+        return sent === 0 ? -EAGAIN : sent;
+      } catch (e) {
+        if (e instanceof RingError) return -e.errno;
+        throw e;
+      }
+    };
     let k = 0;
     while (k < n) {
-      const r = native.krSendmmsgAt(this.#fd, this.buffer, this.#offsets.subarray(k), this.#lengths.subarray(k), n - k, address, 'NETLINK_TX_RING');
+      const r = send(k, n - k);
       const ok = r > 0 ? r : 0;
       for (let j = k; j < k + ok; j++) this.#sent(j, result);
       k += ok;
       if (k === n) break;
       // A short count or a failure: learn the errno of frame k by sending it alone.
-      const alone = r > 0 ? native.krSendmmsgAt(this.#fd, this.buffer, this.#offsets.subarray(k), this.#lengths.subarray(k), 1, address, 'NETLINK_TX_RING') : r;
+      const alone = r > 0 ? send(k, 1) : r;
       if (alone === 1) {
         this.#sent(k++, result);
         continue;

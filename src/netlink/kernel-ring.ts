@@ -51,41 +51,30 @@ export interface KernelRingCalls {
 
 /** {@link KernelRingCalls} as the native syscalls on `fd`. */
 export function nativeRingCalls(fd: number): KernelRingCalls {
-  const errnoOf = (f: () => void): number => {
+  // The seam answers as syscalls do: the result, or a negative errno for a RingError.
+  const asSyscall = <T>(f: () => T): T | number => {
     try {
-      f();
-      return 0;
+      return f();
     } catch (e) {
       if (e instanceof RingError) return -e.errno;
       throw e;
     }
   };
   return {
-    setRing: (which, req) =>
-      errnoOf(() =>
-        native.krSetsockopt(
-          fd,
-          SOL_NETLINK,
-          which === 'rx' ? NETLINK_RX_RING : NETLINK_TX_RING,
-          encodeNlMmapReq(req),
-          which === 'rx' ? 'NETLINK_RX_RING' : 'NETLINK_TX_RING',
-        ),
-      ),
-    mmap: (length) => {
-      let mapping: ArrayBuffer | null = null;
-      const err = errnoOf(() => (mapping = native.krMmap(fd, length, 'NETLINK_RX_RING')));
-      return mapping ?? err;
+    setRing: (which, req) => {
+      const op = which === 'rx' ? 'NETLINK_RX_RING' : 'NETLINK_TX_RING';
+      const name = which === 'rx' ? NETLINK_RX_RING : NETLINK_TX_RING;
+      return asSyscall(() => native.krSetsockopt({ fd, level: SOL_NETLINK, name, value: encodeNlMmapReq(req), op })) ?? 0;
     },
-    munmap: (mapping) => native.krMunmap(mapping),
+    mmap: (length) => asSyscall(() => native.krMmap(fd, length, 'NETLINK_RX_RING')),
+    munmap: (mapping) => native.krMunmap(mapping, 'NETLINK_RX_RING'),
     poll: () => ({ err: (native.krPoll(fd, POLLIN, 'NETLINK_RX_RING') & POLLERR) !== 0 }),
     recv: (buf) => {
-      let n = 0;
-      const err = errnoOf(() => (n = native.krRecv(fd, buf, 0, 'NETLINK_RX_RING')));
-      if (err) return err;
-      return n < 0 ? -EAGAIN : n;
+      const n = asSyscall(() => native.krRecv({ fd, buf, flags: 0, op: 'NETLINK_RX_RING' }));
+      return n === -1 ? -EAGAIN : n; // -1: nothing queued
     },
     soError: () => takeSocketError(fd),
-    kick: () => native.krRingKick(fd, 'NETLINK_TX_RING'),
+    kick: () => asSyscall(() => native.krRingKick(fd, 'NETLINK_TX_RING')),
   };
 }
 

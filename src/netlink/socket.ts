@@ -214,7 +214,7 @@ const reading = new Set<NetlinkSocket>();
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller }>((held) => {
   try {
     held.poller.close();
-    native.krClose(held.fd);
+    native.krClose(held.fd, 'AF_NETLINK');
   } catch {
     // nothing to report to at collection time
   }
@@ -264,7 +264,7 @@ export class NetlinkSocket implements Disposable {
     this.#rings = p.rings;
     this.#writer = p.rings.writer;
     this.#reader = new NetlinkReader(p.rings.backend, p.frameSize);
-    this.#poller = new native.Poller(p.fd, NetlinkSocket.#pollCallback(new WeakRef(this)));
+    this.#poller = new native.Poller(p.fd, 'AF_NETLINK', NetlinkSocket.#pollCallback(new WeakRef(this)));
     finalizer.register(this, { fd: p.fd, poller: this.#poller }, this.#token);
   }
 
@@ -295,12 +295,12 @@ export class NetlinkSocket implements Disposable {
 
   /** Joins a multicast group (NETLINK_ADD_MEMBERSHIP). @throws RingError */
   join(group: number): void {
-    native.krSetsockoptInt(this.#fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group, 'NETLINK_ADD_MEMBERSHIP');
+    native.krSetsockopt({ fd: this.#fd, level: SOL_NETLINK, name: NETLINK_ADD_MEMBERSHIP, value: group, op: 'NETLINK_ADD_MEMBERSHIP' });
   }
 
   /** Leaves a multicast group. @throws RingError */
   leave(group: number): void {
-    native.krSetsockoptInt(this.#fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group, 'NETLINK_DROP_MEMBERSHIP');
+    native.krSetsockopt({ fd: this.#fd, level: SOL_NETLINK, name: NETLINK_DROP_MEMBERSHIP, value: group, op: 'NETLINK_DROP_MEMBERSHIP' });
   }
 
   /**
@@ -596,7 +596,7 @@ export class NetlinkSocket implements Disposable {
     }
     this.#losses.complete();
     const fd = this.#fd;
-    this.#rings.close(() => native.krClose(fd));
+    this.#rings.close(() => native.krClose(fd, 'AF_NETLINK'));
   }
 
   /** Same as {@link close}. */
@@ -840,7 +840,7 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
   validateNlMmapGeometry(tx, pageSize);
   checkMappable(rx.blockSize * rx.blockCount + tx.blockSize * tx.blockCount, 'the RX and TX rings');
   const path = netnsPath(o.netns);
-  const fd = native.krSocket(AF_NETLINK, SOCK_RAW, protocol, path, 'AF_NETLINK');
+  const fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: protocol, netns: path, op: 'AF_NETLINK' });
   let kernel: KernelRings | null = null;
   try {
     const sa = encodeSockaddrNl();
@@ -854,10 +854,10 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
       else if (ring === 'kernel') throw refusedRing(k.refused);
     }
     try {
-      native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 'SO_RCVBUFFORCE');
+      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_RCVBUFFORCE, value: rcvbuf, op: 'SO_RCVBUFFORCE' });
     } catch (e) {
       if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
-      native.krSetsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 'SO_RCVBUF');
+      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_RCVBUF, value: rcvbuf, op: 'SO_RCVBUF' });
     }
     // Options newer than 3.10 are probed by setting them to the value wanted (0 too, so that the
     // probe says what the kernel has): ENOPROTOOPT means absent, and the socket opens without.
@@ -865,15 +865,15 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
       extAck: setOptional(calls, fd, SOL_NETLINK, NETLINK_EXT_ACK, extAck ? 1 : 0, 'NETLINK_EXT_ACK'),
       strictCheck: setOptional(calls, fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, strict ? 1 : 0, 'NETLINK_GET_STRICT_CHK'),
     };
-    if (noEnobufs) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, 'NETLINK_NO_ENOBUFS');
+    if (noEnobufs) native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_NO_ENOBUFS, value: 1, op: 'NETLINK_NO_ENOBUFS' });
     if (!kernel) {
       // The emulation fills nm_group and the credentials from these (the kernel ring's frame headers carry them).
-      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
-      native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
+      native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_PKTINFO, value: 1, op: 'NETLINK_PKTINFO' });
+      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_PASSCRED, value: 1, op: 'SO_PASSCRED' });
     }
     // Joined after the kernel ring is set up (its setup purges the receive queue) and before the
     // emulated rings exist, so that nothing past this point can fail.
-    for (const g of groups) native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, 'NETLINK_ADD_MEMBERSHIP');
+    for (const g of groups) native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_ADD_MEMBERSHIP, value: g, op: 'NETLINK_ADD_MEMBERSHIP' });
     const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
     return NetlinkSocket._make({
       fd,
@@ -887,7 +887,7 @@ export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: numbe
     });
   } catch (e) {
     kernel?.close();
-    native.krClose(fd);
+    native.krClose(fd, 'AF_NETLINK');
     throw e;
   }
 }

@@ -117,8 +117,8 @@ const reading = new Set<PacketSocket>();
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller | null; mapping: ArrayBuffer | null }>((held) => {
   try {
     held.poller?.close();
-    if (held.mapping) native.krMunmap(held.mapping);
-    native.krClose(held.fd);
+    if (held.mapping) native.krMunmap(held.mapping, 'PACKET_RX_RING');
+    native.krClose(held.fd, 'AF_PACKET');
   } catch {
     // Nothing to report to at collection time.
   }
@@ -175,7 +175,7 @@ export class PacketSocket implements Disposable {
       this.#reader = new FrameSlotReader(new Ring(mapping, frameOffsets(geometry), layout), dv, buf, host);
     }
     this.ring = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: this.#reader.ring.size };
-    this.#poller = new native.Poller(fd, PacketSocket.#pollCallback(new WeakRef(this)));
+    this.#poller = new native.Poller(fd, 'AF_PACKET', PacketSocket.#pollCallback(new WeakRef(this)));
     finalizer.register(this, { fd, poller: this.#poller, mapping }, this.#token);
   }
 
@@ -210,15 +210,15 @@ export class PacketSocket implements Disposable {
     // Validate an explicit geometry before touching the kernel.
     if (o.geometry) validateGeometry(o.geometry, { version: o.version, pageSize });
 
-    const fd = native.krSocket(AF_PACKET, o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, 0, o.netnsPath, 'AF_PACKET');
+    const fd = native.krSocket({ domain: AF_PACKET, type: o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, protocol: 0, netns: o.netnsPath, op: 'AF_PACKET' });
     let mapping: ArrayBuffer | null = null;
     try {
       const any = o.interface === 'any';
       const ifindex = any ? 0 : native.krIfIndex(fd, o.interface);
       const geometry = o.geometry ?? planRing(o.version, sizing(o, any ? MAX_SNAPLEN : native.krIfMtu(fd, o.interface) + ETH_HLEN), pageSize);
       validateGeometry(geometry, { version: o.version, pageSize });
-      native.krSetsockoptInt(fd, SOL_PACKET, PACKET_VERSION, o.version, 'PACKET_VERSION');
-      if (o.copyThreshold) native.krSetsockoptInt(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
+      native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_VERSION, value: o.version, op: 'PACKET_VERSION' });
+      if (o.copyThreshold) native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_COPY_THRESH, value: 1, op: 'PACKET_COPY_THRESH' });
       // PACKET_IGNORE_OUTGOING exists from Linux 4.20: where it does not, the filter drops what
       // the host sends (pkt_type PACKET_OUTGOING) instead, in the kernel still.
       const ignoreOutgoing = !o.ignoreOutgoing
@@ -230,15 +230,21 @@ export class PacketSocket implements Disposable {
       // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
       if (o.snaplen !== null || ignoreOutgoing === 'filter')
         native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
-      native.krSetsockopt(fd, SOL_PACKET, PACKET_RX_RING, encodeRingRequest(o, geometry), 'PACKET_RX_RING');
+      native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_RX_RING, value: encodeRingRequest(o, geometry), op: 'PACKET_RX_RING' });
       mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
       native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
       if (o.promiscuous && !any)
-        native.krSetsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, encodePacketMreq(ifindex, PACKET_MR_PROMISC), 'PACKET_ADD_MEMBERSHIP');
+        native.krSetsockopt({
+          fd: fd,
+          level: SOL_PACKET,
+          name: PACKET_ADD_MEMBERSHIP,
+          value: encodePacketMreq(ifindex, PACKET_MR_PROMISC),
+          op: 'PACKET_ADD_MEMBERSHIP',
+        });
       return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping, { ignoreOutgoing });
     } catch (e) {
-      if (mapping) native.krMunmap(mapping);
-      native.krClose(fd);
+      if (mapping) native.krMunmap(mapping, 'PACKET_RX_RING');
+      native.krClose(fd, 'AF_PACKET');
       throw e;
     }
   }
@@ -359,7 +365,7 @@ export class PacketSocket implements Disposable {
   stats(): PacketStats {
     if (this.#closed) return { ...this.#stats };
     this.#statsBuf.fill(0);
-    native.krGetsockopt(this.#fd, SOL_PACKET, PACKET_STATISTICS, this.#statsBuf, 'PACKET_STATISTICS');
+    native.krGetsockopt({ fd: this.#fd, level: SOL_PACKET, name: PACKET_STATISTICS, out: this.#statsBuf, op: 'PACKET_STATISTICS' });
     const { packets, drops, freezeQueueCount } = decodeTpacketStats(this.#statsBuf);
     this.#stats.packets += packets;
     this.#stats.drops += drops;
@@ -392,9 +398,9 @@ export class PacketSocket implements Disposable {
     for (const b of this.#outstanding) b._expire();
     this.#outstanding.clear();
     this.#reader.ring.dropHolds();
-    if (this.#mapping) native.krMunmap(this.#mapping);
+    if (this.#mapping) native.krMunmap(this.#mapping, 'PACKET_RX_RING');
     this.#mapping = null;
-    native.krClose(this.#fd);
+    native.krClose(this.#fd, 'AF_PACKET');
   }
 
   /** Same as {@link close}. */
@@ -501,7 +507,7 @@ export class PacketSocket implements Disposable {
 
   #recvWhole(size: number): Buffer {
     const buf = Buffer.allocUnsafe(Math.max(size, 1));
-    const n = native.krRecv(this.#fd, buf, MSG_TRUNC, 'TP_STATUS_COPY');
+    const n = native.krRecv({ fd: this.#fd, buf: buf, flags: MSG_TRUNC, op: 'TP_STATUS_COPY' });
     if (n < 0) throw new RingError(osConstants.errno.EAGAIN, 'recv', 'TP_STATUS_COPY', 'the whole packet for a TP_STATUS_COPY frame was not queued');
     return buf.subarray(0, Math.min(n, buf.length));
   }

@@ -65,7 +65,7 @@ export function simulateKernel(profile: KernelProfile, options: Omit<NetlinkRing
  */
 export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): KernelRingCalls {
   // The group of each datagram (multicast or unicast) from the host.
-  native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
+  native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_PKTINFO, value: 1, op: 'NETLINK_PKTINFO' });
   const buffer = new ArrayBuffer(SLOTS * SLOT_BYTES);
   const offsets = Float64Array.from({ length: SLOTS }, (_, i) => i * SLOT_BYTES);
   const spill = new Uint8Array(0);
@@ -75,8 +75,11 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
   const receive = (): { data: Uint8Array; group: number }[] => {
     const out: { data: Uint8Array; group: number }[] = [];
     for (;;) {
-      const n = native.krRecvmmsgInto(fd, buffer, offsets, SLOTS, SLOT_BYTES, spill, 0, meta, 'host');
-      if (n === -ENOBUFS) {
+      let n: number;
+      try {
+        n = native.krRecvmmsgInto({ fd, buffer, offsets, count: SLOTS, capacity: SLOT_BYTES, spill, spillSize: 0, meta, op: 'host' });
+      } catch (e) {
+        if (!(e instanceof RingError) || e.errno !== ENOBUFS) throw e;
         kernel.overrun(); // the host socket overran: the simulated one reports it as its own
         continue;
       }
@@ -97,7 +100,7 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
   };
   const deliver = (datagram: Uint8Array): number => {
     try {
-      native.krSendmmsg(fd, datagram, Uint32Array.of(datagram.length), 1, 'host');
+      native.krSendmmsg({ fd: fd, buffer: datagram, lengths: Uint32Array.of(datagram.length), count: 1, op: 'host' });
     } catch (e) {
       if (e instanceof RingError) return -e.errno;
       throw e;

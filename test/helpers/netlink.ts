@@ -5,16 +5,16 @@ import { native } from '../../src/native';
 
 /** Opens and binds a NETLINK_ROUTE socket in `netns`, with NETLINK_PKTINFO and SO_PASSCRED (as the emulated ring needs). */
 export function openRoute(netns: string): number {
-  const fd = native.krSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, `/run/netns/${netns}`, 'AF_NETLINK');
+  const fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: NETLINK_ROUTE, netns: `/run/netns/${netns}`, op: 'AF_NETLINK' });
   try {
     const sockaddrNl = new Uint8Array(12);
     new DataView(sockaddrNl.buffer).setUint16(0, AF_NETLINK, true);
     native.krBind(fd, sockaddrNl, 'AF_NETLINK');
-    native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, 'NETLINK_PKTINFO');
-    native.krSetsockoptInt(fd, SOL_SOCKET, SO_PASSCRED, 1, 'SO_PASSCRED');
+    native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_PKTINFO, value: 1, op: 'NETLINK_PKTINFO' });
+    native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_PASSCRED, value: 1, op: 'SO_PASSCRED' });
     return fd;
   } catch (e) {
-    native.krClose(fd);
+    native.krClose(fd, 'AF_NETLINK');
     throw e;
   }
 }
@@ -25,13 +25,13 @@ export async function withRoute<T>(netns: string, fn: (fd: number) => Promise<T>
   try {
     return await fn(fd);
   } finally {
-    native.krClose(fd);
+    native.krClose(fd, 'AF_NETLINK');
   }
 }
 
 /** Sends one datagram. */
 export function sendNl(fd: number, bytes: Uint8Array): number {
-  return native.krSendmmsg(fd, bytes, Uint32Array.of(bytes.length), 1, 'sendmsg');
+  return native.krSendmmsg({ fd: fd, buffer: bytes, lengths: Uint32Array.of(bytes.length), count: 1, op: 'sendmsg' });
 }
 
 /**

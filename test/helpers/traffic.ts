@@ -4,6 +4,8 @@
  */
 import { AF_PACKET, ETH_P_8021Q, SOCK_RAW } from '../../src/constants';
 import { encodeSockaddrLl } from '../../src/layouts/sockaddr-ll';
+import { constants as osConstants } from 'node:os';
+import { RingError } from '../../src/errors';
 import { native } from '../../src/native';
 import { createVethPair, VethPair } from './netns';
 
@@ -42,12 +44,12 @@ export function buildFrame(dst: Buffer, src: Buffer, spec: TestFrameSpec): { wir
 export class Sender {
   #fd: number;
   constructor(netns: string, ifname: string) {
-    this.#fd = native.krSocket(AF_PACKET, SOCK_RAW, 0, `/run/netns/${netns}`, 'AF_PACKET');
+    this.#fd = native.krSocket({ domain: AF_PACKET, type: SOCK_RAW, protocol: 0, netns: `/run/netns/${netns}`, op: 'AF_PACKET' });
     try {
       const ifindex = native.krIfIndex(this.#fd, ifname);
       native.krBind(this.#fd, encodeSockaddrLl(0, ifindex), 'AF_PACKET');
     } catch (e) {
-      native.krClose(this.#fd);
+      native.krClose(this.#fd, 'AF_PACKET');
       throw e;
     }
   }
@@ -61,9 +63,7 @@ export class Sender {
       let done = 0;
       while (done < chunk.length) {
         const rest = Buffer.concat(chunk.slice(done));
-        const n = native.krSendmmsg(this.#fd, rest, lens.subarray(done), chunk.length - done, 'sendmmsg');
-        if (n === 0) continue; // EAGAIN/ENOBUFS: the qdisc is full for a moment
-        done += n;
+        done += sendSome(this.#fd, rest, lens.subarray(done), chunk.length - done);
       }
       sent += done;
     }
@@ -71,7 +71,17 @@ export class Sender {
   }
 
   close(): void {
-    native.krClose(this.#fd);
+    native.krClose(this.#fd, 'AF_PACKET');
+  }
+}
+
+// One sendmmsg; 0 when the device is full for a moment (EAGAIN, or ENOBUFS from the queue).
+function sendSome(fd: number, buffer: Buffer, lengths: Uint32Array, count: number): number {
+  try {
+    return native.krSendmmsg({ fd, buffer, lengths, count, op: 'sendmmsg' });
+  } catch (e) {
+    if (e instanceof RingError && e.errno === osConstants.errno.ENOBUFS) return 0;
+    throw e;
   }
 }
 

@@ -73,7 +73,7 @@ describe('native limits', () => {
         try { native.krMmap(-1, len, 'test'); out.push('mapped'); } catch (e) { out.push(e.name + ': ' + e.message); }
       }
       const ok = native.krMmap(-1, 4096, 'test');
-      native.krMunmap(ok);
+      native.krMunmap(ok, 'ring');
       out.push(ok.byteLength);
       console.log(JSON.stringify(out));
     `;

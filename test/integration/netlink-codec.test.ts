@@ -15,10 +15,10 @@ describePrivileged('netlink codec against rtnetlink', () => {
   beforeAll(() => {
     t = createVethPair();
     fd = openRoute(t.capNs);
-    native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
+    native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_EXT_ACK, value: 1, op: 'NETLINK_EXT_ACK' });
   });
   afterAll(() => {
-    if (fd >= 0) native.krClose(fd);
+    if (fd >= 0) native.krClose(fd, 'AF_NETLINK');
     t?.destroy();
   });
   const send = (bytes: Uint8Array) => expect(sendNl(fd, bytes)).toBe(1);
@@ -27,7 +27,7 @@ describePrivileged('netlink codec against rtnetlink', () => {
     const out: Buffer[] = [];
     const buf = Buffer.alloc(32768);
     for (let tries = 0; tries < 400; tries++) {
-      const n = native.krRecv(fd, buf, 0, 'recv');
+      const n = native.krRecv({ fd: fd, buf: buf, flags: 0, op: 'recv' });
       if (n < 0) {
         await sleep(5);
         continue;

@@ -269,19 +269,19 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
       const buffer = new ArrayBuffer(4096);
       const start = (chained: boolean) =>
         new Promise<[string | null, number]>((resolve) =>
-          native.krRecvmmsgStart(
+          native.krRecvmmsgStart({
             fd,
             buffer,
-            new Float64Array([16]),
-            1,
-            1024,
-            new Uint8Array(0),
-            0,
-            new Uint32Array(RECV_META_WORDS),
-            'NETLINK_RX_RING',
+            offsets: new Float64Array([16]),
+            count: 1,
+            capacity: 1024,
+            spill: new Uint8Array(0),
+            spillSize: 0,
+            meta: new Uint32Array(RECV_META_WORDS),
+            op: 'NETLINK_RX_RING',
             chained,
-            (e, n) => resolve([e ? (e as RingError).code : null, n]),
-          ),
+            done: (e, n) => resolve([e ? (e as RingError).code : null, n]),
+          }),
         );
       const results = await Promise.all([start(false), start(true), start(true), start(false)]);
       expect(results).toEqual([
@@ -298,7 +298,7 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
   it('a held frame parked as SKIP is stepped over by later fills, and is intact when released', () =>
     withRoute(t.capNs, async (fd) => {
       const rx = new EmulatedRxRing(fd, geo(16384, 4));
-      native.krSetsockoptInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_LINK, 'NETLINK_ADD_MEMBERSHIP');
+      native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_ADD_MEMBERSHIP, value: RTNLGRP_LINK, op: 'NETLINK_ADD_MEMBERSHIP' });
       execFileSync('ip', ['-n', t.capNs, 'link', 'set', 'kd0', 'up']);
       await sleep(20);
       expect(rx.fill()).toBe(1);
