@@ -6,7 +6,6 @@
 // receiver's context) overlaps JavaScript reading the chunks already received. Neither knows a
 // header format or a status word: the ring protocol stays in src/netlink/emulated-rx.ts.
 #include <errno.h>
-#include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,19 +23,31 @@
 
 namespace kring {
 
-// Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts).
-enum { KR_META_LEN, KR_META_FLAGS, KR_META_GROUP, KR_META_PID, KR_META_UID, KR_META_GID, KR_META_PORTID, KR_META_WORDS };
+// Per-message metadata krRecvmmsgInto writes, KR_META_WORDS u32 each (mirrored in src/native.ts):
+// the length received (the datagram's whole length, with MSG_TRUNC), msg_flags, then the sender's
+// address and the control messages as the kernel wrote them, raw: what they mean (a netlink
+// group, credentials) is the caller's to read.
+constexpr size_t kNameBytes = 32;     // any sockaddr kring receives from (sockaddr_nl: 12 bytes)
+constexpr size_t kControlBytes = 64;  // the control messages (nl_pktinfo and ucred: 56 bytes on LP64)
+enum {
+  KR_META_LEN,
+  KR_META_FLAGS,
+  KR_META_NAMELEN,
+  KR_META_CONTROLLEN,
+  KR_META_NAME,
+  KR_META_CONTROL = KR_META_NAME + kNameBytes / 4,
+  KR_META_WORDS = KR_META_CONTROL + kControlBytes / 4,
+};
 
 // One recvmmsg into caller-laid-out slots: message i into base[offsets[i] .. + capacity], then
 // spill[i * spillSize .. + spillSize]. Knows no header format. Run() makes the syscall and touches
 // only the slots, the spill area and its own vectors, so it may run off the JavaScript thread;
 // WriteMeta() copies the per-message results out and runs on the JavaScript thread.
 struct RecvBatch {
-  static constexpr size_t kCtrl = CMSG_SPACE(sizeof(struct nl_pktinfo)) + CMSG_SPACE(sizeof(struct ucred));
   int fd = -1;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iov;
-  std::vector<sockaddr_nl> names;
+  std::vector<uint8_t> names;
   std::vector<uint8_t> ctrl;
   int got = 0;    // messages received, or -errno
   bool overran = false;  // an ENOBUFS was answered (and reading went on) before `got`
@@ -45,17 +56,17 @@ struct RecvBatch {
     fd = sock;
     msgs.assign(n, mmsghdr{});
     iov.resize(2 * n);
-    names.assign(n, sockaddr_nl{});
-    ctrl.assign(n * kCtrl, 0);
+    names.assign(n * kNameBytes, 0);
+    ctrl.assign(n * kControlBytes, 0);
     for (size_t i = 0; i < n; i++) {
       iov[2 * i] = {base + static_cast<size_t>(offsets[i]), capacity};
       iov[2 * i + 1] = {spill + i * spillSize, spillSize};
       msgs[i].msg_hdr.msg_iov = &iov[2 * i];
       msgs[i].msg_hdr.msg_iovlen = spillSize > 0 ? 2 : 1;
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
-      msgs[i].msg_hdr.msg_control = ctrl.data() + i * kCtrl;
-      msgs[i].msg_hdr.msg_controllen = kCtrl;
+      msgs[i].msg_hdr.msg_name = names.data() + i * kNameBytes;
+      msgs[i].msg_hdr.msg_namelen = kNameBytes;
+      msgs[i].msg_hdr.msg_control = ctrl.data() + i * kControlBytes;
+      msgs[i].msg_hdr.msg_controllen = kControlBytes;
     }
   }
 
@@ -77,24 +88,14 @@ struct RecvBatch {
   void WriteMeta(uint32_t* meta) const {
     for (int i = 0; i < got; i++) {
       uint32_t* m = meta + static_cast<size_t>(i) * KR_META_WORDS;
+      const msghdr& h = msgs[i].msg_hdr;
       memset(m, 0, KR_META_WORDS * sizeof(uint32_t));
       m[KR_META_LEN] = msgs[i].msg_len;
-      m[KR_META_FLAGS] = static_cast<uint32_t>(msgs[i].msg_hdr.msg_flags);
-      m[KR_META_PORTID] = names[i].nl_pid;
-      mmsghdr copy = msgs[i];  // CMSG_NXTHDR takes a non-const header
-      for (cmsghdr* c = CMSG_FIRSTHDR(&copy.msg_hdr); c != nullptr; c = CMSG_NXTHDR(&copy.msg_hdr, c)) {
-        if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_PKTINFO) {
-          struct nl_pktinfo pi;
-          memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-          m[KR_META_GROUP] = pi.group;
-        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-          struct ucred cr;
-          memcpy(&cr, CMSG_DATA(c), sizeof(cr));
-          m[KR_META_PID] = static_cast<uint32_t>(cr.pid);
-          m[KR_META_UID] = cr.uid;
-          m[KR_META_GID] = cr.gid;
-        }
-      }
+      m[KR_META_FLAGS] = static_cast<uint32_t>(h.msg_flags);
+      m[KR_META_NAMELEN] = h.msg_namelen < kNameBytes ? h.msg_namelen : kNameBytes;
+      m[KR_META_CONTROLLEN] = h.msg_controllen < kControlBytes ? static_cast<uint32_t>(h.msg_controllen) : kControlBytes;
+      memcpy(m + KR_META_NAME, names.data() + i * kNameBytes, kNameBytes);
+      memcpy(m + KR_META_CONTROL, ctrl.data() + i * kControlBytes, kControlBytes);
     }
   }
 };

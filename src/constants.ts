@@ -12,6 +12,8 @@ export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const SOCK_DGRAM = 2;
 export const SOL_SOCKET = 1;
+/** A control message of SOL_SOCKET: `struct ucred` (pid, uid, gid), with SO_PASSCRED. */
+export const SCM_CREDENTIALS = 2;
 export const SOL_PACKET = 263;
 export const SO_RCVBUF = 8;
 export const SO_ATTACH_FILTER = 26;

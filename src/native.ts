@@ -106,10 +106,14 @@ export interface NativeBinding {
   Poller: new (fd: number, op: string, onEvent: (status: number, events: number) => void) => NativePoller;
 }
 
-/** Word indices of the per-message metadata krRecvmmsgInto writes (native/recv.cc KR_META_*). */
-export const RECV_META = { len: 0, flags: 1, group: 2, pid: 3, uid: 4, gid: 5, portid: 6 } as const;
+/**
+ * Word indices of the per-message metadata krRecvmmsgInto writes (native/recv.cc KR_META_*): the
+ * length received, msg_flags, the lengths of the sender's address and of the control messages,
+ * then both as the kernel wrote them (`name` 32 bytes, `control` 64 bytes), for the caller to read.
+ */
+export const RECV_META = { len: 0, flags: 1, nameLen: 2, controlLen: 3, name: 4, control: 12 } as const;
 /** u32 words per message in krRecvmmsgInto's metadata. */
-export const RECV_META_WORDS = 7;
+export const RECV_META_WORDS = 28;
 
 /** libuv's UV_READABLE. */
 export const POLL_READABLE = 1;

@@ -23,7 +23,8 @@ import {
 } from '../constants';
 import { encodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { RingError } from '../errors';
-import { native, RECV_META, RECV_META_WORDS } from '../native';
+import { native, RECV_META_WORDS } from '../native';
+import { netlinkRecvInfo, recvInfo } from './recv-info';
 import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
@@ -48,6 +49,8 @@ interface FillArea {
   offsets: Float64Array;
   spill: Uint8Array;
   meta: Uint32Array;
+  /** The same memory as `meta`, for reading the raw address and control messages in it. */
+  metaView: DataView;
 }
 
 /**
@@ -71,6 +74,7 @@ export class EmulatedRxRing {
   #head = 0;
   #batch: number;
   #spillBytes: number;
+  #info = recvInfo();
   #whole: FillArea;
   #parts: FillArea[];
   #fifo: Uint8Array[] = [];
@@ -105,7 +109,8 @@ export class EmulatedRxRing {
     this.#spillBytes = spill;
     const b = this.#batch;
     try {
-      this.#whole = { frames: new Uint32Array(b), offsets: new Float64Array(b), spill: new Uint8Array(b * spill), meta: new Uint32Array(b * RECV_META_WORDS) };
+      const meta = new Uint32Array(b * RECV_META_WORDS);
+      this.#whole = { frames: new Uint32Array(b), offsets: new Float64Array(b), spill: new Uint8Array(b * spill), meta, metaView: new DataView(meta.buffer) };
     } catch (e) {
       native.krMunmap(mem.buffer, 'NETLINK_RX_RING'); // a spill area too large to allocate: undo the mapping
       throw e;
@@ -115,6 +120,7 @@ export class EmulatedRxRing {
       offsets: this.#whole.offsets.subarray(k * n, (k + 1) * n),
       spill: this.#whole.spill.subarray(k * n * spill, (k + 1) * n * spill),
       meta: this.#whole.meta.subarray(k * n * RECV_META_WORDS, (k + 1) * n * RECV_META_WORDS),
+      metaView: new DataView(this.#whole.meta.buffer, k * n * RECV_META_WORDS * 4, n * RECV_META_WORDS * 4),
     });
     const parts = Math.min(READ_AHEAD_DEPTH, b);
     this.#parts = Array.from({ length: parts }, (_, k) => part(k, Math.floor(b / parts)));
@@ -305,11 +311,11 @@ export class EmulatedRxRing {
 
   // Datagram i arrived: header fields, then the status with release semantics (Ring.setStatus).
   #complete(a: FillArea, i: number): void {
-    const m = a.meta.subarray(i * RECV_META_WORDS, (i + 1) * RECV_META_WORDS);
+    const m = netlinkRecvInfo(a.metaView, i, this.#info);
     const f = a.frames[i];
     const at = this.ring.slotOffsets[f];
-    const len = m[RECV_META.len];
-    encodeNlMmapHeader(this.#dv, at, { len, group: m[RECV_META.group], pid: m[RECV_META.pid], uid: m[RECV_META.uid], gid: m[RECV_META.gid] });
+    const len = m.len;
+    encodeNlMmapHeader(this.#dv, at, m);
     let status = NL_MMAP_STATUS_VALID;
     if (len > this.capacity) {
       // Spilled: keep the datagram whole for recvCopy, as the kernel queues a COPY message.
@@ -318,7 +324,7 @@ export class EmulatedRxRing {
       whole.set(new Uint8Array(this.buffer, at + NL_MMAP_HDRLEN, this.capacity));
       whole.set(a.spill.subarray(i * this.#spillBytes, i * this.#spillBytes + spilled), this.capacity);
       this.#fifo.push(whole);
-      if (m[RECV_META.flags] & MSG_TRUNC && len > this.capacity + this.#spillBytes) this.#pendingError = EMSGSIZE;
+      if (m.flags & MSG_TRUNC && len > this.capacity + this.#spillBytes) this.#pendingError = EMSGSIZE;
       status = NL_MMAP_STATUS_COPY;
     }
     this.ring.setStatus(f, status);

@@ -20,7 +20,8 @@ import type { KernelRingCalls } from '../netlink/kernel-ring';
 import { MessageCursor } from '../netlink/message';
 import { NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../constants';
 import { setDefaultRingCalls } from '../netlink/socket';
-import { native, RECV_META, RECV_META_WORDS } from '../native';
+import { native, RECV_META_WORDS } from '../native';
+import { netlinkRecvInfo, recvInfo } from '../netlink/recv-info';
 import { simulateAbsentOptions } from '../sockopt';
 import { simulatedRingCalls } from './kernel-socket';
 import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
@@ -70,6 +71,8 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
   const offsets = Float64Array.from({ length: SLOTS }, (_, i) => i * SLOT_BYTES);
   const spill = new Uint8Array(0);
   const meta = new Uint32Array(SLOTS * RECV_META_WORDS);
+  const metaView = new DataView(meta.buffer);
+  const info = recvInfo();
 
   // Every datagram the host has queued, in order.
   const receive = (): { data: Uint8Array; group: number }[] => {
@@ -84,8 +87,8 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
         continue;
       }
       for (let i = 0; i < n; i++) {
-        const len = Math.min(meta[i * RECV_META_WORDS + RECV_META.len], SLOT_BYTES);
-        out.push({ data: new Uint8Array(buffer, i * SLOT_BYTES, len).slice(), group: meta[i * RECV_META_WORDS + RECV_META.group] });
+        const m = netlinkRecvInfo(metaView, i, info);
+        out.push({ data: new Uint8Array(buffer, i * SLOT_BYTES, Math.min(m.len, SLOT_BYTES)).slice(), group: m.group });
       }
       if (n < SLOTS) return out;
     }
