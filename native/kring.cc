@@ -218,6 +218,15 @@ Napi::Function ArgObject::Fn(const char* key) {
   return v.As<Napi::Function>();
 }
 
+// The (fd, bytes, op) arguments of krBind, krGetsockname and krAttachFilter.
+struct FdBytesOp {
+  int64_t fd = -1;
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  std::string op;
+  bool Read(const Napi::CallbackInfo& info) { return Int(info, 0, &fd) && Bytes(info, 1, &data, &len) && Str(info, 2, &op); }
+};
+
 // krInit({ RingError }): receives the error class once, at load.
 static Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -288,24 +297,27 @@ static Napi::Value Socket(const Napi::CallbackInfo& info) {
 // krBind(fd, sockaddr bytes, op). The sockaddr is built in TypeScript.
 static Napi::Value Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd;
-  uint8_t* addr;
-  size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Bytes(info, 1, &addr, &len) || !Str(info, 2, &op))
-    return env.Undefined();
-  if (bind(static_cast<int>(fd), reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(len)) != 0)
-    ThrowRingError(env, errno, "bind", op);
+  FdBytesOp a;
+  if (!a.Read(info)) return env.Undefined();
+  if (bind(static_cast<int>(a.fd), reinterpret_cast<sockaddr*>(a.data), static_cast<socklen_t>(a.len)) != 0)
+    ThrowRingError(env, errno, "bind", a.op);
   return env.Undefined();
 }
+
+// The named arguments krSetsockopt and krGetsockopt share.
+struct SockoptArgs {
+  int fd, level, name;
+  std::string op;
+  explicit SockoptArgs(ArgObject& a)
+      : fd(static_cast<int>(a.Int("fd"))), level(static_cast<int>(a.Int("level"))), name(static_cast<int>(a.Int("name"))), op(a.Str("op")) {}
+};
 
 // krSetsockopt({ fd, level, name, value: number | Uint8Array, op }): a number is passed as a C int
 // (range-checked: the kernel reads an int, and 2^31 must not wrap into INT_MIN), bytes as they are.
 static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ArgObject a(info, "krSetsockopt");
-  int64_t fd = a.Int("fd"), level = a.Int("level"), name = a.Int("name");
-  std::string op = a.Str("op");
+  SockoptArgs o(a);
   Napi::Value value = a.Raw("value");
   if (!a.ok()) return env.Undefined();
   int v = 0;
@@ -322,8 +334,7 @@ static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
     val = bytes;
     len = static_cast<socklen_t>(blen);
   }
-  if (setsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), val, len) != 0)
-    ThrowRingError(env, errno, "setsockopt", op);
+  if (setsockopt(o.fd, o.level, o.name, val, len) != 0) ThrowRingError(env, errno, "setsockopt", o.op);
   return env.Undefined();
 }
 
@@ -331,29 +342,24 @@ static Napi::Value Setsockopt(const Napi::CallbackInfo& info) {
 static Napi::Value Getsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ArgObject a(info, "krGetsockopt");
-  int64_t fd = a.Int("fd"), level = a.Int("level"), name = a.Int("name");
-  std::string op = a.Str("op");
+  SockoptArgs o(a);
   uint8_t* out;
   size_t len;
   a.Bytes("out", &out, &len);
   if (!a.ok()) return env.Undefined();
   socklen_t sl = static_cast<socklen_t>(len);
-  if (getsockopt(static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), out, &sl) != 0)
-    return ThrowRingError(env, errno, "getsockopt", op), env.Undefined();
+  if (getsockopt(o.fd, o.level, o.name, out, &sl) != 0) return ThrowRingError(env, errno, "getsockopt", o.op), env.Undefined();
   return Napi::Number::New(env, sl);
 }
 
 // krGetsockname(fd, out bytes, op) -> length of the address the kernel wrote.
 static Napi::Value Getsockname(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd;
-  uint8_t* out;
-  size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Bytes(info, 1, &out, &len) || !Str(info, 2, &op)) return env.Undefined();
-  socklen_t sl = static_cast<socklen_t>(len);
-  if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(out), &sl) != 0)
-    return ThrowRingError(env, errno, "getsockname", op), env.Undefined();
+  FdBytesOp a;
+  if (!a.Read(info)) return env.Undefined();
+  socklen_t sl = static_cast<socklen_t>(a.len);
+  if (getsockname(static_cast<int>(a.fd), reinterpret_cast<sockaddr*>(a.data), &sl) != 0)
+    return ThrowRingError(env, errno, "getsockname", a.op), env.Undefined();
   return Napi::Number::New(env, sl);
 }
 
@@ -390,21 +396,19 @@ static Napi::Value IfMtu(const Napi::CallbackInfo& info) {
 // packed struct sock_filter entries (8 bytes each). Native only because sock_fprog holds a pointer.
 static Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd;
-  uint8_t* insns;
-  size_t len;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Bytes(info, 1, &insns, &len) || !Str(info, 2, &op)) return env.Undefined();
+  FdBytesOp a;
+  if (!a.Read(info)) return env.Undefined();
+  size_t len = a.len;
   if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS)
     return ThrowType(env, "krAttachFilter: instructions must be 1..4096 packed sock_filter entries"), env.Undefined();
   // Copy: the bytes may sit at any alignment inside their ArrayBuffer.
   std::vector<sock_filter> prog(len / sizeof(sock_filter));
-  memcpy(prog.data(), insns, len);
+  memcpy(prog.data(), a.data, len);
   sock_fprog fprog;
   fprog.len = static_cast<unsigned short>(prog.size());
   fprog.filter = prog.data();
-  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0)
-    ThrowRingError(env, errno, "setsockopt", op);
+  if (setsockopt(static_cast<int>(a.fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0)
+    ThrowRingError(env, errno, "setsockopt", a.op);
   return env.Undefined();
 }
 
