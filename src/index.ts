@@ -27,7 +27,7 @@ export {
 } from './layouts/nl-mmap';
 export { PacketSocket, PacketStats, LossEvent, RingInfo, PacketFeatures } from './packet/socket';
 export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
-export { Frame, FrameBatch, FrameView } from './packet/batch';
+export { Frame, FrameBatch, SlotBatch, BlockBatch, FrameView } from './packet/batch';
 export { MessageBuilder, MessageCursor, AttrCursor, NetlinkError, NetlinkParseError, AckInfo, parseAck, parseDone } from './netlink/message';
 export {
   NLMSG_HDRLEN,

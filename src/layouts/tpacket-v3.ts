@@ -8,7 +8,7 @@
  * {@link v3FirstFrame} and {@link v3NextFrame} rather than bent into a per-frame slot interface.
  * @packageDocumentation
  */
-import { TPACKET3_HDR_SIZE, TPACKET3_HDRLEN, TPACKET_ALIGN, TPACKET_V3, TP_STATUS_KERNEL, TP_STATUS_USER } from '../constants';
+import { TPACKET3_HDR_SIZE, TPACKET3_HDRLEN, TPACKET_ALIGN, TPACKET_V3, TP_STATUS_KERNEL, TP_STATUS_USER, V3_ALIGNMENT } from '../constants';
 import type { PacketFrameLayout, SlotLayout } from './types';
 
 /** Field offsets of `struct tpacket_block_desc` (with its `struct tpacket_hdr_v1 bh1`). */
@@ -87,4 +87,20 @@ export function v3FirstFrame(dv: DataView, block: number): number {
 /** Offset of the frame after the one at `frame` (`tp_next_offset`; 0 on the last frame). */
 export function v3NextFrame(dv: DataView, frame: number): number {
   return frame + dv.getUint32(frame + F.tp_next_offset, true);
+}
+
+/** `tp_next_offset` as a 32-bit word index within `tpacket3_hdr`. */
+const NEXT_OFFSET_WORD = F.tp_next_offset >>> 2;
+
+/**
+ * The block walk's step: the offset of the frame after the one at `frame`, read as an aligned
+ * word of `u32` (a Uint32Array over the mapping: frames are V3_ALIGNMENT-aligned, so
+ * `tp_next_offset` is one element, in the header line the consumer reads next), or -1 where the
+ * walk must stop: the last frame (0), a misaligned offset, or one whose header would end past
+ * `end` (the block's end: damage never makes the walk read outside its block).
+ */
+export function v3NextFrameAligned(u32: Uint32Array, frame: number, end: number): number {
+  const next = u32[(frame >>> 2) + NEXT_OFFSET_WORD];
+  if (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || frame + next + TPACKET3_HDRLEN > end) return -1;
+  return frame + next;
 }

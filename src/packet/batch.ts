@@ -15,6 +15,7 @@ import {
 import { LeaseError } from '../errors';
 import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
 import type { PacketFrameLayout } from '../layouts/types';
+import { tpacketV3, v3NextFrameAligned } from '../layouts/tpacket-v3';
 
 /**
  * A received frame, copied out of the ring: safe to keep for as long as you like. Fields marked
@@ -64,13 +65,14 @@ export interface Frame {
   rxhash: number;
 }
 
-/** How a batch gives its slots back; implemented by the socket's reader. @internal */
+/** How a batch gives its slots back; implemented by the socket's reader, which owns its batches. @internal */
 export interface BatchOwner {
   releaseBatch(batch: FrameBatch): void;
 }
 
 /**
- * The frames of one wake-up (V1/V2) or one block (V3), viewed in place in the ring.
+ * The frames of one wake-up (V1/V2: a {@link SlotBatch}) or one block (V3: a {@link BlockBatch}),
+ * viewed in place in the ring.
  *
  * Lease: the frames' memory belongs to the batch until {@link FrameBatch.release}. Inside an
  * observer's `next` callback kring releases the batch when the callback returns, unless
@@ -79,7 +81,7 @@ export interface BatchOwner {
  * {@link FrameView.data} must not be used after release either (after close they are detached).
  * Holding a batch keeps its ring slots from the kernel: hold briefly, or copy.
  */
-export class FrameBatch implements Iterable<FrameView> {
+export abstract class FrameBatch implements Iterable<FrameView> {
   /** V3 block sequence number (`seq_num`), or -1 on V1/V2. */
   readonly sequence: number;
   /** Whether any frame (V1/V2) or the block (V3) carried TP_STATUS_LOSING. */
@@ -87,29 +89,23 @@ export class FrameBatch implements Iterable<FrameView> {
   /** @internal */ readonly _dv: DataView;
   /** @internal */ readonly _buf: Uint8Array;
   /** @internal */ readonly _layout: PacketFrameLayout;
-  /** @internal frame header offsets in the mapping */ readonly _offsets: Float64Array;
-  /** @internal tp_status of each frame as the ring loaded it (V1/V2); null: read from the header (V3) */ readonly _statuses: Uint32Array | null;
-  /** @internal whole packets for TP_STATUS_COPY frames */ readonly _copies: (Buffer | undefined)[] | null;
-  /** @internal ring slots to release */ readonly _slots: Uint32Array;
+  /** @internal frame header offsets in the mapping (V3: known up to the frames walked so far) */ readonly _offsets: Float64Array;
+  /** @internal whole packets for TP_STATUS_COPY frames (V1/V2) */ readonly _copies: (Buffer | undefined)[] | null;
   /** @internal queued by an async iterator, which releases it after its step */ _queued = false;
-  /** @internal how many leading entries of _offsets are known */ _walked: number;
-  /** @internal extends _offsets up to index `upto` (V3 walks lazily, so each header is read once) */ _walk:
-    ((batch: FrameBatch, upto: number) => void) | null = null;
-  #length: number;
+  /** @internal */ protected _length: number;
   #owner: BatchOwner;
   #released = false;
   #held = false;
   #view: FrameView | null = null;
 
   /** @internal Created by the socket's reader. */
-  constructor(
+  protected constructor(
     owner: BatchOwner,
     dv: DataView,
     buf: Uint8Array,
     layout: PacketFrameLayout,
     offsets: Float64Array,
-    statuses: Uint32Array | null,
-    slots: Uint32Array,
+    length: number,
     copies: (Buffer | undefined)[] | null,
     sequence: number,
     losing: boolean,
@@ -119,11 +115,8 @@ export class FrameBatch implements Iterable<FrameView> {
     this._buf = buf;
     this._layout = layout;
     this._offsets = offsets;
-    this._statuses = statuses;
-    this._slots = slots;
     this._copies = copies;
-    this.#length = offsets.length;
-    this._walked = offsets.length;
+    this._length = length;
     this.sequence = sequence;
     this.losing = losing;
   }
@@ -134,14 +127,14 @@ export class FrameBatch implements Iterable<FrameView> {
    * the frames that were well-formed, so a `for (i < batch.length)` loop ends there.
    */
   get length(): number {
-    return this.#length;
+    return this._length;
   }
 
-  /** @internal A malformed block: keep the first n frames. */
-  _truncate(n: number): void {
-    this.#length = n;
-    this._walked = n;
-  }
+  /** @internal `tp_status` of frame `i` (header at `at`). */
+  abstract _status(i: number, at: number): number;
+
+  /** @internal Makes frame `index`'s offset known (V3 walks its block as frames are read). */
+  protected _reach(_index: number): void {}
 
   /** Whether the lease has ended. */
   get released(): boolean {
@@ -184,9 +177,9 @@ export class FrameBatch implements Iterable<FrameView> {
    */
   frame(index: number): FrameView {
     this.#check();
-    if (index + 1 >= this._walked && index < this.#length && this._walk) this._walk(this, index);
-    if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
-      throw new RangeError(`frame index ${index} is outside 0..${this.#length - 1}`);
+    this._reach(index);
+    if (!(index >= 0 && index < this._length && Number.isInteger(index))) {
+      throw new RangeError(`frame index ${index} is outside 0..${this._length - 1}`);
     }
     const v = (this.#view ??= new FrameView(this));
     v._i = index;
@@ -212,6 +205,94 @@ export class FrameBatch implements Iterable<FrameView> {
 
   #check(): void {
     if (this.#released) throw new LeaseError('a FrameBatch or FrameView');
+  }
+}
+
+/**
+ * A TPACKET_V1/V2 batch: the consecutive ready frame slots of one wake-up, each frame's status as
+ * the ring loaded it (with acquire semantics).
+ */
+export class SlotBatch extends FrameBatch {
+  /** @internal tp_status of each frame as the ring loaded it */ readonly _statuses: Uint32Array;
+  /** @internal ring slots to release */ readonly _slots: Uint32Array;
+
+  /** @internal Created by the V1/V2 reader. */
+  constructor(
+    owner: BatchOwner,
+    dv: DataView,
+    buf: Uint8Array,
+    layout: PacketFrameLayout,
+    offsets: Float64Array,
+    statuses: Uint32Array,
+    slots: Uint32Array,
+    copies: (Buffer | undefined)[] | null,
+    losing: boolean,
+  ) {
+    super(owner, dv, buf, layout, offsets, offsets.length, copies, -1, losing);
+    this._statuses = statuses;
+    this._slots = slots;
+  }
+
+  /** @internal */
+  _status(i: number): number {
+    return this._statuses[i];
+  }
+}
+
+/**
+ * A TPACKET_V3 block: its frames are found by following `tp_next_offset` from the first, lazily,
+ * as they are read (each header's cache line is loaded once, by the walk, and is still hot when the
+ * consumer reads its fields). A malformed block never reads outside itself: the batch is cut to
+ * the frames walked so far.
+ */
+export class BlockBatch extends FrameBatch {
+  /** @internal the block's ring slot */ readonly _slot: number;
+  #u32: Uint32Array;
+  #end: number;
+  #walked = 1;
+
+  /** @internal Created by the V3 reader; `offsets[0]` is the first frame. */
+  constructor(
+    owner: BatchOwner,
+    dv: DataView,
+    buf: Uint8Array,
+    u32: Uint32Array,
+    offsets: Float64Array,
+    count: number,
+    slot: number,
+    end: number,
+    sequence: number,
+    losing: boolean,
+  ) {
+    super(owner, dv, buf, tpacketV3, offsets, count, null, sequence, losing);
+    this._slot = slot;
+    this.#u32 = u32;
+    this.#end = end;
+  }
+
+  /** @internal Inside a block user space owns, tp_status is not a synchronisation word: a plain read. */
+  _status(_i: number, at: number): number {
+    return this._layout.status(this._dv, at);
+  }
+
+  // Extends the known frame offsets to index + 1 (one ahead, so that damage right after frame
+  // `index` shortens the batch before a `for (i < batch.length)` loop asks for the next index).
+  protected override _reach(index: number): void {
+    if (index + 1 < this.#walked || index >= this._length) return;
+    const offsets = this._offsets;
+    const target = Math.min(index + 1, this._length - 1);
+    let k = this.#walked - 1;
+    let at = offsets[k];
+    while (k < target) {
+      const next = v3NextFrameAligned(this.#u32, at, this.#end);
+      if (next < 0) {
+        this._length = this.#walked = k + 1;
+        return;
+      }
+      at = next;
+      offsets[++k] = at;
+    }
+    this.#walked = k + 1;
   }
 }
 
@@ -245,8 +326,7 @@ export class FrameView {
   // V1/V2: the word the ring loaded with acquire semantics. V3: a plain read of the header's flags
   // (inside a block user space owns, tp_status is not a synchronisation word).
   #status(at: number): number {
-    const st = this._b._statuses;
-    return st ? st[this._i] : this._b._layout.status(this._b._dv, at);
+    return this._b._status(this._i, at);
   }
   /** Wire length (`tp_len`). */
   get len(): number {

@@ -6,15 +6,11 @@
  * @internal
  * @packageDocumentation
  */
-import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING, V3_ALIGNMENT } from '../constants';
-import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING } from '../constants';
+import { tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
-
-/** tp_next_offset as a 32-bit word index within tpacket3_hdr. */
-const NEXT_OFFSET_WORD = TPACKET3_HDR.tp_next_offset >>> 2;
-
 import { Ring } from '../ring/ring';
-import { BatchOwner, FrameBatch } from './batch';
+import { BatchOwner, BlockBatch, FrameBatch, SlotBatch } from './batch';
 
 /** What a reader needs from its socket. */
 export interface ReaderHost {
@@ -24,19 +20,48 @@ export interface ReaderHost {
   onLosing(): void;
   /** V3 blocks were skipped in sequence. */
   onSequenceGap(missing: number): void;
-  /** A batch's slots went back to the kernel. */
-  onRelease(batch: FrameBatch): void;
 }
 
-/** Takes batches from a ring. */
-export interface RxReader extends BatchOwner {
-  readonly ring: Ring<SlotLayout>;
+/**
+ * Takes batches from a ring, and owns them until they are released: the socket asks it to give
+ * every outstanding batch back (a consumer leaving) or to end their leases (close).
+ */
+export abstract class RxReader implements BatchOwner {
+  abstract readonly ring: Ring<SlotLayout>;
+  #outstanding = new Set<FrameBatch>();
+
   /** The next batch, or null when the kernel has handed over nothing new. */
-  next(): FrameBatch | null;
+  next(): FrameBatch | null {
+    const b = this.take();
+    if (b) this.#outstanding.add(b);
+    return b;
+  }
+
+  /** Gives every outstanding batch's slots back (the consumer left). */
+  releaseAll(): void {
+    for (const b of [...this.#outstanding]) b.release();
+  }
+
+  /** Ends every outstanding lease without touching the ring (it is being unmapped). */
+  expireAll(): void {
+    for (const b of this.#outstanding) b._expire();
+    this.#outstanding.clear();
+    this.ring.dropHolds();
+  }
+
+  releaseBatch(batch: FrameBatch): void {
+    this.#outstanding.delete(batch);
+    this.giveBack(batch);
+  }
+
+  /** The layout family's take: the next batch from the ring. */
+  protected abstract take(): FrameBatch | null;
+  /** The layout family's release: the batch's slots back to the kernel. */
+  protected abstract giveBack(batch: FrameBatch): void;
 }
 
 /** TPACKET_V1/V2: each ring slot is one frame. */
-export class FrameSlotReader implements RxReader {
+export class FrameSlotReader extends RxReader {
   readonly ring: Ring<SlotLayout>;
   #dv: DataView;
   #buf: Uint8Array;
@@ -45,6 +70,7 @@ export class FrameSlotReader implements RxReader {
   #free: { slots: Uint32Array; statuses: Uint32Array; offsets: Float64Array }[] = [];
 
   constructor(ring: Ring<SlotLayout & PacketFrameLayout>, dv: DataView, buf: Uint8Array, host: ReaderHost) {
+    super();
     this.ring = ring;
     this.#layout = ring.layout;
     this.#dv = dv;
@@ -52,7 +78,7 @@ export class FrameSlotReader implements RxReader {
     this.#host = host;
   }
 
-  next(): FrameBatch | null {
+  protected take(): FrameBatch | null {
     // Scratch arrays come from a free list refilled by releases: in the steady state a batch
     // allocates only views, never a backing store.
     const scratch = this.#free.pop() ?? {
@@ -81,27 +107,26 @@ export class FrameSlotReader implements RxReader {
         copies[k] = this.#host.recvWhole(this.#layout.len(this.#dv, offsets[k]));
       }
     }
-    const batch = new FrameBatch(this, this.#dv, this.#buf, this.#layout, offsets, statuses, slots, copies, -1, losing);
+    const batch = new SlotBatch(this, this.#dv, this.#buf, this.#layout, offsets, statuses, slots, copies, losing);
     if (losing) this.#host.onLosing();
     return batch;
   }
 
-  releaseBatch(batch: FrameBatch): void {
+  protected giveBack(batch: SlotBatch): void {
     const slots = batch._slots;
     for (let k = 0; k < slots.length; k++) this.ring.releaseRx(slots[k]);
     if (this.#free.length < 4) {
       this.#free.push({
         slots: new Uint32Array(slots.buffer),
-        statuses: new Uint32Array(batch._statuses!.buffer),
+        statuses: new Uint32Array(batch._statuses.buffer),
         offsets: new Float64Array(batch._offsets.buffer),
       });
     }
-    this.#host.onRelease(batch);
   }
 }
 
 /** TPACKET_V3: each ring slot is a block of variable-size frames. */
-export class BlockReader implements RxReader {
+export class BlockReader extends RxReader {
   readonly ring: Ring<SlotLayout>;
   #dv: DataView;
   #buf: Uint8Array;
@@ -113,9 +138,9 @@ export class BlockReader implements RxReader {
   #u32: Uint32Array;
   #maxFrames: number;
   #free: Float64Array[] = [];
-  #ends = new WeakMap<FrameBatch, number>();
 
   constructor(ring: Ring<SlotLayout>, blockSize: number, dv: DataView, buf: Uint8Array, host: ReaderHost) {
+    super();
     this.ring = ring;
     this.#blockSize = blockSize;
     this.#u32 = new Uint32Array(buf.buffer, 0, buf.byteLength >>> 2);
@@ -126,7 +151,7 @@ export class BlockReader implements RxReader {
     this.#host = host;
   }
 
-  next(): FrameBatch | null {
+  protected take(): FrameBatch | null {
     for (;;) {
       if (this.ring.takeRx(1, this.#idx, this.#st) === 0) return null;
       const slot = this.#idx[0];
@@ -149,48 +174,18 @@ export class BlockReader implements RxReader {
       const offsets = (this.#free.pop() ?? new Float64Array(this.#maxFrames)).subarray(0, n);
       offsets[0] = first;
       const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
-      const batch = new FrameBatch(this, dv, this.#buf, tpacketV3, offsets, null, Uint32Array.of(slot), null, seq, losing);
-      // Frames are walked as they are read (FrameBatch.frame), so each header's cache line is
-      // loaded once, by the walk, and is still hot when the consumer reads its fields.
-      batch._walked = 1;
-      batch._walk = this.#walk;
-      this.#ends.set(batch, end);
+      // Frames are walked as they are read (BlockBatch), so each header's cache line is loaded once.
+      const batch = new BlockBatch(this, dv, this.#buf, this.#u32, offsets, n, slot, end, seq, losing);
       if (losing) this.#host.onLosing();
       return batch;
     }
   }
 
-  // Extends a batch's known frame offsets to index `upto` + 1 (one ahead, so that damage right after
-  // frame `upto` shortens the batch before a `for (i < batch.length)` loop asks for the next index).
-  // Frames are V3_ALIGNMENT (8-byte) aligned, so tp_next_offset (in the header line the consumer reads
-  // next) is an aligned array element. A malformed block never reads outside itself:
-  // the batch is cut to the frames walked so far.
-  #walk = (batch: FrameBatch, upto: number): void => {
-    const u32 = this.#u32;
-    const offsets = batch._offsets;
-    const end = this.#ends.get(batch)!;
-    const target = Math.min(upto + 1, batch.length - 1);
-    let k = batch._walked - 1;
-    let at = offsets[k];
-    while (k < target) {
-      const next = u32[(at >>> 2) + NEXT_OFFSET_WORD];
-      if (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || at + next + tpacketV3.hdrLen > end) {
-        batch._truncate(k + 1);
-        return;
-      }
-      at += next;
-      offsets[++k] = at;
-    }
-    batch._walked = k + 1;
-  };
-
-  releaseBatch(batch: FrameBatch): void {
-    this.ring.releaseRx(batch._slots[0]);
-    this.#ends.delete(batch);
+  protected giveBack(batch: BlockBatch): void {
+    this.ring.releaseRx(batch._slot);
     const offsets = batch._offsets;
     if (offsets.buffer.byteLength === this.#maxFrames * 8 && this.#free.length < this.ring.size) {
       this.#free.push(new Float64Array(offsets.buffer));
     }
-    this.#host.onRelease(batch);
   }
 }

@@ -145,7 +145,6 @@ export class PacketSocket implements Disposable {
   #reader: RxReader;
   #closed = false;
   #consumer: Consumer | null = null;
-  #outstanding = new Set<FrameBatch>();
   #initialDrain: NodeJS.Immediate | null = null;
   #losses = new Subject<LossEvent>();
   #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
@@ -166,7 +165,6 @@ export class PacketSocket implements Disposable {
       recvWhole: (size) => this.#recvWhole(size),
       onLosing: () => this.stats(),
       onSequenceGap: (missing) => this.#emitLoss('sequence-gap', missing),
-      onRelease: (batch) => this.#onRelease(batch),
     };
     if (version === TPACKET_V3) {
       this.#reader = new BlockReader(new Ring(mapping, blockOffsets(geometry), tpacketV3Block), geometry.blockSize, dv, buf, host);
@@ -395,9 +393,7 @@ export class PacketSocket implements Disposable {
     this.#consumer = null;
     c?.complete();
     this.#losses.complete();
-    for (const b of this.#outstanding) b._expire();
-    this.#outstanding.clear();
-    this.#reader.ring.dropHolds();
+    this.#reader.expireAll();
     if (this.#mapping) native.krMunmap(this.#mapping, 'PACKET_RX_RING');
     this.#mapping = null;
     native.krClose(this.#fd, 'AF_PACKET');
@@ -436,7 +432,7 @@ export class PacketSocket implements Disposable {
     this.#initialDrain = null;
     this.#poller?.stop();
     reading.delete(this);
-    for (const b of [...this.#outstanding]) b.release();
+    this.#reader.releaseAll();
   }
 
   // One JavaScript entry per kernel wake-up: drain every batch the kernel has handed over. A
@@ -458,7 +454,6 @@ export class PacketSocket implements Disposable {
         if (this.#consumer !== consumer) return;
         const batch = this.#reader.next();
         if (!batch) break;
-        this.#outstanding.add(batch);
         consumer.push(batch);
         if (!batch.held && !batch._queued) batch.release();
       }
@@ -499,10 +494,6 @@ export class PacketSocket implements Disposable {
       );
     }
     return new RingError(err, 'poll', `interface ${this.#ifname}`, errnoText(err));
-  }
-
-  #onRelease(batch: FrameBatch): void {
-    this.#outstanding.delete(batch);
   }
 
   #recvWhole(size: number): Buffer {

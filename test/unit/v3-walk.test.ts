@@ -9,7 +9,7 @@ function setup() {
   const ab = new ArrayBuffer(2 * BS);
   const dv = new DataView(ab);
   const gaps: number[] = [];
-  const host: ReaderHost = { recvWhole: () => Buffer.alloc(0), onLosing: () => undefined, onSequenceGap: (n) => gaps.push(n), onRelease: () => undefined };
+  const host: ReaderHost = { recvWhole: () => Buffer.alloc(0), onLosing: () => undefined, onSequenceGap: (n) => gaps.push(n) };
   const reader = new BlockReader(new Ring(ab, Float64Array.of(0, BS), tpacketV3Block), BS, dv, new Uint8Array(ab), host);
   const block = (b: number, seq: number, frames: number[], numPkts = frames.length) => {
     const o = b * BS;
