@@ -88,6 +88,9 @@ export class EmulatedRxRing {
   // After close(): what runs once the last outstanding fill is back and the memory is unmapped.
   #closing: (() => void) | null = null;
   #closed = false;
+  // A produce() or readAhead() that came while a fill was in flight: that fill may have read before
+  // the data came, so its completion wakes the consumer even when it filled nothing.
+  #missed = false;
 
   /**
    * @param fd a netlink socket with NETLINK_PKTINFO and SO_PASSCRED set (for nm_group and the
@@ -259,6 +262,34 @@ export class EmulatedRxRing {
       },
     });
     return true;
+  }
+
+  /**
+   * The consumer's produce step (NetlinkRingBackend.produce): one {@link fill}, or, while read-ahead
+   * fills are outstanding (their completion wakes the consumer), a note that a wake-up came.
+   * @throws RingError as {@link fill}
+   */
+  produce(): void {
+    if (this.#outstanding > 0) this.#missed = true;
+    else this.fill();
+  }
+
+  /**
+   * Keeps the producer filling ahead, beside the consumer: queues {@link fillAsync} up to the
+   * read-ahead depth. `wake` runs (on the JavaScript thread) when a fill brought frames, or when a
+   * wake-up was missed while one was in flight; a fill that brought nothing and missed nothing
+   * does not wake, so an idle socket waits for its next poll wake-up instead of spinning.
+   * Does nothing after {@link close}.
+   */
+  readAhead(wake: () => void): void {
+    if (this.#closed) return;
+    if (this.#outstanding > 0) this.#missed = true;
+    const done = (filled: number): void => {
+      const again = filled > 0 || this.#missed;
+      this.#missed = false;
+      if (again) wake();
+    };
+    while (this.fillAsync(done));
   }
 
   // Takes up to `limit` frames the kernel's allocator would use next, from `from`, and marks them

@@ -11,78 +11,31 @@ import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
 import {
-  AF_NETLINK,
   NETLINK_ADD_MEMBERSHIP,
   NETLINK_DROP_MEMBERSHIP,
-  NETLINK_EXT_ACK,
-  NETLINK_GET_STRICT_CHK,
-  NETLINK_NETFILTER,
-  NETLINK_NO_ENOBUFS,
-  NETLINK_PKTINFO,
   NETLINK_ROUTE,
-  NL_MMAP_HDRLEN,
-  SOCK_RAW,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_ALIGN,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
   SOL_NETLINK,
-  SOL_SOCKET,
-  SO_PASSCRED,
-  SO_RCVBUF,
-  SO_RCVBUFFORCE,
 } from '../constants';
-import { errnoName, LeaseError, RingError, UnsupportedError } from '../errors';
-import { encodeSockaddrNl, NLMSGHDR as H, sockaddrNlPid } from '../layouts/netlink';
-import { nlMmap, validateNlMmapGeometry } from '../layouts/nl-mmap';
+import { LeaseError } from '../errors';
+import { NLMSGHDR as H } from '../layouts/netlink';
+import { nlMmap } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
-import { checkMappable } from '../ring/addressing';
-import { RingGeometry } from '../layouts/types';
 import { RingWriter } from '../ring/writer';
-import { setOptionalInt } from '../sockopt';
-import { bool, choice, describe, int, netnsPath } from '../validate';
+import { choice, describe, int } from '../validate';
 import { DumpInterruptedError, DumpInterruptPolicy, DumpPort, DumpSink, runDump } from './dump';
-import { EmulatedRxRing } from './emulated-rx';
-import { EmulatedTxRing } from './emulated-tx';
+import { KernelRingCalls } from './kernel-ring';
 import { MessageCursor, NetlinkError, parseAck } from './message';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_ERROR, NLMSG_HDRLEN } from '../constants';
-import { KernelRingCalls, KernelRings, nativeRingCalls } from './kernel-ring';
-import { NetlinkFrame, NetlinkReader, NetlinkRingBackend } from './reader';
+import { NetlinkFeatures, NetlinkSocketOptions, openSocketParts, SocketParts } from './open';
+import { NetlinkFrame, NetlinkReader } from './reader';
+import { RingPair } from './ring-pair';
 
-const { ENOBUFS, ENOPROTOOPT, EPERM, EPROTO } = osConstants.errno;
-
-/** Options for {@link NetlinkSocket.open}. */
-export interface NetlinkSocketOptions {
-  /** `'route'` (NETLINK_ROUTE), `'netfilter'` (NETLINK_NETFILTER) or a protocol number. */
-  protocol: 'route' | 'netfilter' | number;
-  /** Network namespace: a name in /run/netns or an absolute path (created there on a helper thread). */
-  netns?: string;
-  /** Multicast groups to join at open. */
-  groups?: number[];
-  /**
-   * `'auto'` (default): the kernel's ring where setting it up succeeds, else the emulation (the
-   * probe is the setsockopt's answer, ENOPROTOOPT or EPERM, never the version number).
-   * `'kernel'`: the kernel's NETLINK_RX_RING/NETLINK_TX_RING, which exist only in Linux 3.10–4.5
-   * and need CAP_NET_ADMIN; elsewhere open() throws UnsupportedError. `'emulated'`: kring's
-   * emulation of the frame protocol over recvmmsg/sendmmsg. Consumer code is the same for all.
-   */
-  ring?: 'auto' | 'kernel' | 'emulated';
-  /** RX ring geometry; default 32 frames of 32 KiB (a dump datagram is at most ~32 KiB, so dumps stay VALID). */
-  rx?: RingGeometry;
-  /** TX ring geometry; default 16 frames of 4 KiB. */
-  tx?: RingGeometry;
-  /** Socket receive buffer in bytes; default 4 MiB (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). */
-  rcvbuf?: number;
-  /**
-   * NETLINK_EXT_ACK (Linux 4.12): errors carry the kernel's message and attribute offset (default
-   * true). Probed: on an older kernel the socket opens without it ({@link NetlinkSocket.features}).
-   */
-  extAck?: boolean;
-  /**
-   * NETLINK_GET_STRICT_CHK (Linux 4.20): strict header checking and kernel-side dump filtering
-   * (default false). Probed: on an older kernel the socket opens without it and the kernel returns
-   * unfiltered dumps, which kring's readers filter in user space.
-   */
-  strict?: boolean;
-  /** NETLINK_NO_ENOBUFS: do not report overruns (default false). */
-  noEnobufs?: boolean;
-}
+const { ENOBUFS, EPROTO } = osConstants.errno;
 
 /** A received netlink message, copied out of the ring. */
 export interface NetlinkMessage {
@@ -115,17 +68,6 @@ class ReceivedMessage implements NetlinkMessage {
   get payload(): Buffer {
     return this.bytes.subarray(NLMSG_HDRLEN);
   }
-}
-
-/**
- * Which of the socket options newer than Linux 3.10 this kernel has (each probed at open: an
- * ENOPROTOOPT answer means absent, and the socket opens without it).
- */
-export interface NetlinkFeatures {
-  /** NETLINK_EXT_ACK (4.12): error replies can carry the kernel's message and attribute offset. */
-  readonly extAck: boolean;
-  /** NETLINK_GET_STRICT_CHK (4.20): strict checking, kernel-side dump filtering. */
-  readonly strictCheck: boolean;
 }
 
 /** Cancellation of a wait: an AbortSignal, and/or a timeout in milliseconds. */
@@ -202,10 +144,6 @@ interface Pending {
   onDatagram?(data: Uint8Array): void;
 }
 
-const PROTOCOLS = { route: NETLINK_ROUTE, netfilter: NETLINK_NETFILTER } as const;
-const DEFAULT_RX: RingGeometry = { blockSize: 32768, blockCount: 32, frameSize: 32768, frameCount: 32 };
-const DEFAULT_TX: RingGeometry = { blockSize: 4096, blockCount: 16, frameSize: 4096, frameCount: 16 };
-
 // Sockets with a reader waiting (a request, a dump, a subscriber): held strongly while polling,
 // since the poll callback reaches a socket through a WeakRef only, and a socket whose only owner is
 // a pending request or subscription must not be collected mid-read.
@@ -280,12 +218,17 @@ export class NetlinkSocket implements Disposable {
    * @throws RingError for kernel failures
    */
   static open(o: NetlinkSocketOptions): NetlinkSocket {
-    return openNetlinkSocket(o);
+    return NetlinkSocket._fromParts(openSocketParts(o));
   }
 
-  /** @internal {@link openNetlinkSocket} builds sockets through this. */
-  static _make(parts: SocketParts): NetlinkSocket {
-    return new NetlinkSocket(parts);
+  /** @internal A socket over parts {@link openSocketParts} made; closes them if it cannot be made. */
+  static _fromParts(parts: SocketParts): NetlinkSocket {
+    try {
+      return new NetlinkSocket(parts);
+    } catch (e) {
+      parts.rings.close(() => native.krClose(parts.fd, 'AF_NETLINK'));
+      throw e;
+    }
   }
 
   /** Whether {@link close} has run. */
@@ -721,202 +664,6 @@ export class NetlinkSocket implements Disposable {
   }
 }
 
-/** What an opened socket is made of (openNetlinkSocket hands them over). */
-interface SocketParts {
-  fd: number;
-  protocol: number;
-  portId: number;
-  rings: RingPair;
-  mode: 'kernel' | 'emulated';
-  frameSize: number;
-  features: NetlinkFeatures;
-  strict: boolean;
-}
-
-/** The ring pair a socket runs on: the kernel's, or the emulation's. */
-interface RingPair {
-  readonly backend: NetlinkRingBackend;
-  readonly writer: RingWriter<typeof nlMmap>;
-  /** The pending socket error, consumed (ENOBUFS after an overrun), or 0. */
-  takeError(): number;
-  /**
-   * Starts the producer filling ahead, beside the consumer, if it can (the emulation: recvmmsg on
-   * kring's receive thread); `wake` runs when frames came in (or a wake-up may have been missed
-   * meanwhile). Absent for the kernel's ring, whose producer is the kernel.
-   */
-  readAhead?(wake: () => void): void;
-  /** Tears the rings down; `closeFd` runs once nothing can use the fd any more (maybe later). */
-  close(closeFd: () => void): void;
-}
-
-function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): RingPair {
-  const r = new EmulatedRxRing(fd, rx);
-  let t: EmulatedTxRing;
-  try {
-    t = new EmulatedTxRing(fd, tx);
-  } catch (e) {
-    r.close();
-    throw e;
-  }
-  // A wake-up that came while a fill was in flight: that fill may have read before the data came.
-  let missed = false;
-  return {
-    backend: {
-      ring: r.ring,
-      buffer: r.buffer,
-      produce: () => {
-        if (r.busy) missed = true;
-        else r.fill();
-      },
-      recvCopy: () => r.recvCopy(),
-      messageOffset: NL_MMAP_HDRLEN,
-    },
-    writer: t.writer(),
-    takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
-    readAhead(wake) {
-      if (r.closed) return;
-      if (r.busy) missed = true;
-      // Not called after close().
-      const done = (filled: number) => {
-        // Nothing came and no wake-up was missed: the next poll wake-up goes on (no spinning).
-        const again = filled > 0 || missed;
-        missed = false;
-        if (again) wake();
-      };
-      while (r.fillAsync(done));
-    },
-    close(closeFd) {
-      t.close();
-      // The receive thread's recvmmsg must not meet unmapped memory or a closed (or reused) fd
-      // number: the RX ring unmaps and closes the fd after the last outstanding fill.
-      r.close(closeFd);
-    },
-  };
-}
-
-function kernelRings(k: KernelRings): RingPair {
-  return {
-    backend: k.backend,
-    writer: k.writer(),
-    takeError: () => k.takeError(),
-    close: (closeFd) => {
-      k.close();
-      closeFd();
-    },
-  };
-}
-
-/**
- * {@link NetlinkSocket.open}, with the kernel ring's syscalls replaceable: `kring/testing` runs
- * kernel-mode sockets on the simulator through `ringCalls`. Everything else (the socket, bind,
- * options, polling) is real.
- * @internal
- */
-export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls: (fd: number) => KernelRingCalls = defaultRingCalls): NetlinkSocket {
-  if (o === null || typeof o !== 'object') throw new TypeError(`NetlinkSocket.open() takes an options object, got ${describe(o)}`);
-  const protocol =
-    typeof o.protocol === 'number'
-      ? o.protocol
-      : typeof o.protocol === 'string' && Object.hasOwn(PROTOCOLS, o.protocol)
-        ? PROTOCOLS[o.protocol as keyof typeof PROTOCOLS]
-        : -1;
-  if (!Number.isInteger(protocol) || protocol < 0 || protocol > 31) {
-    throw new RangeError(`protocol must be 'route', 'netfilter' or a netlink protocol number 0..31, got ${describe(o.protocol)}`);
-  }
-  const ring = choice('ring', o.ring ?? 'auto', ['auto', 'kernel', 'emulated'] as const);
-  const groups = o.groups ?? [];
-  if (!Array.isArray(groups) || groups.some((g) => !Number.isInteger(g) || g < 1 || g > 1023)) {
-    throw new RangeError('groups must be an array of multicast group numbers 1..1023');
-  }
-  // The kernel takes an int and doubles it, capped at INT_MAX: larger values cannot mean anything.
-  const rcvbuf = o.rcvbuf === undefined ? 4 << 20 : int('rcvbuf', o.rcvbuf, 1024, 0x7fffffff);
-  const extAck = bool('extAck', o.extAck, true);
-  const strict = bool('strict', o.strict);
-  const noEnobufs = bool('noEnobufs', o.noEnobufs);
-  const rx = o.rx ?? DEFAULT_RX;
-  const tx = o.tx ?? DEFAULT_TX;
-  const pageSize = native.krPageSize();
-  validateNlMmapGeometry(rx, pageSize);
-  validateNlMmapGeometry(tx, pageSize);
-  checkMappable(rx.blockSize * rx.blockCount + tx.blockSize * tx.blockCount, 'the RX and TX rings');
-  const path = netnsPath(o.netns);
-  const fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: protocol, netns: path, op: 'AF_NETLINK' });
-  let kernel: KernelRings | null = null;
-  try {
-    const sa = encodeSockaddrNl();
-    native.krBind(fd, sa, 'AF_NETLINK');
-    native.krGetsockname(fd, sa, 'AF_NETLINK');
-    const portId = sockaddrNlPid(sa);
-    const calls = ringCalls(fd);
-    if (ring !== 'emulated') {
-      const k = KernelRings.setUp(calls, rx, tx);
-      if (k instanceof KernelRings) kernel = k;
-      else if (ring === 'kernel') throw refusedRing(k.refused);
-    }
-    try {
-      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_RCVBUFFORCE, value: rcvbuf, op: 'SO_RCVBUFFORCE' });
-    } catch (e) {
-      if (!(e instanceof RingError) || e.code !== 'EPERM') throw e;
-      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_RCVBUF, value: rcvbuf, op: 'SO_RCVBUF' });
-    }
-    // Options newer than 3.10 are probed by setting them to the value wanted (0 too, so that the
-    // probe says what the kernel has): ENOPROTOOPT means absent, and the socket opens without.
-    const features: NetlinkFeatures = {
-      extAck: setOptional(calls, fd, SOL_NETLINK, NETLINK_EXT_ACK, extAck ? 1 : 0, 'NETLINK_EXT_ACK'),
-      strictCheck: setOptional(calls, fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, strict ? 1 : 0, 'NETLINK_GET_STRICT_CHK'),
-    };
-    if (noEnobufs) native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_NO_ENOBUFS, value: 1, op: 'NETLINK_NO_ENOBUFS' });
-    if (!kernel) {
-      // The emulation fills nm_group and the credentials from these (the kernel ring's frame headers carry them).
-      native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_PKTINFO, value: 1, op: 'NETLINK_PKTINFO' });
-      native.krSetsockopt({ fd: fd, level: SOL_SOCKET, name: SO_PASSCRED, value: 1, op: 'SO_PASSCRED' });
-    }
-    // Joined after the kernel ring is set up (its setup purges the receive queue) and before the
-    // emulated rings exist, so that nothing past this point can fail.
-    for (const g of groups) native.krSetsockopt({ fd: fd, level: SOL_NETLINK, name: NETLINK_ADD_MEMBERSHIP, value: g, op: 'NETLINK_ADD_MEMBERSHIP' });
-    const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
-    return NetlinkSocket._make({
-      fd,
-      protocol,
-      portId,
-      rings,
-      mode: kernel ? 'kernel' : 'emulated',
-      frameSize: rx.frameSize,
-      features,
-      strict: strict && features.strictCheck,
-    });
-  } catch (e) {
-    kernel?.close();
-    native.krClose(fd, 'AF_NETLINK');
-    throw e;
-  }
-}
-
-/**
- * Sets a socket option that an older kernel may not have (a simulated kernel answers first). True
- * when set; false when the kernel answered ENOPROTOOPT (the option does not exist there).
- * @throws RingError for any other refusal
- */
-function setOptional(calls: KernelRingCalls, fd: number, level: number, name: number, value: number, op: string): boolean {
-  const simulated = calls.option?.(level, name, value);
-  if (simulated === undefined) return setOptionalInt(fd, level, name, value, op);
-  if (simulated === -ENOPROTOOPT) return false;
-  if (simulated < 0) throw new RingError(-simulated, 'setsockopt', op, errnoName(-simulated));
-  return true;
-}
-
-let defaultRingCalls: (fd: number) => KernelRingCalls = nativeRingCalls;
-
-/**
- * Replaces the kernel ring's syscalls of every NetlinkSocket opened from now on (null restores
- * the native ones): how `kring/testing` runs whole programs (readers, the mirror, the CLI) on a
- * simulated older kernel.
- * @internal
- */
-export function setDefaultRingCalls(calls: ((fd: number) => KernelRingCalls) | null): void {
-  defaultRingCalls = calls ?? nativeRingCalls;
-}
-
 // rtnetlink (and nfnetlink) GET requests with NLM_F_DUMP are dumps; on NEW requests the same bits
 // mean NLM_F_REPLACE | NLM_F_EXCL. rtnetlink_rcv_msg tells them apart by the type's kind (type & 3 == 2: GET).
 function isDumpRequest(message: Uint8Array, protocol: number): boolean {
@@ -935,18 +682,6 @@ function checkWait(o: WaitOptions | null | undefined): Error | null {
   return null;
 }
 
-function refusedRing(errno: number): UnsupportedError {
-  return errno === EPERM
-    ? new UnsupportedError(
-        'memory-mapped netlink (NETLINK_RX_RING)',
-        "this kernel has the ring but refused it with EPERM: setting it up needs CAP_NET_ADMIN; use ring: 'emulated' or 'auto'",
-      )
-    : new UnsupportedError(
-        'memory-mapped netlink (NETLINK_RX_RING)',
-        `this kernel answered ${errnoName(errno)}: the kernel ring exists only in Linux 3.10–4.5 (removed in 4.6 and late 4.4.y); use ring: 'emulated' or 'auto'`,
-      );
-}
-
 function ackError(m: NetlinkMessage): NetlinkError | null {
   const cursor = new MessageCursor(m.bytes);
   cursor.next();
@@ -955,4 +690,15 @@ function ackError(m: NetlinkMessage): NetlinkError | null {
   return ack.error < 0 ? new NetlinkError(-ack.error, m.seq, ack.extackMessage, ack.extackOffset) : null;
 }
 
+/**
+ * {@link NetlinkSocket.open}, with the kernel ring's syscalls replaceable: `kring/testing` runs
+ * kernel-mode sockets on the simulator through `ringCalls`. Everything else (the socket, bind,
+ * options, polling) is real.
+ * @internal
+ */
+export function openNetlinkSocket(o: NetlinkSocketOptions, ringCalls?: (fd: number) => KernelRingCalls): NetlinkSocket {
+  return NetlinkSocket._fromParts(openSocketParts(o, ringCalls));
+}
+
 export { DumpInterruptPolicy, DumpInterruptedError };
+export type { NetlinkFeatures, NetlinkSocketOptions };

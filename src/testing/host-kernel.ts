@@ -19,7 +19,7 @@ import { RingError } from '../errors';
 import type { KernelRingCalls } from '../netlink/kernel-ring';
 import { MessageCursor } from '../netlink/message';
 import { NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../constants';
-import { setDefaultRingCalls } from '../netlink/socket';
+import { setDefaultRingCalls } from '../netlink/open';
 import { native, RECV_META_WORDS } from '../native';
 import { netlinkRecvInfo, recvInfo } from '../netlink/recv-info';
 import { simulateAbsentOptions } from '../sockopt';
