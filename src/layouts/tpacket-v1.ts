@@ -32,6 +32,19 @@ export const TPACKET_HDR = {
 
 const F = TPACKET_HDR;
 
+/**
+ * What `tp_status` means to each side in the fixed-frame rings: V1's, which V2 keeps
+ * (__packet_get_status and __packet_set_status in net/packet/af_packet.c treat the two alike).
+ */
+export const TPACKET_SLOT_STATUS: Pick<SlotLayout, 'rxUserReady' | 'rxKernelStatus' | 'txUserReady' | 'txKernelStatus'> = {
+  rxUserReady: (status) => (status & TP_STATUS_USER) !== 0,
+  rxKernelStatus: TP_STATUS_KERNEL,
+  // TX: TP_STATUS_AVAILABLE is free; TP_STATUS_WRONG_FORMAT is free too (the kernel gave the
+  // frame back unsent; tpacket_snd() with PACKET_LOSS set), SEND_REQUEST and SENDING are the kernel's.
+  txUserReady: (status) => (status & ~TP_STATUS_WRONG_FORMAT) === TP_STATUS_AVAILABLE,
+  txKernelStatus: TP_STATUS_SEND_REQUEST,
+};
+
 /** The V1 frame layout: each frame is a ring slot whose status word is `tp_status`. */
 export const tpacketV1: SlotLayout & PacketFrameLayout = {
   name: 'tpacket_hdr',
@@ -39,12 +52,7 @@ export const tpacketV1: SlotLayout & PacketFrameLayout = {
   hdrLen: TPACKET_HDRLEN,
   sockaddrOffset: TPACKET_ALIGN(TPACKET_HDR_SIZE),
   statusOffset: F.tp_status,
-  rxUserReady: (status) => (status & TP_STATUS_USER) !== 0,
-  rxKernelStatus: TP_STATUS_KERNEL,
-  // TX: TP_STATUS_AVAILABLE is free; TP_STATUS_WRONG_FORMAT is free too (the kernel gave the
-  // frame back unsent; tpacket_snd() with PACKET_LOSS set), SEND_REQUEST and SENDING are the kernel's.
-  txUserReady: (status) => (status & ~TP_STATUS_WRONG_FORMAT) === TP_STATUS_AVAILABLE,
-  txKernelStatus: TP_STATUS_SEND_REQUEST,
+  ...TPACKET_SLOT_STATUS,
   status: (dv, at) => dv.getUint32(at + F.tp_status, true),
   len: (dv, at) => dv.getUint32(at + F.tp_len, true),
   snaplen: (dv, at) => dv.getUint32(at + F.tp_snaplen, true),

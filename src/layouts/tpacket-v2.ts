@@ -3,17 +3,8 @@
  * nanosecond timestamps and VLAN fields.
  * @packageDocumentation
  */
-import {
-  TPACKET2_HDR_SIZE,
-  TPACKET2_HDRLEN,
-  TPACKET_ALIGN,
-  TPACKET_V2,
-  TP_STATUS_AVAILABLE,
-  TP_STATUS_KERNEL,
-  TP_STATUS_SEND_REQUEST,
-  TP_STATUS_USER,
-  TP_STATUS_WRONG_FORMAT,
-} from '../constants';
+import { TPACKET2_HDR_SIZE, TPACKET2_HDRLEN, TPACKET_ALIGN, TPACKET_V2 } from '../constants';
+import { TPACKET_SLOT_STATUS } from './tpacket-v1';
 import type { PacketFrameLayout, SlotLayout } from './types';
 
 /** Field offsets of `struct tpacket2_hdr`. */
@@ -38,12 +29,7 @@ export const tpacketV2: SlotLayout & PacketFrameLayout = {
   hdrLen: TPACKET2_HDRLEN,
   sockaddrOffset: TPACKET_ALIGN(TPACKET2_HDR_SIZE),
   statusOffset: F.tp_status,
-  rxUserReady: (status) => (status & TP_STATUS_USER) !== 0,
-  rxKernelStatus: TP_STATUS_KERNEL,
-  // TX: TP_STATUS_AVAILABLE is free; TP_STATUS_WRONG_FORMAT is free too (the kernel gave the
-  // frame back unsent; tpacket_snd() with PACKET_LOSS set), SEND_REQUEST and SENDING are the kernel's.
-  txUserReady: (status) => (status & ~TP_STATUS_WRONG_FORMAT) === TP_STATUS_AVAILABLE,
-  txKernelStatus: TP_STATUS_SEND_REQUEST,
+  ...TPACKET_SLOT_STATUS,
   status: (dv, at) => dv.getUint32(at + F.tp_status, true),
   len: (dv, at) => dv.getUint32(at + F.tp_len, true),
   snaplen: (dv, at) => dv.getUint32(at + F.tp_snaplen, true),

@@ -187,17 +187,7 @@ export class EmulatedRxRing {
     const a = this.#whole;
     const n = this.#reserve(a, this.#head, this.#batch);
     if (n === 0) return 0;
-    const args = {
-      fd: this.#fd,
-      buffer: this.buffer,
-      offsets: a.offsets,
-      count: n,
-      capacity: this.capacity,
-      spill: a.spill,
-      spillSize: this.#spillBytes,
-      meta: a.meta,
-      op: 'NETLINK_RX_RING',
-    };
+    const args = this.#recvArgs(a, n);
     let got = 0;
     try {
       got = native.krRecvmmsgInto(args);
@@ -239,15 +229,7 @@ export class EmulatedRxRing {
     this.#outstanding++;
     this.#claimFrom = a.frames[n - 1] + 1 === this.ring.size ? 0 : a.frames[n - 1] + 1;
     native.krRecvmmsgStart({
-      fd: this.#fd,
-      buffer: this.buffer,
-      offsets: a.offsets,
-      count: n,
-      capacity: this.capacity,
-      spill: a.spill,
-      spillSize: this.#spillBytes,
-      meta: a.meta,
-      op: 'NETLINK_RX_RING',
+      ...this.#recvArgs(a, n),
       chained,
       done: (error, got, overran) => {
         this.#outstanding--;
@@ -290,6 +272,21 @@ export class EmulatedRxRing {
       if (again) wake();
     };
     while (this.fillAsync(done));
+  }
+
+  // One recvmmsg's arguments: `n` datagrams into the frames `a` reserved (their payload offsets).
+  #recvArgs(a: FillArea, n: number) {
+    return {
+      fd: this.#fd,
+      buffer: this.buffer,
+      offsets: a.offsets,
+      count: n,
+      capacity: this.capacity,
+      spill: a.spill,
+      spillSize: this.#spillBytes,
+      meta: a.meta,
+      op: 'NETLINK_RX_RING',
+    };
   }
 
   // Takes up to `limit` frames the kernel's allocator would use next, from `from`, and marks them

@@ -14,6 +14,12 @@ import { openSockets } from '../helpers/netlink';
 import { describePrivileged } from '../helpers/privileged';
 import { sleep } from '../helpers/traffic';
 
+// RTM_GETLINK with NLM_F_DUMP: every link of the namespace.
+const linkDump = () =>
+  new MessageBuilder()
+    .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
+    .bytes(ifinfomsg())
+    .finish();
 const ifinfomsg = (index = 0) => {
   const b = new Uint8Array(16);
   new DataView(b.buffer).setInt32(4, index, true);
@@ -71,16 +77,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
 
   it('dump() streams every record and completes at NLMSG_DONE', async () => {
     using sock = open();
-    const links = await lastValueFrom(
-      sock
-        .dump(
-          new MessageBuilder()
-            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
-            .bytes(ifinfomsg())
-            .finish(),
-        )
-        .pipe(toArray()),
-    );
+    const links = await lastValueFrom(sock.dump(linkDump()).pipe(toArray()));
     const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
     expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname));
     expect(links.length).toBe(202);
@@ -149,16 +146,7 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
         seenAfter += frames.length;
       }
     });
-    const links = await lastValueFrom(
-      sock
-        .dump(
-          new MessageBuilder()
-            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
-            .bytes(ifinfomsg())
-            .finish(),
-        )
-        .pipe(toArray()),
-    );
+    const links = await lastValueFrom(sock.dump(linkDump()).pipe(toArray()));
     sub.unsubscribe();
     const ip = JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link'], { encoding: 'utf8' })) as { ifname: string }[];
     expect(links.map(ifname)).toEqual(ip.map((l) => l.ifname)); // the whole dump, past the parked frame
@@ -183,22 +171,15 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     const sock = open();
     const seen = await new Promise<number>((resolve, reject) => {
       let n = 0;
-      sock
-        .dump(
-          new MessageBuilder()
-            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
-            .bytes(ifinfomsg())
-            .finish(),
-        )
-        .subscribe({
-          next: () => {
-            if (++n === 10) {
-              sock.close();
-              resolve(n);
-            }
-          },
-          error: reject,
-        });
+      sock.dump(linkDump()).subscribe({
+        next: () => {
+          if (++n === 10) {
+            sock.close();
+            resolve(n);
+          }
+        },
+        error: reject,
+      });
     });
     expect(seen).toBe(10);
     expect(sock.closed).toBe(true);
@@ -218,27 +199,20 @@ describePrivileged('NetlinkSocket on rtnetlink', () => {
     let firstWord = -1;
     let firstLen = -2;
     await new Promise<void>((resolve, reject) => {
-      sock
-        .dumpBatches(
-          new MessageBuilder()
-            .begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0)
-            .bytes(ifinfomsg())
-            .finish(),
-        )
-        .subscribe({
-          next: ({ cursor }) => {
-            if (sock.closed) return void afterClose++;
-            // The first chunks' completion started the next read before handing them out: it is in flight.
-            kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
-            cursor.next();
-            firstLen = cursor.len;
-            sock.close();
-            openAtClose = sockets().has(mine[0]);
-            firstWord = kept.getUint32(cursor.offset, true); // still mapped: the read in flight writes into it
-            resolve();
-          },
-          error: reject,
-        });
+      sock.dumpBatches(linkDump()).subscribe({
+        next: ({ cursor }) => {
+          if (sock.closed) return void afterClose++;
+          // The first chunks' completion started the next read before handing them out: it is in flight.
+          kept = cursor.dv; // a view into the ring, kept past its batch (misuse)
+          cursor.next();
+          firstLen = cursor.len;
+          sock.close();
+          openAtClose = sockets().has(mine[0]);
+          firstWord = kept.getUint32(cursor.offset, true); // still mapped: the read in flight writes into it
+          resolve();
+        },
+        error: reject,
+      });
     });
     expect(openAtClose).toBe(true);
     expect(firstLen).toBeGreaterThanOrEqual(16 + 16); // an RTM_NEWLINK: nlmsghdr and ifinfomsg at least

@@ -5,18 +5,8 @@ import { routeJson } from '../../src/cli/ip-format';
 import { decodeRoute, plainRoute, Route } from '../../src/rtnetlink/route';
 import { RouteRecord } from '../../src/rtnetlink/route-record';
 import { routeKey } from '../../src/rtnetlink/route-table';
+import { u32, rtmsg } from '../helpers/crafted-route';
 
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-};
-const rtmsg = (family: number, dstLen: number, table: number, type = RTN_UNICAST, flags = 0) => {
-  const b = new Uint8Array(12);
-  b.set([family, dstLen, 0, 0, table, 4 /* static */, 0, type]);
-  new DataView(b.buffer).setUint32(8, flags, true);
-  return b;
-};
 const ctx = { ifname: (i: number) => `if${i}` };
 
 describe('RouteRecord (a route kept as its bytes)', () => {

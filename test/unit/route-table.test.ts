@@ -1,26 +1,9 @@
 // The route mirror's identity (routeKey): the kernel's, on crafted routes.
-import { AF_INET, AF_INET6, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTM_NEWROUTE, RTN_UNICAST } from '../../src/constants';
-import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
-import { decodeRoute, Route } from '../../src/rtnetlink/route';
+import { AF_INET, AF_INET6, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY } from '../../src/constants';
+import { MessageBuilder } from '../../src/netlink/message';
+import { Route } from '../../src/rtnetlink/route';
 import { routeKey } from '../../src/rtnetlink/route-table';
-
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-};
-const rtmsg = (family: number, dstLen: number, table: number, type = RTN_UNICAST, flags = 0) => {
-  const b = new Uint8Array(12);
-  b.set([family, dstLen, 0, 0, table, 4 /* static */, 0, type]);
-  new DataView(b.buffer).setUint32(8, flags, true);
-  return b;
-};
-function route(build: (b: MessageBuilder) => void, type = RTM_NEWROUTE): Route | NetlinkParseError {
-  const b = new MessageBuilder().begin(type, 0, 1);
-  build(b);
-  const msg = b.finish().slice();
-  return decodeRoute(new DataView(msg.buffer), 16, msg.length - 16, type);
-}
+import { u32, rtmsg, route } from '../helpers/crafted-route';
 
 describe('routeKey', () => {
   it("the mirror identity is the kernel's: IPv4 aliases by nexthop, IPv6 routes by device and gateway, an IPv6 ECMP set as one", () => {

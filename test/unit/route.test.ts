@@ -18,31 +18,14 @@ import {
   RTAX_RTT,
   RTM_DELROUTE,
   RTM_NEWROUTE,
-  RTN_UNICAST,
   RTNH_F_ONLINK,
 } from '../../src/constants';
-import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
+import { NetlinkParseError } from '../../src/netlink/message';
 import { parseAddress } from '../../src/rtnetlink/ip-address';
 import { routeJson } from '../../src/cli/ip-format';
 import { decodeRoute, Route } from '../../src/rtnetlink/route';
+import { u32, rtmsg, route } from '../helpers/crafted-route';
 
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-};
-const rtmsg = (family: number, dstLen: number, table: number, type = RTN_UNICAST, flags = 0) => {
-  const b = new Uint8Array(12);
-  b.set([family, dstLen, 0, 0, table, 4 /* static */, 0, type]);
-  new DataView(b.buffer).setUint32(8, flags, true);
-  return b;
-};
-function route(build: (b: MessageBuilder) => void, type = RTM_NEWROUTE): Route | NetlinkParseError {
-  const b = new MessageBuilder().begin(type, 0, 1);
-  build(b);
-  const msg = b.finish().slice();
-  return decodeRoute(new DataView(msg.buffer), 16, msg.length - 16, type);
-}
 const ctx = { ifname: (i: number) => `if${i}` };
 
 describe('decodeRoute', () => {
