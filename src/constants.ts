@@ -454,3 +454,73 @@ export const UINT_MAX = 0xffffffff;
 // <poll.h> event bits.
 export const POLLIN = 0x001;
 export const POLLERR = 0x008;
+
+// nfnetlink (include/uapi/linux/netfilter/nfnetlink.h) and nfnetlink_queue
+// (include/uapi/linux/netfilter/nfnetlink_queue.h, linux/netfilter.h), at v6.18.
+/** `NFNETLINK_V0`: the only nfgenmsg version. */
+export const NFNETLINK_V0 = 0;
+/** `NFNL_SUBSYS_QUEUE`: the message type's high byte (nfnl_msg_type()). */
+export const NFNL_SUBSYS_QUEUE = 3;
+/** `enum nfqnl_msg_types` */
+export const NFQNL_MSG_PACKET = 0;
+export const NFQNL_MSG_VERDICT = 1;
+export const NFQNL_MSG_CONFIG = 2;
+export const NFQNL_MSG_VERDICT_BATCH = 3;
+/** `enum nfqnl_attr_type` */
+export const NFQA_PACKET_HDR = 1;
+export const NFQA_VERDICT_HDR = 2;
+export const NFQA_MARK = 3;
+export const NFQA_TIMESTAMP = 4;
+export const NFQA_IFINDEX_INDEV = 5;
+export const NFQA_IFINDEX_OUTDEV = 6;
+export const NFQA_IFINDEX_PHYSINDEV = 7;
+export const NFQA_IFINDEX_PHYSOUTDEV = 8;
+export const NFQA_HWADDR = 9;
+export const NFQA_PAYLOAD = 10;
+export const NFQA_CT = 11;
+export const NFQA_CT_INFO = 12;
+export const NFQA_CAP_LEN = 13;
+export const NFQA_SKB_INFO = 14;
+export const NFQA_UID = 16;
+export const NFQA_GID = 17;
+export const NFQA_SECCTX = 18;
+/** `enum nfqnl_msg_config_cmds` */
+export const NFQNL_CFG_CMD_BIND = 1;
+export const NFQNL_CFG_CMD_UNBIND = 2;
+/** `enum nfqnl_config_mode` */
+export const NFQNL_COPY_NONE = 0;
+export const NFQNL_COPY_META = 1;
+export const NFQNL_COPY_PACKET = 2;
+/** `enum nfqnl_attr_config` */
+export const NFQA_CFG_CMD = 1;
+export const NFQA_CFG_PARAMS = 2;
+export const NFQA_CFG_QUEUE_MAXLEN = 3;
+export const NFQA_CFG_MASK = 4;
+export const NFQA_CFG_FLAGS = 5;
+/** `NFQA_CFG_F_*`: each newer than the one before (FAIL_OPEN 3.6, CONNTRACK 3.8, GSO 3.10, UID_GID 4.2, SECCTX 4.4). */
+export const NFQA_CFG_F_FAIL_OPEN = 1 << 0;
+export const NFQA_CFG_F_CONNTRACK = 1 << 1;
+export const NFQA_CFG_F_GSO = 1 << 2;
+export const NFQA_CFG_F_UID_GID = 1 << 3;
+export const NFQA_CFG_F_SECCTX = 1 << 4;
+/** `NFQA_SKB_*` bits of NFQA_SKB_INFO. */
+export const NFQA_SKB_CSUMNOTREADY = 1 << 0;
+export const NFQA_SKB_GSO = 1 << 1;
+export const NFQA_SKB_CSUM_NOTVERIFIED = 1 << 2;
+/** Verdicts (`NF_*` in linux/netfilter.h); NF_QUEUE carries the queue number in its high 16 bits (NF_VERDICT_QBITS). */
+export const NF_DROP = 0;
+export const NF_ACCEPT = 1;
+export const NF_QUEUE = 3;
+export const NF_REPEAT = 4;
+export const NF_STOP = 5;
+export const NF_VERDICT_QBITS = 16;
+/** `enum nf_inet_hooks` */
+export const NF_INET_PRE_ROUTING = 0;
+export const NF_INET_LOCAL_IN = 1;
+export const NF_INET_FORWARD = 2;
+export const NF_INET_LOCAL_OUT = 3;
+export const NF_INET_POST_ROUTING = 4;
+/** `NFPROTO_*` (the nfgenmsg family of a queue's messages). */
+export const NFPROTO_UNSPEC = 0;
+export const NFPROTO_IPV4 = 2;
+export const NFPROTO_IPV6 = 10;

@@ -97,3 +97,6 @@ export {
 } from './rtnetlink/readers';
 export { RouteTable, RouteTableOptions, RouteDiff, routeKey, routeGroupKey, routeValue } from './rtnetlink/route-table';
 export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } from './rtnetlink/ip-address';
+export { NfQueue, NfQueueOptions, NfQueueFlags, VerdictOptions, NfLossEvent, NfQueueStats } from './nfqueue/queue';
+export { NfPacket, decodeNfPacket } from './nfqueue/packet';
+export { VerdictError } from './nfqueue/verdict-book';

@@ -1,18 +1,20 @@
 /**
  * The `kring` command line: one module per command (`capture`, the rtnetlink `listings`,
- * `monitor`), dispatched here, with the usage and the exit codes (2 for a usage error, 1 for a
+ * `monitor`, `nfqueue`), dispatched here, with the usage and the exit codes (2 for a usage error, 1 for a
  * failure, or ip's code where kring fails as ip does).
  * @packageDocumentation
  */
 import { capture, CAPTURE_USAGE } from './capture';
 import { LISTINGS_NOTES, LISTINGS_USAGE, runListing } from './listings';
 import { monitor, MONITOR_USAGE } from './monitor';
+import { nfqueue, NFQUEUE_USAGE } from './nfqueue';
 import { CommandError, UsageError } from './usage';
 
 const USAGE = `usage:
 ${LISTINGS_USAGE}${MONITOR_USAGE}
 ${LISTINGS_NOTES}
-${CAPTURE_USAGE}`;
+${CAPTURE_USAGE}
+${NFQUEUE_USAGE}`;
 
 /**
  * Runs the CLI with `argv` (without the node and script paths); resolves to the exit code.
@@ -29,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         return await capture(rest);
       case 'monitor':
         return await monitor(rest);
+      case 'nfqueue':
+        return await nfqueue(rest);
       case 'routes':
       case 'links':
       case 'addrs':

@@ -498,10 +498,12 @@ export class NetlinkSocket implements Disposable {
         }
         const m = new MessageCursor(f.data);
         while (m.next()) {
+          const pending = f.group === 0 && m.pid === this.portId ? this.#pending.get(m.seq) : undefined;
+          // Nobody to copy for (a frames() reader took it in place): no copy.
+          if (!pending?.onMessage && this.#multicast.size === 0) continue;
           const bytes = Buffer.allocUnsafe(m.len);
           bytes.set(f.data.subarray(m.offset, m.offset + m.len));
           const msg = new ReceivedMessage(m.type, m.flags, m.seq, m.pid, f.group, bytes);
-          const pending = f.group === 0 && m.pid === this.portId ? this.#pending.get(m.seq) : undefined;
           if (pending?.onMessage) pending.onMessage(msg);
           else for (const s of this.#multicast) s.next(msg);
           if (this.#closed) return; // the bytes were copied: nothing of the ring is read after this

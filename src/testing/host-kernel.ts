@@ -9,12 +9,13 @@
  *
  * How each answer travels, as on the old kernel (docs/netlink-ring.md §2.2): a dump is read whole from the host
  * and replayed through the simulator's dump (chunked by its allocation sizes, produced as poll()
- * lets it go on); ACKs and errors are in-ring messages; every other reply and every multicast
- * event takes the COPY path.
+ * lets it go on); ACKs, errors and queued packets are in-ring messages (COPY when larger than a
+ * frame); every other reply and every multicast event takes the COPY path.
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
-import { NETLINK_PKTINFO, SOL_NETLINK } from '../constants';
+import { NETLINK_PKTINFO, NFQNL_MSG_PACKET, SOL_NETLINK } from '../constants';
+import { nfqMsgType } from '../layouts/nfnetlink';
 import { RingError } from '../errors';
 import type { KernelRingCalls } from '../netlink/kernel-ring';
 import { MessageCursor } from '../netlink/message';
@@ -27,6 +28,7 @@ import { simulatedRingCalls } from './kernel-socket';
 import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
 
 const { ENOBUFS } = osConstants.errno;
+const NFQ_PACKET = nfqMsgType(NFQNL_MSG_PACKET);
 const SLOTS = 16;
 const SLOT_BYTES = 65536;
 
@@ -97,8 +99,9 @@ export function hostBackedRingCalls(kernel: NetlinkRingKernel, fd: number): Kern
   const produce = (d: { data: Uint8Array; group: number }): void => {
     if (d.group !== 0) return void kernel.sendCopy(d.data, { group: d.group });
     const m = new MessageCursor(d.data);
-    // netlink_ack() allocated in the ring; other unicast replies are normal buffers (COPY path).
-    if (m.next() && m.type === NLMSG_ERROR) kernel.sendInRing(d.data);
+    // netlink_ack() and nfqnl_build_packet_message() allocated in the ring (a message larger than
+    // a frame falls back to the COPY path there); other unicast replies are normal buffers (COPY).
+    if (m.next() && (m.type === NLMSG_ERROR || m.type === NFQ_PACKET)) kernel.sendInRing(d.data);
     else kernel.sendCopy(d.data);
   };
   const deliver = (datagram: Uint8Array): number => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 
-function missing(): string | null {
+function missingBase(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root (needs CAP_NET_RAW, CAP_NET_ADMIN, CAP_SYS_ADMIN)';
   try {
@@ -16,10 +16,23 @@ function missing(): string | null {
   return null;
 }
 
-const reason = missing();
+const base = missingBase();
+const missing = (): string | null => base;
 
-/** `describe` for suites that need privileges and real namespaces. */
-export function describePrivileged(name: string, fn: () => void): void {
+function missingTool(tools: string[]): string | null {
+  for (const t of tools) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+    } catch {
+      return `\`${t}\` is not installed`;
+    }
+  }
+  return null;
+}
+
+/** `describe` for suites that need privileges and real namespaces (and `tools`, commands they run). */
+export function describePrivileged(name: string, fn: () => void, tools: string[] = []): void {
+  const reason = missing() ?? missingTool(tools);
   if (reason === null) {
     describe(name, fn);
   } else if (process.env.KRING_REQUIRE_PRIVILEGED === '1') {

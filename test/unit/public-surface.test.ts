@@ -9,6 +9,8 @@ describe('the public surface', () => {
       'routes',
       'getLinks',
       'RouteTable',
+      'NfQueue',
+      'VerdictError',
       'FrameBatch',
       'RingError',
       'LeaseError',
@@ -38,6 +40,7 @@ describe('the public surface', () => {
       'tableName',
       'openNetlinkSocket',
       'setDefaultRingCalls',
+      'VerdictBook',
     ]) {
       expect(Object.keys(kring)).not.toContain(name);
     }

@@ -1,0 +1,192 @@
+/**
+ * {@link NfPacket}: one NFQNL_MSG_PACKET, decoded (include/uapi/linux/netfilter/nfnetlink_queue.h;
+ * built by nfqnl_build_packet_message in net/netfilter/nfnetlink_queue.c).
+ * @packageDocumentation
+ */
+import {
+  NFQA_CAP_LEN,
+  NFQA_CT,
+  NFQA_CT_INFO,
+  NFQA_GID,
+  NFQA_HWADDR,
+  NFQA_IFINDEX_INDEV,
+  NFQA_IFINDEX_OUTDEV,
+  NFQA_IFINDEX_PHYSINDEV,
+  NFQA_IFINDEX_PHYSOUTDEV,
+  NFQA_MARK,
+  NFQA_PACKET_HDR,
+  NFQA_PAYLOAD,
+  NFQA_SECCTX,
+  NFQA_SKB_CSUMNOTREADY,
+  NFQA_SKB_GSO,
+  NFQA_SKB_INFO,
+  NFQA_TIMESTAMP,
+  NFQA_UID,
+} from '../constants';
+import {
+  NFGENMSG,
+  NFGENMSG_SIZE,
+  NFQNL_MSG_PACKET_HDR,
+  NFQNL_MSG_PACKET_HDR_SIZE,
+  NFQNL_MSG_PACKET_HW,
+  NFQNL_MSG_PACKET_HW_SIZE,
+  NFQNL_MSG_PACKET_TIMESTAMP,
+  NFQNL_MSG_PACKET_TIMESTAMP_SIZE,
+} from '../layouts/nfnetlink';
+import { AttrCursor, NetlinkParseError } from '../netlink/message';
+
+/** A packet the kernel queued: its metadata, and its bytes from the network header on. */
+export interface NfPacket {
+  /** The queue it came from (nfgenmsg res_id). */
+  readonly queue: number;
+  /** The protocol family of the hook (NFPROTO_IPV4 2, NFPROTO_IPV6 10, …). */
+  readonly family: number;
+  /** The kernel's id for the verdict (per queue, in queue order). */
+  readonly id: number;
+  /** The link-layer protocol (ETH_P_*, host order), 0 when the skb has none. */
+  readonly hwProtocol: number;
+  /** The netfilter hook (NF_INET_PRE_ROUTING 0 … NF_INET_POST_ROUTING 4). */
+  readonly hook: number;
+  /** skb->mark (0 when the kernel sent none). */
+  readonly mark: number;
+  /** Interface indexes (0 when absent): in, out, and the bridge ports behind them. */
+  readonly indev: number;
+  readonly outdev: number;
+  readonly physindev: number;
+  readonly physoutdev: number;
+  /** The skb's receive time, when it has one: seconds and microseconds since the epoch. */
+  readonly timestamp: { readonly sec: number; readonly usec: number } | undefined;
+  /** The source link-layer address, when the device has one. */
+  readonly hwAddr: Uint8Array | undefined;
+  /** The socket owner's uid and gid (flags.uidGid), when the packet has a socket. */
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  /** The bytes copied (up to the copy range); empty under copy 'meta'. */
+  readonly payload: Uint8Array;
+  /** The packet's whole length: NFQA_CAP_LEN when the copy was cut, else the payload's. */
+  readonly origLen: number;
+  /** Whether the copy holds less than the packet. */
+  readonly truncated: boolean;
+  /** A GSO packet (flags.gso), whole, larger than the MTU; its checksum may not be computed yet. */
+  readonly gso: boolean;
+  /** The checksum is not computed yet (NFQA_SKB_CSUMNOTREADY): do not validate it. */
+  readonly csumNotReady: boolean;
+  /** Conntrack (flags.conntrack): enum ip_conntrack_info, and the NFQA_CT attributes raw. */
+  readonly ctInfo: number | undefined;
+  readonly ct: Uint8Array | undefined;
+  /** The security context (flags.secctx). */
+  readonly secctx: string | undefined;
+}
+
+/**
+ * Decodes a packet message's payload at `[at, at + len)` (the nfgenmsg on). `copy` false: the
+ * payload, hwAddr and ct are views of `dv`'s memory (valid while it is); true: copies.
+ * Malformed input is an error value.
+ */
+export function decodeNfPacket(dv: DataView, at: number, len: number, copy: boolean): NfPacket | NetlinkParseError {
+  if (len < NFGENMSG_SIZE) return new NetlinkParseError(`a queue packet message needs ${NFGENMSG_SIZE} bytes of nfgenmsg, got ${len}`, at);
+  const p = {
+    queue: dv.getUint16(at + NFGENMSG.res_id, false),
+    family: dv.getUint8(at + NFGENMSG.nfgen_family),
+    id: -1,
+    hwProtocol: 0,
+    hook: 0,
+    mark: 0,
+    indev: 0,
+    outdev: 0,
+    physindev: 0,
+    physoutdev: 0,
+    timestamp: undefined as NfPacket['timestamp'],
+    hwAddr: undefined as Uint8Array | undefined,
+    uid: undefined as number | undefined,
+    gid: undefined as number | undefined,
+    payload: EMPTY as Uint8Array,
+    origLen: 0,
+    truncated: false,
+    gso: false,
+    csumNotReady: false,
+    ctInfo: undefined as number | undefined,
+    ct: undefined as Uint8Array | undefined,
+    secctx: undefined as string | undefined,
+  };
+  let capLen = -1;
+  const a = new AttrCursor(dv, at + NFGENMSG_SIZE, at + len);
+  while (a.next()) {
+    switch (a.type) {
+      case NFQA_PACKET_HDR:
+        if (a.dataLen < NFQNL_MSG_PACKET_HDR_SIZE) return new NetlinkParseError(`NFQA_PACKET_HDR of ${a.dataLen} bytes`, a.data);
+        p.id = dv.getUint32(a.data + NFQNL_MSG_PACKET_HDR.packet_id, false);
+        p.hwProtocol = dv.getUint16(a.data + NFQNL_MSG_PACKET_HDR.hw_protocol, false);
+        p.hook = dv.getUint8(a.data + NFQNL_MSG_PACKET_HDR.hook);
+        break;
+      case NFQA_MARK:
+        p.mark = a.be32() ?? 0;
+        break;
+      case NFQA_IFINDEX_INDEV:
+        p.indev = a.be32() ?? 0;
+        break;
+      case NFQA_IFINDEX_OUTDEV:
+        p.outdev = a.be32() ?? 0;
+        break;
+      case NFQA_IFINDEX_PHYSINDEV:
+        p.physindev = a.be32() ?? 0;
+        break;
+      case NFQA_IFINDEX_PHYSOUTDEV:
+        p.physoutdev = a.be32() ?? 0;
+        break;
+      case NFQA_TIMESTAMP:
+        if (a.dataLen >= NFQNL_MSG_PACKET_TIMESTAMP_SIZE) {
+          p.timestamp = {
+            sec: Number(dv.getBigUint64(a.data + NFQNL_MSG_PACKET_TIMESTAMP.sec, false)),
+            usec: Number(dv.getBigUint64(a.data + NFQNL_MSG_PACKET_TIMESTAMP.usec, false)),
+          };
+        }
+        break;
+      case NFQA_HWADDR:
+        if (a.dataLen >= NFQNL_MSG_PACKET_HW_SIZE) {
+          const n = Math.min(dv.getUint16(a.data + NFQNL_MSG_PACKET_HW.hw_addrlen, false), 8);
+          p.hwAddr = bytesAt(dv, a.data + NFQNL_MSG_PACKET_HW.hw_addr, n, copy);
+        }
+        break;
+      case NFQA_PAYLOAD:
+        p.payload = bytesAt(dv, a.data, a.dataLen, copy);
+        break;
+      case NFQA_CAP_LEN:
+        capLen = a.be32() ?? -1;
+        break;
+      case NFQA_SKB_INFO: {
+        const info = a.be32() ?? 0;
+        p.gso = (info & NFQA_SKB_GSO) !== 0;
+        p.csumNotReady = (info & NFQA_SKB_CSUMNOTREADY) !== 0;
+        break;
+      }
+      case NFQA_UID:
+        p.uid = a.be32();
+        break;
+      case NFQA_GID:
+        p.gid = a.be32();
+        break;
+      case NFQA_CT:
+        p.ct = bytesAt(dv, a.data, a.dataLen, copy);
+        break;
+      case NFQA_CT_INFO:
+        p.ctInfo = a.be32();
+        break;
+      case NFQA_SECCTX:
+        p.secctx = a.string();
+        break;
+    }
+  }
+  if (a.error) return a.error;
+  if (p.id < 0) return new NetlinkParseError('a queue packet message without NFQA_PACKET_HDR', at);
+  p.origLen = capLen >= 0 ? capLen : p.payload.length;
+  p.truncated = p.origLen > p.payload.length;
+  return p;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+function bytesAt(dv: DataView, at: number, n: number, copy: boolean): Uint8Array {
+  const view = new Uint8Array(dv.buffer, dv.byteOffset + at, n);
+  return copy ? view.slice() : view;
+}

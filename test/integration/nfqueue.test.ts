@@ -1,0 +1,326 @@
+// NfQueue on the real kernel: UDP from a generator namespace to a receiver namespace whose
+// iptables (legacy: this kernel has the xtables NFQUEUE target and no nft queue expression) sends
+// it to a queue. What arrives is counted by a socket the test runs, the kernel's own counters and
+// iptables rule counters.
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { NF_INET_LOCAL_IN, NFPROTO_IPV4 } from '../../src/constants';
+import { UnsupportedError } from '../../src/errors';
+import { NfPacket } from '../../src/nfqueue/packet';
+import { NfQueue } from '../../src/nfqueue/queue';
+import { VerdictError } from '../../src/nfqueue/verdict-book';
+import { simulateKernel } from '../../src/testing';
+import { createVethPair, VethPair } from '../helpers/netns';
+import { startKring } from '../helpers/kring-process';
+import { describePrivileged } from '../helpers/privileged';
+import { iptables, queueCounters, rulepackets, sendUdp, udpReceiver, UdpReceiver } from '../helpers/udp';
+
+const GEN = '10.77.0.1';
+const CAP = '10.77.0.2';
+const PORT = 9999;
+const payloads = (n: number, tag: string) => Array.from({ length: n }, (_, i) => Buffer.from(`${tag}-${i}-${'x'.repeat(i)}`));
+
+describePrivileged(
+  'NfQueue: verdicts on real packets',
+  () => {
+    let t: VethPair;
+    let rx: UdpReceiver;
+    let queueNum = 0;
+    // Each test takes a queue of its own, its rule inserted first in mangle INPUT.
+    const useQueue = () => {
+      queueNum++;
+      iptables(t.capNs, ['-t', 'mangle', '-F', 'INPUT']);
+      iptables(t.capNs, ['-t', 'mangle', '-A', 'INPUT', '-p', 'udp', '--dport', String(PORT), '-j', 'NFQUEUE', '--queue-num', String(queueNum)]);
+      rx.received.length = 0;
+      return queueNum;
+    };
+    beforeAll(async () => {
+      t = createVethPair();
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('ip', ['-n', t.genNs, 'addr', 'add', `${GEN}/24`, 'dev', t.genIf]);
+      // Sources of their own for the balance test's flows.
+      for (let h = 0; h < 16; h++) execFileSync('ip', ['-n', t.genNs, 'addr', 'add', `10.77.0.${100 + h}/32`, 'dev', t.genIf]);
+      execFileSync('ip', ['-n', t.capNs, 'addr', 'add', `${CAP}/24`, 'dev', t.capIf]);
+      rx = await udpReceiver(t.capNs, PORT);
+      // Neighbours resolved before the queue exists, so that the first test's packets are not ARP-delayed.
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('warm')]);
+      await rx.waitFor(1, 5000);
+      expect(rx.received.map(String)).toEqual(['warm']);
+    });
+    afterAll(() => {
+      rx?.stop();
+      t?.destroy();
+    });
+
+    it('accept: every packet reaches the receiver byte-exact, with the right metadata; the kernel counts them judged', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const sent = payloads(20, 'acc');
+      const seen: NfPacket[] = [];
+      const done = new Promise<void>((resolve) =>
+        q.packets().subscribe((p) => {
+          seen.push(p);
+          q.accept(p);
+          if (seen.length === sent.length) resolve();
+        }),
+      );
+      sendUdp(t.genNs, CAP, PORT, sent);
+      await done;
+      expect((await rx.waitFor(20, 5000)).map(String)).toEqual(sent.map(String));
+      // The packets as the kernel queued them: IPv4 from the generator, UDP to the port, the bytes sent.
+      expect(seen.map((p) => [p.queue, p.family, p.hook, p.hwProtocol, p.indev, p.outdev, p.truncated, p.origLen])).toEqual(
+        sent.map((s) => [n, NFPROTO_IPV4, NF_INET_LOCAL_IN, 0x0800, t.capIfindex, 0, false, 28 + s.length]),
+      );
+      expect(seen.map((p) => Buffer.from(p.payload.subarray(28)).toString())).toEqual(sent.map(String));
+      expect(seen.map((p) => Buffer.from(p.payload.subarray(12, 20)).toString('hex'))).toEqual(sent.map(() => '0a4d00010a4d0002'));
+      expect(seen.map((p) => Buffer.from(p.hwAddr!).toString('hex'))).toEqual(sent.map(() => t.genMac.toString('hex')));
+      // Ids: the kernel's sequence, one per packet, in order.
+      expect(seen.map((p) => p.id - seen[0].id)).toEqual(sent.map((_, i) => i));
+      expect(queueCounters(t.capNs, n)).toMatchObject({ total: 0, queueDropped: 0, userDropped: 0, idSequence: seen[seen.length - 1].id });
+      expect(q.stats()).toEqual({ delivered: 20, judged: 20, gaps: 0, enobufs: 0, verdictErrors: 0 });
+    });
+
+    it('drop: no packet reaches the receiver; the kernel counts none waiting', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const sub = q.batches().subscribe((ps) => ps.forEach((p) => q.drop(p)));
+      sendUdp(t.genNs, CAP, PORT, payloads(10, 'drop'));
+      await until(() => q.stats().judged === 10);
+      expect(await rx.waitFor(1, 300)).toEqual([]);
+      expect(queueCounters(t.capNs, n)).toMatchObject({ total: 0, queueDropped: 0 });
+      sub.unsubscribe();
+    });
+
+    it('mark: a mark rule after the queue counts exactly the marked packets; a replacement payload arrives as written', async () => {
+      const n = useQueue();
+      iptables(t.capNs, ['-t', 'filter', '-F', 'INPUT']);
+      iptables(t.capNs, ['-t', 'filter', '-A', 'INPUT', '-p', 'udp', '-m', 'mark', '--mark', '0x2a']);
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const sent = payloads(12, 'mark');
+      let k = 0;
+      const sub = q.packets().subscribe((p) => {
+        const i = k++;
+        if (i % 3 === 0) q.accept(p, { mark: 0x2a });
+        else if (i % 3 === 1) {
+          // Same length, UDP checksum 0 (none): the IPv4 header and its checksum stay valid.
+          const bytes = Buffer.from(p.payload);
+          bytes.writeUInt16BE(0, 26);
+          bytes.fill('R'.charCodeAt(0), 28);
+          q.accept(p, { payload: bytes });
+        } else q.accept(p);
+      });
+      sendUdp(t.genNs, CAP, PORT, sent);
+      const got = await rx.waitFor(12, 5000);
+      // In order: a flush sends its verdicts in delivery order.
+      expect(got.map(String)).toEqual(sent.map((s, i) => (i % 3 === 1 ? 'R'.repeat(s.length) : String(s))));
+      expect(rulepackets(t.capNs, 'filter', 'INPUT', 1)).toBe(4);
+      sub.unsubscribe();
+      iptables(t.capNs, ['-t', 'filter', '-F', 'INPUT']);
+    });
+
+    it('out-of-order decisions: a batch verdict never covers an undecided packet', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const sent = payloads(10, 'ooo');
+      const held: NfPacket[] = [];
+      const sub = q.packets().subscribe((p) => held.push(p));
+      sendUdp(t.genNs, CAP, PORT, sent);
+      await until(() => held.length === 10);
+      // Later packets first: 9..5 accepted (packets 0..4 still undecided), flushed.
+      for (const p of held.slice(5)) q.accept(p);
+      q.flush();
+      expect((await rx.waitFor(5, 5000)).map(String)).toEqual(sent.slice(5).map(String));
+      expect(queueCounters(t.capNs, n)).toMatchObject({ total: 5 });
+      // Then 1 and 3 accepted, 0, 2, 4 dropped: mixed verdicts over the prefix.
+      q.drop(held[0]);
+      q.accept(held[1]);
+      q.drop(held[2]);
+      q.accept(held[3]);
+      q.drop(held[4]);
+      q.flush();
+      expect((await rx.waitFor(7, 5000)).map(String)).toEqual([...sent.slice(5), sent[1], sent[3]].map(String));
+      expect(await rx.waitFor(8, 300)).toHaveLength(7);
+      expect(queueCounters(t.capNs, n)).toMatchObject({ total: 0 });
+      expect(() => q.accept(held[0])).toThrow(VerdictError);
+      expect(() => q.accept({ ...held[0], id: held[9].id + 100 })).toThrow(VerdictError);
+      sub.unsubscribe();
+    });
+
+    it('failOpen: with the consumer stalled and the queue full, later packets pass; without it they are dropped by the kernel', async () => {
+      for (const failOpen of [true, false]) {
+        const n = useQueue();
+        const q = await NfQueue.open({ queue: n, netns: t.capNs, maxLen: 4, flags: { failOpen } });
+        const sub = q.packets().subscribe(() => undefined); // never decides
+        const sent = payloads(10, `fo${failOpen}`);
+        sendUdp(t.genNs, CAP, PORT, sent);
+        await until(() => q.stats().delivered === 4);
+        const got = await rx.waitFor(6, failOpen ? 5000 : 300);
+        expect(got.map(String)).toEqual(failOpen ? sent.slice(4).map(String) : []);
+        expect(queueCounters(t.capNs, n)).toMatchObject({ total: 4, queueDropped: failOpen ? 0 : 6 });
+        sub.unsubscribe();
+        q.close();
+      }
+    });
+
+    it('flags: one this kernel lacks is named (conntrack needs the netlink glue this kernel is built without)', async () => {
+      const n = useQueue();
+      const e = await NfQueue.open({ queue: n, netns: t.capNs, flags: { conntrack: true } }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(UnsupportedError);
+      expect((e as UnsupportedError).feature).toBe('NFQUEUE flag conntrack (NFQA_CFG_F_CONNTRACK)');
+    });
+
+    it('a queue bound by another socket: RingError EPERM naming the queue', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const e = await NfQueue.open({ queue: n, netns: t.capNs }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ name: 'RingError', errno: 1, syscall: 'sendmsg', op: `NFQNL_CFG_CMD_BIND queue ${n}` });
+      expect((e as Error).message).toBe(`sendmsg(NFQNL_CFG_CMD_BIND queue ${n}): EPERM, another socket has bound this queue`);
+      expect(q.closed).toBe(false);
+    });
+
+    it('kring nfqueue --json -c 3 --mark: a JSON line per packet, each accepted with the mark; exits by itself', async () => {
+      const n = useQueue();
+      iptables(t.capNs, ['-t', 'filter', '-F', 'INPUT']);
+      iptables(t.capNs, ['-t', 'filter', '-A', 'INPUT', '-p', 'udp', '-m', 'mark', '--mark', '0x2a']);
+      const k = startKring(['nfqueue', '--queue', String(n), '--netns', t.capNs, '--json', '-c', '3', '--mark', '0x2a']);
+      try {
+        await k.until(() => k.err().includes('judging queue'));
+        const sent = payloads(3, 'cli');
+        sendUdp(t.genNs, CAP, PORT, sent);
+        await k.until(() => k.out().split('\n').length > 3);
+        expect(await k.interrupt()).toBe(0);
+        const lines = k
+          .out()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines.map((l) => [l.queue, l.hook, l.hwProtocol, l.indev, l.len, l.caplen, (l.hex as string).slice(24, 40)])).toEqual(
+          sent.map((s) => [n, NF_INET_LOCAL_IN, 0x0800, t.capIfindex, 28 + s.length, 28 + s.length, '0a4d00010a4d0002']),
+        );
+        expect((await rx.waitFor(3, 5000)).map(String)).toEqual(sent.map(String));
+        expect(rulepackets(t.capNs, 'filter', 'INPUT', 1)).toBe(3);
+      } finally {
+        k.kill();
+        iptables(t.capNs, ['-t', 'filter', '-F', 'INPUT']);
+      }
+    });
+
+    it('kring nfqueue --quiet: nothing per packet, then enobufs=0 and verdicts=N on the signal', async () => {
+      const n = useQueue();
+      const k = startKring(['nfqueue', '--queue', String(n), '--netns', t.capNs, '--quiet']);
+      try {
+        await k.until(() => queueCounters(t.capNs, n) !== undefined);
+        sendUdp(t.genNs, CAP, PORT, payloads(25, 'quiet'));
+        await rx.waitFor(25, 5000);
+        expect(await k.interrupt()).toBe(0);
+        expect(k.out()).toBe('enobufs=0\nverdicts=25\n');
+      } finally {
+        k.kill();
+      }
+    });
+
+    it("the kernel's ring (a simulated 4.4 kernel): the same consumer, packets in ring frames and, larger than a frame, in COPY frames", async () => {
+      const n = useQueue();
+      const sim = simulateKernel('4.4');
+      let q: NfQueue | undefined;
+      try {
+        q = await NfQueue.open({ queue: n, netns: t.capNs, rx: { blockSize: 4096, blockCount: 16, frameSize: 4096, frameCount: 16 } });
+        expect(q.ringMode).toBe('kernel');
+        const kernel = sim.kernels[sim.kernels.length - 1];
+        const paths: string[] = [];
+        const sendInRing = kernel.sendInRing.bind(kernel);
+        kernel.sendInRing = (msg, meta) => {
+          const where = sendInRing(msg, meta);
+          if (msg.length > 200) paths.push(`${msg.length}:${where}`);
+          return where;
+        };
+        const qq = q;
+        const seen: NfPacket[] = [];
+        const sub = q.packets().subscribe((p) => {
+          seen.push(p);
+          qq.accept(p);
+        });
+        // 6000 bytes: one IPv4 packet of 6028 after reassembly (before LOCAL_IN), larger than a 4 KiB frame.
+        const sent = [Buffer.alloc(300, 'a'), Buffer.alloc(6000, 'b'), Buffer.alloc(1000, 'c')];
+        sendUdp(t.genNs, CAP, PORT, sent);
+        expect((await rx.waitFor(3, 5000)).map((b) => b.toString('hex'))).toEqual(sent.map((b) => b.toString('hex')));
+        expect(seen.map((p) => [p.origLen, Buffer.from(p.payload.subarray(28)).equals(sent[seen.indexOf(p)])])).toEqual(sent.map((s) => [28 + s.length, true]));
+        // Where the simulated kernel put each packet message (the 300- and 1000-byte ones fit a frame).
+        expect(paths.map((x) => x.split(':')[1])).toEqual(['ring', 'copy', 'ring']);
+        sub.unsubscribe();
+      } finally {
+        q?.close();
+        sim.restore();
+      }
+    });
+
+    it('queue: { from, to } with iptables --queue-balance: one socket judges both queues; every packet sent is judged once', async () => {
+      queueNum += 2;
+      const [a, b] = [queueNum - 1, queueNum];
+      iptables(t.capNs, ['-t', 'mangle', '-F', 'INPUT']);
+      iptables(t.capNs, ['-t', 'mangle', '-A', 'INPUT', '-p', 'udp', '--dport', String(PORT), '-j', 'NFQUEUE', '--queue-balance', `${a}:${b}`]);
+      rx.received.length = 0;
+      using q = await NfQueue.open({ queue: { from: a, to: b }, netns: t.capNs });
+      expect(q.queues).toEqual([a, b]);
+      const seen: NfPacket[] = [];
+      const sub = q.packets().subscribe((p) => {
+        seen.push(p);
+        q.accept(p);
+      });
+      // Flows from 16 source addresses: the balance hashes addresses (not ports) over the queues.
+      const sent: Buffer[] = [];
+      for (let h = 0; h < 16; h++) {
+        const flow = payloads(2, `bal${h}`);
+        sendUdp(t.genNs, CAP, PORT, flow, `10.77.0.${100 + h}`);
+        sent.push(...flow);
+      }
+      expect((await rx.waitFor(32, 5000)).map(String).sort()).toEqual(sent.map(String).sort());
+      expect(seen.map((p) => Buffer.from(p.payload.subarray(28)).toString()).sort()).toEqual(sent.map(String).sort());
+      const perQueue = [a, b].map((n) => seen.filter((p) => p.queue === n).length);
+      expect(perQueue.every((c) => c > 0)).toBe(true);
+      expect([a, b].map((n) => queueCounters(t.capNs, n)!.idSequence)).toEqual(perQueue);
+      sub.unsubscribe();
+    });
+
+    it('close() inside the batch callback: the verdicts decided before it go out, the stream completes, later packets are dropped by the kernel', async () => {
+      const n = useQueue();
+      const q = await NfQueue.open({ queue: n, netns: t.capNs });
+      let completed = false;
+      q.batches().subscribe({
+        next: (ps) => {
+          q.accept(ps[0]);
+          q.close();
+        },
+        complete: () => (completed = true),
+      });
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('first')]);
+      expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['first']);
+      expect([completed, q.closed]).toEqual([true, true]);
+      expect(() => q.accept({} as NfPacket)).toThrow(TypeError);
+      // Unbound: the rule's packets now have no listener, and NFQUEUE without --queue-bypass drops them.
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('second')]);
+      expect(await rx.waitFor(2, 300)).toHaveLength(1);
+      expect(queueCounters(t.capNs, n)).toBeUndefined();
+    });
+
+    it('copy range: packets cut to the range, with their whole length and the truncated flag', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs, copy: { range: 30 } });
+      const sent = [Buffer.from('0123456789')];
+      const p = firstValueFrom(q.packets().pipe(take(1), toArray()));
+      sendUdp(t.genNs, CAP, PORT, sent);
+      const [pk] = await p;
+      expect([pk.payload.length, pk.origLen, pk.truncated, Buffer.from(pk.payload.subarray(28)).toString()]).toEqual([30, 38, true, '01']);
+      q.accept(pk);
+      expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['0123456789']);
+    });
+  },
+  ['iptables-legacy', 'python3'],
+);
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
