@@ -7,10 +7,10 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { PACKET_BROADCAST, PACKET_HOST, PACKET_LOOPBACK, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from '../constants';
-import { FrameView } from '../packet/batch';
+import { FrameBatch, FrameView } from '../packet/batch';
 import { TpacketVersionName } from '../packet/options';
 import { PacketSocket } from '../packet/socket';
-import { positiveInt, UsageError } from './usage';
+import { positiveInt, untilDone, UsageError } from './usage';
 
 /** The capture command's usage lines. */
 export const CAPTURE_USAGE = `  kring capture -i IFACE [-c COUNT] [--ring v1|v2|v3] [--snaplen N] [--buffer-mb N]
@@ -94,38 +94,24 @@ export async function capture(argv: string[]): Promise<number> {
   let captured = 0;
   const out: string[] = [];
 
-  return new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      sub.unsubscribe();
-      const st = sock.stats();
-      sock.close();
-      if (quiet) process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops}\n`);
-      else process.stderr.write(`${captured} frames captured, ${st.drops} dropped by the kernel\n`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(code);
-    };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const sub = sock.batches().subscribe({
-      next: (batch) => {
-        if (quiet) {
-          // The bench path: count per batch, touch no frame.
-          captured += Math.min(batch.length, limit - captured);
-        } else {
-          for (let i = 0; i < batch.length && captured < limit; i++, captured++) out.push(formatFrame(batch.frame(i), json));
-          process.stdout.write(out.join('\n') + '\n');
-          out.length = 0;
-        }
-        if (captured >= limit) setImmediate(() => finish(0));
-      },
-      error: (e) => {
-        process.stderr.write(`kring: ${(e as Error).message}\n`);
-        finish(1);
-      },
-    });
-    if (quiet) process.stdout.write('ready\n');
-    else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring.version.toUpperCase()} ring of ${sock.ring.bytes} bytes\n`);
+  const onBatch = (batch: FrameBatch, finish: (code: number) => void) => {
+    if (quiet) {
+      // The bench path: count per batch, touch no frame.
+      captured += Math.min(batch.length, limit - captured);
+    } else {
+      for (let i = 0; i < batch.length && captured < limit; i++, captured++) out.push(formatFrame(batch.frame(i), json));
+      process.stdout.write(out.join('\n') + '\n');
+      out.length = 0;
+    }
+    if (captured >= limit) setImmediate(() => finish(0));
+  };
+  const done = untilDone(sock.batches(), onBatch, () => {
+    const st = sock.stats();
+    sock.close();
+    if (quiet) process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops}\n`);
+    else process.stderr.write(`${captured} frames captured, ${st.drops} dropped by the kernel\n`);
   });
+  if (quiet) process.stdout.write('ready\n');
+  else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring.version.toUpperCase()} ring of ${sock.ring.bytes} bytes\n`);
+  return done;
 }

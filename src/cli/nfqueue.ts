@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { NfPacket } from '../nfqueue/packet';
 import { NfQueue } from '../nfqueue/queue';
-import { positiveInt, UsageError } from './usage';
+import { positiveInt, untilDone, UsageError } from './usage';
 
 /** The nfqueue command's usage lines. */
 export const NFQUEUE_USAGE = `  kring nfqueue --queue N [--verdict accept|drop] [--mark M] [-c COUNT] [--json]
@@ -91,42 +91,28 @@ export async function nfqueue(argv: string[]): Promise<number> {
   const options = mark === undefined ? undefined : { mark };
   let judged = 0;
   const out: string[] = [];
-  return new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      sub.unsubscribe();
-      const st = q.stats();
-      q.close();
-      if (quiet) process.stdout.write(`enobufs=${st.enobufs}\nverdicts=${judged}\n`);
-      else process.stderr.write(`${judged} packets judged (${verdict}), ${st.enobufs} overruns\n`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(code);
-    };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const sub = q.batches().subscribe({
-      next: (packets) => {
-        for (let i = 0; i < packets.length; i++) {
-          // Past the count, packets are left to the kernel (dropped when the socket closes).
-          if (judged >= limit) break;
-          const p = packets[i];
-          if (verdict === 'accept') q.accept(p, options);
-          else q.drop(p, options);
-          judged++;
-          if (!quiet) out.push(formatPacket(p, json));
-        }
-        if (out.length) {
-          process.stdout.write(out.join('\n') + '\n');
-          out.length = 0;
-        }
-        if (judged >= limit) setImmediate(() => finish(0));
-      },
-      error: (e) => {
-        process.stderr.write(`kring: ${(e as Error).message}\n`);
-        finish(1);
-      },
-    });
-    if (!quiet) process.stderr.write(`kring: judging queue ${queue} (${verdict})\n`);
+  const onBatch = (packets: readonly NfPacket[], finish: (code: number) => void) => {
+    for (let i = 0; i < packets.length; i++) {
+      // Past the count, packets are left to the kernel (dropped when the socket closes).
+      if (judged >= limit) break;
+      const p = packets[i];
+      if (verdict === 'accept') q.accept(p, options);
+      else q.drop(p, options);
+      judged++;
+      if (!quiet) out.push(formatPacket(p, json));
+    }
+    if (out.length) {
+      process.stdout.write(out.join('\n') + '\n');
+      out.length = 0;
+    }
+    if (judged >= limit) setImmediate(() => finish(0));
+  };
+  const done = untilDone(q.batches(), onBatch, () => {
+    const st = q.stats();
+    q.close();
+    if (quiet) process.stdout.write(`enobufs=${st.enobufs}\nverdicts=${judged}\n`);
+    else process.stderr.write(`${judged} packets judged (${verdict}), ${st.enobufs} overruns\n`);
   });
+  if (!quiet) process.stderr.write(`kring: judging queue ${queue} (${verdict})\n`);
+  return done;
 }

@@ -3,6 +3,7 @@
  * ip's exit code), the options the rtnetlink commands have in common, and output with back-pressure.
  * @packageDocumentation
  */
+import type { Observable } from 'rxjs/internal/Observable';
 /** A bad command line (exit code 2). */
 export class UsageError extends Error {}
 
@@ -40,4 +41,37 @@ export function positiveInt(name: string, v: string | undefined): number | undef
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * Runs a streaming command: subscribes `next` to `source` until it calls `finish(code)`, a signal
+ * comes (SIGINT, SIGTERM: exit 0) or the stream errors (its message on stderr, exit 1). `end`
+ * runs once, after the subscription ended and before the promise resolves (summaries, close).
+ */
+export function untilDone<T>(source: Observable<T>, next: (value: T, finish: (code: number) => void) => void, end: () => void): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let done = false;
+    // Set once subscribed; a source that errors while subscribing finishes before that.
+    const held: { sub?: { unsubscribe(): void } } = {};
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      held.sub?.unsubscribe();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      end();
+      resolve(code);
+    };
+    const onSignal = () => finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    held.sub = source.subscribe({
+      next: (v) => next(v, finish),
+      error: (e) => {
+        process.stderr.write(`kring: ${(e as Error).message}\n`);
+        finish(1);
+      },
+    });
+    if (done) held.sub.unsubscribe();
+  });
 }
