@@ -100,3 +100,4 @@ export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } f
 export { NfQueue, NfQueueOptions, NfQueueFlags, VerdictOptions, NfLossEvent, NfQueueStats } from './nfqueue/queue';
 export { NfPacket, decodeNfPacket } from './nfqueue/packet';
 export { VerdictError } from './nfqueue/verdict-book';
+export { QueueWorkers, QueueWorkersOptions, QueueReport } from './nfqueue/workers';

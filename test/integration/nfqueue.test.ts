@@ -4,10 +4,12 @@
 // iptables rule counters.
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { NF_INET_LOCAL_IN, NFPROTO_IPV4 } from '../../src/constants';
-import { UnsupportedError } from '../../src/errors';
+import { join } from 'node:path';
+import { RingError, UnsupportedError } from '../../src/errors';
 import { NfPacket } from '../../src/nfqueue/packet';
 import { NfQueue } from '../../src/nfqueue/queue';
 import { VerdictError } from '../../src/nfqueue/verdict-book';
+import { QueueWorkers } from '../../src/nfqueue/workers';
 import { simulateKernel } from '../../src/testing';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { startKring } from '../helpers/kring-process';
@@ -300,6 +302,47 @@ describePrivileged(
       sendUdp(t.genNs, CAP, PORT, [Buffer.from('second')]);
       expect(await rx.waitFor(2, 300)).toHaveLength(1);
       expect(queueCounters(t.capNs, n)).toBeUndefined();
+    });
+
+    it('QueueWorkers: --queue-balance over 2 queues in 2 worker threads; the union of their verdicts is the packets sent, counted per queue', async () => {
+      queueNum += 2;
+      const [a, b] = [queueNum - 1, queueNum];
+      iptables(t.capNs, ['-t', 'mangle', '-F', 'INPUT']);
+      iptables(t.capNs, ['-t', 'mangle', '-A', 'INPUT', '-p', 'udp', '--dport', String(PORT), '-j', 'NFQUEUE', '--queue-balance', `${a}:${b}`]);
+      rx.received.length = 0;
+      const w = await QueueWorkers.start({ queues: { from: a, to: b }, netns: t.capNs, module: join(__dirname, '..', 'fixtures', 'nfq-judge.js') });
+      try {
+        const reports: { queue: number; value: unknown }[] = [];
+        w.reports().subscribe((r) => reports.push(r));
+        const sent: Buffer[] = [];
+        for (let h = 0; h < 16; h++) {
+          const flow = payloads(2, `wk${h}`);
+          sendUdp(t.genNs, CAP, PORT, flow, `10.77.0.${100 + h}`);
+          sent.push(...flow);
+        }
+        expect((await rx.waitFor(32, 5000)).map(String).sort()).toEqual(sent.map(String).sort());
+        await until(() => reports.length === 32);
+        expect(reports.map((r) => r.value).sort()).toEqual(sent.map(String).sort());
+        const perQueue = [a, b].map((n) => reports.filter((r) => r.queue === n).length);
+        expect(perQueue.every((c) => c > 0)).toBe(true);
+        expect([a, b].map((n) => queueCounters(t.capNs, n)!.idSequence)).toEqual(perQueue);
+        const stats = await w.stats();
+        expect([a, b].map((n) => [stats.get(n)!.delivered, stats.get(n)!.judged])).toEqual(perQueue.map((c) => [c, c]));
+      } finally {
+        await w.close();
+      }
+      expect([queueCounters(t.capNs, a), queueCounters(t.capNs, b)]).toEqual([undefined, undefined]);
+    });
+
+    it('QueueWorkers: a worker that cannot bind fails start() with its RingError (the class, its fields)', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const e = await QueueWorkers.start({ queues: { from: n, to: n }, netns: t.capNs, module: join(__dirname, '..', 'fixtures', 'nfq-judge.js') }).catch(
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(RingError);
+      expect(e).toMatchObject({ code: 'EPERM', op: `NFQNL_CFG_CMD_BIND queue ${n}` });
+      expect(q.closed).toBe(false);
     });
 
     it('copy range: packets cut to the range, with their whole length and the truncated flag', async () => {

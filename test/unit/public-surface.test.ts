@@ -10,6 +10,7 @@ describe('the public surface', () => {
       'getLinks',
       'RouteTable',
       'NfQueue',
+      'QueueWorkers',
       'VerdictError',
       'FrameBatch',
       'RingError',

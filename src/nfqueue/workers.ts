@@ -1,0 +1,148 @@
+/**
+ * {@link QueueWorkers}: one queue per worker thread (the queues of an iptables `--queue-balance
+ * from:to` rule), their judges' reports merged into one stream, their counters per queue.
+ * @packageDocumentation
+ */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Observable } from 'rxjs/internal/Observable';
+import { Subject } from 'rxjs/internal/Subject';
+import { RingError, UnsupportedError } from '../errors';
+import { describe, int, optionsObject } from '../validate';
+import { NfQueueOptions, NfQueueStats } from './queue';
+import type { FromWorker, ToWorker, WorkerError, WorkerSetup } from './worker';
+
+/** Options for {@link QueueWorkers.start}. */
+export interface QueueWorkersOptions extends Omit<NfQueueOptions, 'queue'> {
+  /** The queues, one worker each (iptables -j NFQUEUE --queue-balance from:to). */
+  queues: { from: number; to: number };
+  /**
+   * An absolute path to a module whose export (module.exports or default) is
+   * `judge(packet: NfPacket, queue: NfQueue): unknown`, called in the worker for every packet. It
+   * decides the packet (`queue.accept(packet)`, …) and may return a value to report (structured-cloned
+   * to {@link QueueWorkers.reports}); undefined reports nothing.
+   */
+  module: string;
+}
+
+/** A report of a worker's judge. */
+export interface QueueReport {
+  readonly queue: number;
+  readonly value: unknown;
+}
+
+// The worker's entry: beside this file when running compiled, else (the TypeScript sources under a
+// test runner) in the package's build.
+function workerFile(): string {
+  const here = join(__dirname, 'worker.js');
+  return existsSync(here) ? here : join(dirname(require.resolve('kring')), 'nfqueue', 'worker.js');
+}
+
+/**
+ * Worker threads running one NfQueue each: the whole consumer (read, judge, verdicts) on its own
+ * thread, the judge being a module the worker loads.
+ */
+export class QueueWorkers {
+  readonly queues: readonly number[];
+  #workers = new Map<number, Worker>();
+  #reports = new Subject<QueueReport>();
+  #waiting = new Map<number, ((s: NfQueueStats) => void)[]>();
+  #closed = false;
+
+  private constructor(queues: number[]) {
+    this.queues = queues;
+  }
+
+  /**
+   * Starts a worker per queue and resolves once every one has bound its queue.
+   * @throws TypeError / RangeError for invalid options
+   * @throws the first worker's failure (RingError, UnsupportedError, …) after stopping them all
+   */
+  static async start(o: QueueWorkersOptions): Promise<QueueWorkers> {
+    optionsObject('QueueWorkers.start()', o);
+    const range = optionsObject('queues', o.queues);
+    const from = int('queues.from', range.from, 0, 0xffff);
+    const to = int('queues.to', range.to, from, 0xffff);
+    if (typeof o.module !== 'string' || !isAbsolute(o.module)) throw new TypeError(`module must be an absolute path, got ${describe(o.module)}`);
+    const { queues: _q, module, ...options } = o;
+    void _q;
+    const w = new QueueWorkers(Array.from({ length: to - from + 1 }, (_, k) => from + k));
+    try {
+      await Promise.all(w.queues.map((queue) => w.#spawn(queue, { module, options: { ...options, queue } })));
+    } catch (e) {
+      await w.close();
+      throw e;
+    }
+    return w;
+  }
+
+  #spawn(queue: number, setup: WorkerSetup): Promise<void> {
+    const worker = new Worker(workerFile(), { workerData: setup });
+    this.#workers.set(queue, worker);
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'reports') for (const value of m.values) this.#reports.next({ queue, value });
+        else if (m.type === 'stats' || m.type === 'closed') for (const r of this.#waiting.get(queue)?.splice(0) ?? []) r(m.stats);
+        else {
+          const e = revive(m.error);
+          reject(e);
+          this.#reports.error(e);
+        }
+      });
+      worker.on('error', (e) => {
+        reject(e);
+        this.#reports.error(e);
+      });
+      worker.on('exit', () => {
+        this.#workers.delete(queue);
+        reject(new Error(`the worker of queue ${queue} exited`));
+      });
+    });
+  }
+
+  /** What the judges returned, tagged with their queue. Hot; errors with a worker's failure; completes on close. */
+  reports(): Observable<QueueReport> {
+    return this.#reports.asObservable();
+  }
+
+  /** Each worker's counters, by queue. */
+  async stats(): Promise<Map<number, NfQueueStats>> {
+    const entries = await Promise.all(
+      [...this.#workers].map(([queue, worker]) => this.#ask(queue, worker, { type: 'stats' }).then((s) => [queue, s] as const)),
+    );
+    return new Map(entries);
+  }
+
+  #ask(queue: number, worker: Worker, m: ToWorker): Promise<NfQueueStats> {
+    return new Promise((resolve) => {
+      const list = this.#waiting.get(queue) ?? [];
+      list.push(resolve);
+      this.#waiting.set(queue, list);
+      worker.postMessage(m);
+    });
+  }
+
+  /** Closes every worker's queue (their last counters, by queue), ends the threads, completes {@link reports}. Idempotent. */
+  async close(): Promise<Map<number, NfQueueStats>> {
+    const last = new Map<number, NfQueueStats>();
+    if (this.#closed) return last;
+    this.#closed = true;
+    await Promise.all(
+      [...this.#workers].map(async ([queue, worker]) => {
+        const stats = await Promise.race([this.#ask(queue, worker, { type: 'close' }), new Promise<undefined>((r) => worker.once('exit', () => r(undefined)))]);
+        if (stats) last.set(queue, stats);
+        await worker.terminate();
+      }),
+    );
+    this.#reports.complete();
+    return last;
+  }
+}
+
+// A worker's error, again an instance of its class (RingError, UnsupportedError) with its fields.
+function revive(e: WorkerError): Error {
+  const proto = e.name === 'RingError' ? RingError.prototype : e.name === 'UnsupportedError' ? UnsupportedError.prototype : Error.prototype;
+  return Object.assign(Object.create(proto) as Error, e);
+}
