@@ -241,11 +241,12 @@ static Napi::Value PageSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(sysconf(_SC_PAGESIZE)));
 }
 
-// Creates the socket on a short-lived helper thread that has joined the target network
-// namespace: setns(CLONE_NEWNET) changes only the calling thread, so the JavaScript thread's
-// namespace is never touched, and a socket keeps the namespace it was created in for its life.
-static int SocketIn(const std::string& netnsPath, int domain, int type, int protocol,
-                    int* err, const char** syscall) {
+// Runs `make` (which returns a descriptor or -1 with errno and *syscall set) on a short-lived
+// helper thread that has joined the network namespace at `netnsPath`: setns(CLONE_NEWNET) changes
+// only the calling thread, so the JavaScript thread's namespace is never touched, and what the
+// thread opens (a socket, a /proc/thread-self/net file) keeps that namespace for its life.
+template <typename Make>
+static int OpenIn(const std::string& netnsPath, Make make, int* err, const char** syscall) {
   int fd = -1;
   std::thread t([&] {
     int ns = open(netnsPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -261,11 +262,8 @@ static int SocketIn(const std::string& netnsPath, int domain, int type, int prot
       return;
     }
     close(ns);
-    fd = socket(domain, type, protocol);
-    if (fd < 0) {
-      *err = errno;
-      *syscall = "socket";
-    }
+    fd = make(syscall);
+    if (fd < 0) *err = errno;
   });
   t.join();
   return fd;
@@ -285,7 +283,13 @@ static Napi::Value Socket(const Napi::CallbackInfo& info) {
   if (inNetns) {
     int err = 0;
     const char* syscall = "socket";
-    fd = SocketIn(netns, static_cast<int>(domain), flags, static_cast<int>(protocol), &err, &syscall);
+    fd = OpenIn(
+        netns,
+        [&](const char** sc) {
+          *sc = "socket";
+          return socket(static_cast<int>(domain), flags, static_cast<int>(protocol));
+        },
+        &err, &syscall);
     if (fd < 0) return ThrowRingError(env, err, syscall, op), env.Undefined();
   } else {
     fd = socket(static_cast<int>(domain), flags, static_cast<int>(protocol));
@@ -598,6 +602,43 @@ static Napi::Value RingKick(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// krOpen({ path, netns: path | null, op }) -> fd: open(path, O_RDONLY | O_CLOEXEC), inside the
+// namespace at `netns` when given (for /proc/thread-self/net files: they show the namespace of
+// the thread that opened them, for as long as the descriptor lives).
+static Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgObject a(info, "krOpen");
+  std::string path = a.Str("path"), netns, op = a.Str("op");
+  bool inNetns = a.OptStr("netns", &netns);
+  if (!a.ok()) return env.Undefined();
+  auto make = [&](const char** sc) {
+    *sc = "open";
+    return open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  };
+  int err = 0;
+  const char* syscall = "open";
+  int fd = inNetns ? OpenIn(netns, make, &err, &syscall) : make(&syscall);
+  if (fd < 0) return ThrowRingError(env, inNetns ? err : errno, syscall, op), env.Undefined();
+  return Napi::Number::New(env, fd);
+}
+
+// krPread(fd, buf, op) -> bytes: reads the file from offset 0 into buf until it is full or the
+// file ends (a /proc file rendered afresh on every read from 0).
+static Napi::Value Pread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FdBytesOp a;
+  if (!a.Read(info)) return env.Undefined();
+  size_t got = 0;
+  while (got < a.len) {
+    ssize_t n = pread(static_cast<int>(a.fd), a.data + got, a.len - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ThrowRingError(env, errno, "pread", a.op), env.Undefined();
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return Napi::Number::New(env, static_cast<double>(got));
+}
+
 // krClose(fd, op). EINTR is not retried: on Linux the descriptor is gone either way.
 static Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -627,6 +668,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
   exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
+  exports.Set("krOpen", Napi::Function::New(env, Open, "krOpen"));
+  exports.Set("krPread", Napi::Function::New(env, Pread, "krPread"));
   InitPoller(env, exports);
   InitRecv(env, exports);
   return exports;

@@ -100,4 +100,5 @@ export { formatAddress, formatIPv4, formatIPv6, formatHardware, parseAddress } f
 export { NfQueue, NfQueueOptions, NfQueueFlags, VerdictOptions, NfLossEvent, NfQueueStats } from './nfqueue/queue';
 export { NfPacket, decodeNfPacket } from './nfqueue/packet';
 export { VerdictError } from './nfqueue/verdict-book';
+export { KernelQueueCounters } from './nfqueue/counters';
 export { QueueWorkers, QueueWorkersOptions, QueueReport } from './nfqueue/workers';

@@ -60,6 +60,10 @@ export interface NativeBinding {
   krPageSize(): number;
   /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK, inside the namespace at `netns` (a path) when given. */
   krSocket(args: { domain: number; type: number; protocol: number; netns: string | null; op: string }): number;
+  /** open(2) read-only, close-on-exec, inside the namespace at `netns` when given (a /proc/thread-self/net file then shows that namespace). */
+  krOpen(args: { path: string; netns: string | null; op: string }): number;
+  /** Reads the file from offset 0 into `buf` until it is full or the file ends; returns the bytes read. */
+  krPread(fd: number, buf: Uint8Array, op: string): number;
   krBind(fd: number, sockaddr: Uint8Array, op: string): void;
   /** A number is set as a C int (range-checked), bytes as they are. */
   krSetsockopt(args: { fd: number; level: number; name: number; value: number | Uint8Array; op: string }): void;

@@ -50,7 +50,8 @@ import { RingGeometry } from '../layouts/types';
 import { MessageBuilder, MessageCursor, NetlinkError, parseAck } from '../netlink/message';
 import type { NetlinkFrame } from '../netlink/reader';
 import { NetlinkSocket } from '../netlink/socket';
-import { bool, choice, describe, int, optionsObject } from '../validate';
+import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
+import { KernelQueueCounters, QueueCountersFile } from './counters';
 import { decodeNfPacket, NfPacket } from './packet';
 import { VerdictBook, VerdictExtras } from './verdict-book';
 
@@ -84,6 +85,11 @@ export interface NfQueueOptions {
   netns?: string;
   /** The netlink ring: see {@link NetlinkSocketOptions.ring}. */
   ring?: 'auto' | 'kernel' | 'emulated';
+  /**
+   * How often the kernel's counters of the queues are read (ms; 0: never), so that its drops
+   * (queue full, undeliverable) come out of {@link NfQueue.losses}; default 1000.
+   */
+  countersIntervalMs?: number;
   /** The netlink RX ring's geometry (default: 32 frames of 32 KiB); a packet message larger than a frame comes as a COPY frame. */
   rx?: RingGeometry;
 }
@@ -103,7 +109,9 @@ export type NfLossEvent =
   /** Packet ids skipped on a queue: that many packets were never delivered. */
   | { kind: 'gap'; queue: number; missing: number }
   /** The kernel refused a verdict (ENOENT: the packet was gone, for example its device went away). */
-  | { kind: 'verdict'; errno: number; code: string };
+  | { kind: 'verdict'; errno: number; code: string }
+  /** The kernel dropped packets of a queue without delivering them: 'queue-full' (queue_dropped; with failOpen they pass instead) or 'undeliverable' (queue_user_dropped: the socket's buffer was full). */
+  | { kind: 'queue-full' | 'undeliverable'; queue: number; count: number };
 
 /** Counters kring keeps (the kernel's own are in /proc/net/netfilter/nfnetlink_queue). */
 export interface NfQueueStats {
@@ -156,6 +164,9 @@ export class NfQueue implements Disposable {
   #closed = false;
   #frames: { unsubscribe(): void };
   #lossSub: { unsubscribe(): void };
+  #counters: QueueCountersFile | null = null;
+  #last = new Map<number, KernelQueueCounters>();
+  #timer: NodeJS.Timeout | null = null;
 
   private constructor(sock: NetlinkSocket, queues: number[]) {
     this.#sock = sock;
@@ -181,6 +192,7 @@ export class NfQueue implements Disposable {
     const { mode, range } = copyMode(o.copy);
     const maxLen = o.maxLen === undefined ? undefined : int('maxLen', o.maxLen, 1, 0xffffffff);
     const flags = o.flags === undefined ? {} : optionsObject('flags', o.flags);
+    const interval = o.countersIntervalMs === undefined ? 1000 : int('countersIntervalMs', o.countersIntervalMs, 0, 0x7fffffff);
     const wanted = FLAGS.filter(([name]) => bool(`flags.${name}`, flags[name]));
     const sock = NetlinkSocket.open({
       protocol: 'netfilter',
@@ -192,6 +204,7 @@ export class NfQueue implements Disposable {
     });
     const q = new NfQueue(sock, queues);
     try {
+      q.#counters = interval > 0 ? QueueCountersFile.open(netnsPath(o.netns)) : null;
       for (const n of queues) {
         await q.#config(n, 'NFQNL_CFG_CMD_BIND', (b) => b.attr(NFQA_CFG_CMD, encodeConfigCmd(NFQNL_CFG_CMD_BIND, AF_UNSPEC)));
         await q.#config(n, 'NFQA_CFG_PARAMS', (b) => b.attr(NFQA_CFG_PARAMS, encodeConfigParams(range, mode)));
@@ -200,11 +213,43 @@ export class NfQueue implements Disposable {
           await q.#config(n, `NFQA_CFG_F_${flagUapi(name)}`, (b) => b.attr(NFQA_CFG_FLAGS, be32(bit)).attr(NFQA_CFG_MASK, be32(bit)), name);
         }
       }
+      if (q.#counters) {
+        q.#last = q.#counters.read();
+        q.#timer = setInterval(() => q.#readCounters(), interval).unref();
+      }
     } catch (e) {
       q.close();
       throw e;
     }
     return q;
+  }
+
+  // Emits the kernel's drops since the last read as losses.
+  #readCounters(): void {
+    if (!this.#counters) return;
+    let now: Map<number, KernelQueueCounters>;
+    try {
+      now = this.#counters.read();
+    } catch {
+      return; // a counters file that cannot be read is no loss of packets
+    }
+    for (const queue of this.queues) {
+      const c = now.get(queue);
+      const p = this.#last.get(queue);
+      if (!c) continue;
+      const full = c.queueDropped - (p?.queueDropped ?? 0);
+      const undeliverable = c.userDropped - (p?.userDropped ?? 0);
+      if (full > 0) this.#losses.next({ kind: 'queue-full', queue, count: full });
+      if (undeliverable > 0) this.#losses.next({ kind: 'undeliverable', queue, count: undeliverable });
+    }
+    this.#last = now;
+  }
+
+  /** The kernel's counters of the bound queues, read now (undefined where the kernel has no counters file). */
+  kernelCounters(): Map<number, KernelQueueCounters> | undefined {
+    if (!this.#counters || this.#closed) return undefined;
+    const all = this.#counters.read();
+    return new Map(this.queues.filter((n) => all.has(n)).map((n) => [n, all.get(n)!]));
   }
 
   async #config(queue: number, op: string, attrs: (b: MessageBuilder) => MessageBuilder, flag?: string): Promise<void> {
@@ -462,6 +507,9 @@ export class NfQueue implements Disposable {
     this.#closed = true;
     this.#frames.unsubscribe();
     this.#lossSub.unsubscribe();
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#counters) this.#readCounters(); // the drops up to now, before the losses complete
+    this.#counters?.close();
     this.#book.clear();
     this.#backlog = [];
     const c = this.#consumer;

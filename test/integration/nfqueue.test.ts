@@ -7,7 +7,7 @@ import { NF_INET_LOCAL_IN, NFPROTO_IPV4 } from '../../src/constants';
 import { join } from 'node:path';
 import { RingError, UnsupportedError } from '../../src/errors';
 import { NfPacket } from '../../src/nfqueue/packet';
-import { NfQueue } from '../../src/nfqueue/queue';
+import { NfLossEvent, NfQueue } from '../../src/nfqueue/queue';
 import { VerdictError } from '../../src/nfqueue/verdict-book';
 import { QueueWorkers } from '../../src/nfqueue/workers';
 import { simulateKernel } from '../../src/testing';
@@ -147,17 +147,27 @@ describePrivileged(
       sub.unsubscribe();
     });
 
-    it('failOpen: with the consumer stalled and the queue full, later packets pass; without it they are dropped by the kernel', async () => {
+    it('failOpen: with the consumer stalled and the queue full, later packets pass; without it the kernel drops them, and losses() reports its count', async () => {
       for (const failOpen of [true, false]) {
         const n = useQueue();
-        const q = await NfQueue.open({ queue: n, netns: t.capNs, maxLen: 4, flags: { failOpen } });
+        const q = await NfQueue.open({ queue: n, netns: t.capNs, maxLen: 4, flags: { failOpen }, countersIntervalMs: 20 });
+        const losses: NfLossEvent[] = [];
+        q.losses().subscribe((l) => losses.push(l));
         const sub = q.packets().subscribe(() => undefined); // never decides
         const sent = payloads(10, `fo${failOpen}`);
         sendUdp(t.genNs, CAP, PORT, sent);
         await until(() => q.stats().delivered === 4);
         const got = await rx.waitFor(6, failOpen ? 5000 : 300);
         expect(got.map(String)).toEqual(failOpen ? sent.slice(4).map(String) : []);
-        expect(queueCounters(t.capNs, n)).toMatchObject({ total: 4, queueDropped: failOpen ? 0 : 6 });
+        const outside = queueCounters(t.capNs, n)!;
+        expect(outside).toMatchObject({ total: 4, queueDropped: failOpen ? 0 : 6 });
+        // kring's reading of the kernel's counters is the same file's, read in the queue's namespace.
+        expect(q.kernelCounters()).toEqual(
+          new Map([[n, { waiting: 4, queueDropped: outside.queueDropped, userDropped: outside.userDropped, idSequence: outside.idSequence }]]),
+        );
+        await until(() => failOpen || losses.length > 0);
+        await new Promise((r) => setTimeout(r, 60));
+        expect(losses).toEqual(failOpen ? [] : [{ kind: 'queue-full', queue: n, count: 6 }]);
         sub.unsubscribe();
         q.close();
       }

@@ -12,6 +12,7 @@ import {
   NFQA_UID,
 } from '../../src/constants';
 import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
+import { parseQueueCounters } from '../../src/nfqueue/counters';
 import { decodeNfPacket, NfPacket } from '../../src/nfqueue/packet';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/ /g, ''), 'hex'));
@@ -78,5 +79,18 @@ describe('decodeNfPacket', () => {
       new NetlinkParseError('a queue packet message needs 4 bytes of nfgenmsg, got 3', 0),
     );
     expect(decode((b) => b.bytes(hex('ff000100')))).toBeInstanceOf(NetlinkParseError);
+  });
+});
+
+describe('parseQueueCounters', () => {
+  it('reads the lines nfqnl_show_instance prints ("%5u %6u %5u %1u %5u %5u %5u %8u %2d")', () => {
+    const text = '    0 123456     4 2 65535     6     1       10  1\n   17      0     0 2 65535     0     0        0  1\n';
+    expect(parseQueueCounters(text)).toEqual(
+      new Map([
+        [0, { waiting: 4, queueDropped: 6, userDropped: 1, idSequence: 10 }],
+        [17, { waiting: 0, queueDropped: 0, userDropped: 0, idSequence: 0 }],
+      ]),
+    );
+    expect(parseQueueCounters('')).toEqual(new Map());
   });
 });
