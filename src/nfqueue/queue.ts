@@ -50,6 +50,7 @@ import { RingGeometry } from '../layouts/types';
 import { MessageBuilder, MessageCursor, NetlinkError, parseAck } from '../netlink/message';
 import type { NetlinkFrame } from '../netlink/reader';
 import { NetlinkSocket } from '../netlink/socket';
+import { getLinks } from '../rtnetlink/readers';
 import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
 import { KernelQueueCounters, QueueCountersFile } from './counters';
 import { decodeNfPacket, NfPacket } from './packet';
@@ -128,6 +129,7 @@ export interface NfQueueStats {
 }
 
 const { EAGAIN, EOPNOTSUPP, EPERM, EPROTO } = osConstants.errno;
+const NAMES_TTL_MS = 1000;
 
 const FLAGS: readonly [keyof NfQueueFlags, number][] = [
   ['failOpen', NFQA_CFG_F_FAIL_OPEN],
@@ -167,6 +169,11 @@ export class NfQueue implements Disposable {
   #counters: QueueCountersFile | null = null;
   #last = new Map<number, KernelQueueCounters>();
   #timer: NodeJS.Timeout | null = null;
+  #netns: string | undefined;
+  // Interface names by index, and when they were read (a dump of the links, shared by concurrent misses).
+  #names = new Map<number, string | undefined>();
+  #namesAt = 0;
+  #namesLoad: Promise<void> | null = null;
 
   private constructor(sock: NetlinkSocket, queues: number[]) {
     this.#sock = sock;
@@ -203,6 +210,7 @@ export class NfQueue implements Disposable {
       tx: TX,
     });
     const q = new NfQueue(sock, queues);
+    q.#netns = o.netns;
     try {
       q.#counters = interval > 0 ? QueueCountersFile.open(netnsPath(o.netns)) : null;
       for (const n of queues) {
@@ -243,6 +251,27 @@ export class NfQueue implements Disposable {
       if (undeliverable > 0) this.#losses.next({ kind: 'undeliverable', queue, count: undeliverable });
     }
     this.#last = now;
+  }
+
+  /**
+   * The name of an interface of the queue's namespace (a packet's `indev`, `outdev`, …), from a
+   * dump of its links (RTM_GETLINK), kept for a second: a miss, or an older answer, reads them
+   * again (one dump for every concurrent caller). Undefined for 0 and unknown indexes.
+   * @throws RingError (rejection) when the links cannot be read
+   */
+  async deviceName(index: number): Promise<string | undefined> {
+    int('index', index, 0, 0x7fffffff);
+    if (index === 0) return undefined;
+    if (Date.now() - this.#namesAt > NAMES_TTL_MS || !this.#names.has(index)) {
+      this.#namesLoad ??= getLinks({ netns: this.#netns })
+        .then((links) => {
+          this.#names = new Map(links.map((l) => [l.index, l.name]));
+          this.#namesAt = Date.now();
+        })
+        .finally(() => (this.#namesLoad = null));
+      await this.#namesLoad;
+    }
+    return this.#names.get(index);
   }
 
   /** The kernel's counters of the bound queues, read now (undefined where the kernel has no counters file). */

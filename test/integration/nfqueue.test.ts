@@ -4,6 +4,7 @@
 // iptables rule counters.
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { NF_INET_LOCAL_IN, NFPROTO_IPV4 } from '../../src/constants';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { RingError, UnsupportedError } from '../../src/errors';
 import { NfPacket } from '../../src/nfqueue/packet';
@@ -37,7 +38,6 @@ describePrivileged(
     };
     beforeAll(async () => {
       t = createVethPair();
-      const { execFileSync } = await import('node:child_process');
       execFileSync('ip', ['-n', t.genNs, 'addr', 'add', `${GEN}/24`, 'dev', t.genIf]);
       // Sources of their own for the balance test's flows.
       for (let h = 0; h < 16; h++) execFileSync('ip', ['-n', t.genNs, 'addr', 'add', `10.77.0.${100 + h}/32`, 'dev', t.genIf]);
@@ -79,6 +79,15 @@ describePrivileged(
       expect(seen.map((p) => p.id - seen[0].id)).toEqual(sent.map((_, i) => i));
       expect(queueCounters(t.capNs, n)).toMatchObject({ total: 0, queueDropped: 0, userDropped: 0, idSequence: seen[seen.length - 1].id });
       expect(q.stats()).toEqual({ delivered: 20, judged: 20, gaps: 0, enobufs: 0, verdictErrors: 0 });
+      // Names on demand: what ip says the index is called in that namespace.
+      const ipName = (JSON.parse(execFileSync('ip', ['-n', t.capNs, '-j', 'link', 'show', 'dev', t.capIf], { encoding: 'utf8' })) as { ifname: string }[])[0]
+        .ifname;
+      expect(await Promise.all([q.deviceName(seen[0].indev), q.deviceName(seen[1].indev), q.deviceName(0), q.deviceName(99999)])).toEqual([
+        ipName,
+        ipName,
+        undefined,
+        undefined,
+      ]);
     });
 
     it('drop: no packet reaches the receiver; the kernel counts none waiting', async () => {
