@@ -3,7 +3,7 @@
 // it to a queue. What arrives is counted by a socket the test runs, the kernel's own counters and
 // iptables rule counters.
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { NF_INET_LOCAL_IN, NFPROTO_IPV4 } from '../../src/constants';
+import { NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NFPROTO_IPV4 } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { RingError, UnsupportedError } from '../../src/errors';
@@ -179,6 +179,25 @@ describePrivileged(
         expect(losses).toEqual(failOpen ? [] : [{ kind: 'queue-full', queue: n, count: 6 }]);
         sub.unsubscribe();
         q.close();
+      }
+    });
+
+    it('flags uidGid and gso: a packet a local socket sends (mangle OUTPUT) carries its owner, root', async () => {
+      queueNum++;
+      const n = queueNum;
+      iptables(t.genNs, ['-t', 'mangle', '-F', 'OUTPUT']);
+      iptables(t.genNs, ['-t', 'mangle', '-A', 'OUTPUT', '-p', 'udp', '--dport', String(PORT), '-j', 'NFQUEUE', '--queue-num', String(n)]);
+      rx.received.length = 0;
+      try {
+        using q = await NfQueue.open({ queue: n, netns: t.genNs, flags: { uidGid: true, gso: true } });
+        const first = firstValueFrom(q.packets());
+        sendUdp(t.genNs, CAP, PORT, [Buffer.from('owned')]);
+        const p = await first;
+        q.accept(p);
+        expect([p.hook, p.outdev, p.uid, p.gid, Buffer.from(p.payload.subarray(28)).toString()]).toEqual([NF_INET_LOCAL_OUT, t.genIfindex, 0, 0, 'owned']);
+        expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['owned']);
+      } finally {
+        iptables(t.genNs, ['-t', 'mangle', '-F', 'OUTPUT']);
       }
     });
 
