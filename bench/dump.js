@@ -7,22 +7,19 @@
 //   npm run bench:dump [-- --routes 1000000 --reps 5 --write]
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { HERE, WORK, buildC, writeTable } = require('./lib');
 
 const { values: opt } = parseArgs({
   options: { routes: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '5' }, write: { type: 'boolean', default: false } },
 });
 const ROUTES = Number(opt.routes);
 const REPS = Number(opt.reps);
-const HERE = __dirname;
-const WORK = path.join(HERE, '.work');
 const NS = `kring-bench-dump-${process.pid.toString(36)}`;
 
 function setup() {
-  fs.mkdirSync(WORK, { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-o', path.join(WORK, 'nldump'), path.join(HERE, 'c', 'nldump.c')]);
+  buildC(['nldump']);
   execFileSync('ip', ['netns', 'add', NS]);
   execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
   execFileSync('ip', ['-n', NS, 'link', 'add', 'kbd0', 'type', 'veth', 'peer', 'name', 'kbd1']);
@@ -93,11 +90,7 @@ function main() {
     ].join('\n');
     const stamp = `${new Date().toISOString().slice(0, 10)}, ${ROUTES} IPv4 routes (plus the connected and local ones), median of ${REPS} interleaved rounds after a warm-up round, whole-process wall time including start-up`;
     process.stdout.write(`${stamp}\n\n${table}\n`);
-    if (opt.write) {
-      const file = path.join(HERE, '..', 'docs', 'benchmarks.md');
-      const doc = fs.readFileSync(file, 'utf8');
-      fs.writeFileSync(file, doc.replace(/<!-- dump:begin -->[\s\S]*<!-- dump:end -->/, `<!-- dump:begin -->\n${stamp}\n\n${table}\n<!-- dump:end -->`));
-    }
+    if (opt.write) writeTable('dump', stamp, table);
   } finally {
     spawnSync('ip', ['netns', 'del', NS]);
   }

@@ -12,10 +12,10 @@
 // was lost is the kernel's own count (queue_dropped + user_dropped in
 // /proc/net/netfilter/nfnetlink_queue). --write replaces the table in docs/benchmarks.md.
 'use strict';
-const { execFileSync, spawn } = require('node:child_process');
-const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
 
 const { values: opt } = parseArgs({
   options: {
@@ -28,64 +28,23 @@ const REPS = Number(opt.reps);
 const SIZE = Number(opt.size);
 const MAXLEN = 65536;
 const RCVBUF = 64 << 20;
-const HERE = __dirname;
-const WORK = path.join(HERE, '.work');
-const tag = process.pid.toString(36);
-const GEN_NS = `kring-nfqb-${tag}-gen`;
-const CAP_NS = `kring-nfqb-${tag}-cap`;
-const GEN_IF = `kqg${tag}`.slice(0, 15);
-const CAP_IF = `kqc${tag}`.slice(0, 15);
 const SCENARIOS = {
   flood: { count: 500000, rate: 0, warm: 100000 },
   rate50000: { count: 150000, rate: 50000, warm: 50000 },
 };
 
-const sh = (cmd, args, o = {}) => execFileSync(cmd, args, { encoding: 'utf8', ...o });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function build() {
-  fs.mkdirSync(WORK, { recursive: true });
-  for (const name of ['nfqconsumer', 'udpgen']) sh('gcc', ['-O2', '-Wall', '-o', path.join(WORK, name), path.join(HERE, 'c', `${name}.c`)]);
-}
-
+// The topology, made in main(): addresses, and the rule that queues the generator's UDP.
+let T;
 function topoUp() {
-  for (const ns of [GEN_NS, CAP_NS]) {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  sh('ip', ['-n', GEN_NS, 'link', 'add', GEN_IF, 'type', 'veth', 'peer', 'name', CAP_IF, 'netns', CAP_NS]);
-  sh('ip', ['-n', GEN_NS, 'addr', 'add', '198.18.0.1/24', 'dev', GEN_IF]);
-  sh('ip', ['-n', CAP_NS, 'addr', 'add', '198.18.0.2/24', 'dev', CAP_IF]);
-  sh('ip', ['-n', GEN_NS, 'link', 'set', GEN_IF, 'up']);
-  sh('ip', ['-n', CAP_NS, 'link', 'set', CAP_IF, 'up']);
-  sh('ip', ['netns', 'exec', CAP_NS, 'iptables-legacy', '-t', 'mangle', '-A', 'INPUT', '-p', 'udp', '--dport', '9999', '-j', 'NFQUEUE', '--queue-num', '0']);
-}
-
-function topoDown() {
-  for (const ns of [GEN_NS, CAP_NS]) {
-    try {
-      sh('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function cpuNs(pid) {
-  let total = 0;
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // thread exited
-    }
-  }
-  return total;
+  T = vethPair('nfqb');
+  sh('ip', ['-n', T.genNs, 'addr', 'add', '198.18.0.1/24', 'dev', T.genIf]);
+  sh('ip', ['-n', T.capNs, 'addr', 'add', '198.18.0.2/24', 'dev', T.capIf]);
+  sh('ip', ['netns', 'exec', T.capNs, 'iptables-legacy', '-t', 'mangle', '-A', 'INPUT', '-p', 'udp', '--dport', '9999', '-j', 'NFQUEUE', '--queue-num', '0']);
 }
 
 // The kernel's counters of queue 0: [waiting, dropped (queue full + undeliverable), id sequence].
 function counters() {
-  const line = sh('ip', ['netns', 'exec', CAP_NS, 'cat', '/proc/net/netfilter/nfnetlink_queue']).trim().split('\n')[0];
+  const line = sh('ip', ['netns', 'exec', T.capNs, 'cat', '/proc/net/netfilter/nfnetlink_queue']).trim().split('\n')[0];
   const f = line.trim().split(/\s+/).map(Number);
   return { waiting: f[2], dropped: f[5] + f[6], ids: f[7] };
 }
@@ -96,7 +55,7 @@ const CONSUMERS = {
 };
 
 async function runOnce(consumer, sc) {
-  const child = spawn('ip', ['netns', 'exec', CAP_NS, 'taskset', '-c', '1', ...CONSUMERS[consumer]()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', T.capNs, 'taskset', '-c', '1', ...CONSUMERS[consumer]()], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -106,7 +65,7 @@ async function runOnce(consumer, sc) {
     await sleep(10);
   }
   const gen = (n, rate) =>
-    sh('ip', ['netns', 'exec', GEN_NS, 'taskset', '-c', '0', path.join(WORK, 'udpgen'), '198.18.0.2', '9999', String(n), String(SIZE), String(rate)]);
+    sh('ip', ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'udpgen'), '198.18.0.2', '9999', String(n), String(SIZE), String(rate)]);
   gen(sc.warm, sc.rate);
   await drained();
   const c0 = counters();
@@ -132,11 +91,9 @@ async function drained() {
   while (counters().waiting > 0 && Date.now() < end) await sleep(50);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function main() {
   if (process.getuid() !== 0) throw new Error('the benchmark needs root (network namespaces, iptables)');
-  build();
+  buildC(['nfqconsumer', 'udpgen']);
   topoUp();
   const rows = [];
   try {
@@ -152,7 +109,7 @@ async function main() {
       }
     }
   } finally {
-    topoDown();
+    T.down();
   }
   const table = [
     `| scenario | consumer | CPU per verdict | vs C | lost | sender rate |`,
@@ -164,21 +121,11 @@ async function main() {
   ].join('\n');
   const stamp = `${new Date().toISOString().slice(0, 10)}, ${SIZE}-byte UDP payloads, median of ${REPS} runs (flood: ${SCENARIOS.flood.count} packets; rate50000: ${SCENARIOS.rate50000.count}), each after a warm-up, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);
-  if (opt.write) {
-    const file = path.join(HERE, '..', 'docs', 'benchmarks.md');
-    const doc = fs.readFileSync(file, 'utf8');
-    const begin = '<!-- nfqueue:begin -->';
-    const end = '<!-- nfqueue:end -->';
-    fs.writeFileSync(file, doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${stamp}\n\n${table}\n${end}`));
-  }
+  if (opt.write) writeTable('nfqueue', stamp, table);
 }
 
-process.on('SIGINT', () => {
-  topoDown();
-  process.exit(130);
-});
 main().catch((e) => {
-  topoDown();
+  T?.down();
   process.stderr.write(`bench: ${e.message}\n`);
   process.exit(1);
 });

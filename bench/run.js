@@ -9,10 +9,10 @@
 // (sum of /proc/PID/task/*/schedstat, ns) between "ready" and the end of the drain, divided by the
 // frames it captured. --write replaces the table in docs/benchmarks.md. Needs root and gcc.
 'use strict';
-const { execFileSync, spawn } = require('node:child_process');
-const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,67 +29,19 @@ const WARMUP = Number(opt.warmup);
 const SIZES = opt.sizes.split(',').map(Number);
 const REPS = Number(opt.reps);
 const RING_MB = Number(opt['ring-mb']);
-const HERE = __dirname;
-const WORK = path.join(HERE, '.work');
-const tag = process.pid.toString(36);
-const GEN_NS = `kring-bench-${tag}-gen`;
-const CAP_NS = `kring-bench-${tag}-cap`;
-const GEN_IF = `kbg${tag}`.slice(0, 15);
-const CAP_IF = `kbc${tag}`.slice(0, 15);
 
-const sh = (cmd, args, o = {}) => execFileSync(cmd, args, { encoding: 'utf8', ...o });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function build() {
-  fs.mkdirSync(WORK, { recursive: true });
-  for (const name of ['v3reader', 'afgen']) {
-    sh('gcc', ['-O2', '-Wall', '-o', path.join(WORK, name), path.join(HERE, 'c', `${name}.c`)]);
-  }
-}
-
-function topoUp() {
-  for (const ns of [GEN_NS, CAP_NS]) {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  sh('ip', ['-n', GEN_NS, 'link', 'add', GEN_IF, 'type', 'veth', 'peer', 'name', CAP_IF, 'netns', CAP_NS]);
-  sh('ip', ['-n', GEN_NS, 'link', 'set', GEN_IF, 'up']);
-  sh('ip', ['-n', CAP_NS, 'link', 'set', CAP_IF, 'up']);
-}
-
-function topoDown() {
-  for (const ns of [GEN_NS, CAP_NS]) {
-    try {
-      sh('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function cpuNs(pid) {
-  let total = 0;
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // thread exited
-    }
-  }
-  return total;
-}
+// The topology, made in main().
+let T;
 
 const READERS = {
-  'C TPACKET_V3 reference': () => [path.join(WORK, 'v3reader'), CAP_IF, String(RING_MB)],
-  'kring batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', CAP_IF, String(RING_MB)],
-  'kring frames()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'frames', CAP_IF, String(RING_MB)],
+  'C TPACKET_V3 reference': () => [path.join(WORK, 'v3reader'), T.capIf, String(RING_MB)],
+  'kring batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, String(RING_MB)],
+  'kring frames()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'frames', T.capIf, String(RING_MB)],
 };
 
 async function runOnce(reader, size) {
   // ip netns exec and taskset both exec, so the child's pid is the reader's.
-  const child = spawn('ip', ['netns', 'exec', CAP_NS, 'taskset', '-c', '1', ...READERS[reader]()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', T.capNs, 'taskset', '-c', '1', ...READERS[reader]()], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -100,7 +52,7 @@ async function runOnce(reader, size) {
   }
   // Warm-up burst, not measured: every reader (the C one too) sees WARMUP frames first, so the
   // figures are steady state rather than the JIT compiling the hot loop.
-  const genArgs = (n) => ['netns', 'exec', GEN_NS, 'taskset', '-c', '0', path.join(WORK, 'afgen'), GEN_IF, String(n), String(size)];
+  const genArgs = (n) => ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'afgen'), T.genIf, String(n), String(size)];
   const warm = WARMUP > 0 ? Number(/sent=(\d+)/.exec(sh('ip', genArgs(WARMUP)))[1]) : 0;
   await sleep(300);
   const cpu0 = cpuNs(child.pid);
@@ -120,12 +72,10 @@ async function runOnce(reader, size) {
   return { cpuPerFrame: (cpu1 - cpu0) / capturedMeasured, sent, captured, kdrops, pps: measured / wallSend };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function main() {
   if (process.getuid() !== 0) throw new Error('the benchmark needs root (network namespaces, AF_PACKET)');
-  build();
-  topoUp();
+  buildC(['v3reader', 'afgen']);
+  T = vethPair('bench', { ipv6: false });
   const rows = [];
   try {
     for (const size of SIZES) {
@@ -152,7 +102,7 @@ async function main() {
       }
     }
   } finally {
-    topoDown();
+    T.down();
   }
   const table = [
     `| frame | reader | CPU per frame | vs C | lost | sender rate |`,
@@ -163,22 +113,11 @@ async function main() {
   ].join('\n');
   const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);
-  if (opt.write) {
-    const file = path.join(HERE, '..', 'docs', 'benchmarks.md');
-    const doc = fs.readFileSync(file, 'utf8');
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
-    const next = doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${stamp}\n\n${table}\n${end}`);
-    fs.writeFileSync(file, next);
-  }
+  if (opt.write) writeTable('bench', stamp, table);
 }
 
-process.on('SIGINT', () => {
-  topoDown();
-  process.exit(130);
-});
 main().catch((e) => {
-  topoDown();
+  T?.down();
   process.stderr.write(`bench: ${e.message}\n`);
   process.exit(1);
 });
