@@ -485,7 +485,13 @@ export class NetlinkSocket implements Disposable {
         sub.next(frames);
         if (this.#closed) return;
       }
+      // Only frames() readers (they took the frames in place): nothing to route.
+      const routed = this.#pending.size > 0 || this.#multicast.size > 0;
       for (const f of frames) {
+        if (!routed) {
+          if (!this.#done(f)) return;
+          continue;
+        }
         // A dump read in batches takes the whole datagram (its messages share one seq).
         if (f.group === 0 && f.data.length >= NLMSG_HDRLEN) {
           const head = new DataView(f.data.buffer, f.data.byteOffset, NLMSG_HDRLEN);

@@ -185,6 +185,7 @@ describePrivileged(
     it('flags uidGid and gso: a packet a local socket sends (mangle OUTPUT) carries its owner, root', async () => {
       queueNum++;
       const n = queueNum;
+      iptables(t.capNs, ['-t', 'mangle', '-F', 'INPUT']); // queued on the way out only
       iptables(t.genNs, ['-t', 'mangle', '-F', 'OUTPUT']);
       iptables(t.genNs, ['-t', 'mangle', '-A', 'OUTPUT', '-p', 'udp', '--dport', String(PORT), '-j', 'NFQUEUE', '--queue-num', String(n)]);
       rx.received.length = 0;
