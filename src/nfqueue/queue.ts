@@ -169,6 +169,8 @@ export class NfQueue implements Disposable {
   #counters: QueueCountersFile | null = null;
   #last = new Map<number, KernelQueueCounters>();
   #timer: NodeJS.Timeout | null = null;
+  // A failure (a malformed message) that came while nobody consumed.
+  #failure: unknown = undefined;
   #netns: string | undefined;
   // Interface names by index, and when they were read (a dump of the links, shared by concurrent misses).
   #names = new Map<number, string | undefined>();
@@ -373,6 +375,7 @@ export class NfQueue implements Disposable {
     return new Observable<readonly NfPacket[]>((sub) => {
       if (this.#closed) return sub.complete();
       if (this.#consumer) return sub.error(new Error('NfQueue: one consumer at a time (batches(), packets() or the async iterator)'));
+      if (this.#failure !== undefined) return sub.error(this.#failure);
       const me = { inPlace, sub };
       this.#consumer = me;
       if (this.#backlog.length) {
@@ -519,10 +522,12 @@ export class NfQueue implements Disposable {
     if (!this.#closed) this.flush();
   }
 
+  // Errors the consumer; with none, the next one to subscribe gets the error.
   #fail(e: unknown): void {
     const c = this.#consumer;
     this.#consumer = null;
-    c?.sub.error(e);
+    if (c) c.sub.error(e);
+    else this.#failure ??= e;
   }
 
   /**

@@ -294,6 +294,27 @@ describePrivileged(
       }
     });
 
+    it('a malformed packet message (injected by the simulated kernel) errors the stream with RingError EPROTO, also when it came before anyone subscribed', async () => {
+      const n = useQueue();
+      const sim = simulateKernel('4.4');
+      let q: NfQueue | undefined;
+      try {
+        q = await NfQueue.open({ queue: n, netns: t.capNs });
+        const kernel = sim.kernels[sim.kernels.length - 1];
+        // nlmsghdr (type NFQNL_MSG_PACKET) + nfgenmsg + an attribute whose nla_len runs past the message.
+        const bad = Buffer.from('1c000000000300000000000000000000' + '02000000' + 'ff000100' + '00000000', 'hex');
+        kernel.sendInRing(bad);
+        sendUdp(t.genNs, CAP, PORT, [Buffer.from('wake')]); // the real fd's wake-up reads the ring
+        await new Promise((r) => setTimeout(r, 300)); // the wake-up reads the ring, nobody subscribed yet
+        const e = await new Promise<unknown>((resolve) => q!.packets().subscribe({ error: resolve, next: () => undefined }));
+        expect(e).toBeInstanceOf(RingError);
+        expect(e).toMatchObject({ code: 'EPROTO', syscall: 'recvmsg', op: 'NFQNL_MSG_PACKET' });
+      } finally {
+        q?.close();
+        sim.restore();
+      }
+    });
+
     it('queue: { from, to } with iptables --queue-balance: one socket judges both queues; every packet sent is judged once', async () => {
       queueNum += 2;
       const [a, b] = [queueNum - 1, queueNum];
