@@ -33,6 +33,7 @@ import {
   NFQNL_MSG_PACKET_TIMESTAMP,
   NFQNL_MSG_PACKET_TIMESTAMP_SIZE,
 } from '../layouts/nfnetlink';
+import { LeaseError } from '../errors';
 import { AttrCursor, NetlinkParseError } from '../netlink/message';
 
 /** A packet the kernel queued: its metadata, and its bytes from the network header on. */
@@ -78,37 +79,79 @@ export interface NfPacket {
   readonly secctx: string | undefined;
 }
 
+/** The lease of the packets of one in-place batch: `live` until the batch's callback returned. */
+export interface PacketLease {
+  live: boolean;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+// A decoded packet. Its byte fields are views of the ring under a lease (read in place) or copies
+// (no lease); reading a view after its lease ended throws instead of reading reused memory.
+class PacketRecord implements NfPacket {
+  queue = 0;
+  family = 0;
+  id = -1;
+  hwProtocol = 0;
+  hook = 0;
+  mark = 0;
+  indev = 0;
+  outdev = 0;
+  physindev = 0;
+  physoutdev = 0;
+  timestamp: NfPacket['timestamp'] = undefined;
+  uid: number | undefined = undefined;
+  gid: number | undefined = undefined;
+  origLen = 0;
+  truncated = false;
+  gso = false;
+  csumNotReady = false;
+  ctInfo: number | undefined = undefined;
+  secctx: string | undefined = undefined;
+  #payload: Uint8Array = EMPTY;
+  #hwAddr: Uint8Array | undefined = undefined;
+  #ct: Uint8Array | undefined = undefined;
+  #lease: PacketLease | null;
+  constructor(lease: PacketLease | null) {
+    this.#lease = lease;
+  }
+  /** @internal Sets the byte fields (the decoder's last step). */
+  setBytes(payload: Uint8Array, hwAddr: Uint8Array | undefined, ct: Uint8Array | undefined): void {
+    this.#payload = payload;
+    this.#hwAddr = hwAddr;
+    this.#ct = ct;
+  }
+  get payload(): Uint8Array {
+    this.#check();
+    return this.#payload;
+  }
+  get hwAddr(): Uint8Array | undefined {
+    this.#check();
+    return this.#hwAddr;
+  }
+  get ct(): Uint8Array | undefined {
+    this.#check();
+    return this.#ct;
+  }
+  #check(): void {
+    if (this.#lease !== null && !this.#lease.live) throw new LeaseError("an NfPacket's bytes from batches()");
+  }
+}
+
 /**
- * Decodes a packet message's payload at `[at, at + len)` (the nfgenmsg on). `copy` false: the
- * payload, hwAddr and ct are views of `dv`'s memory (valid while it is); true: copies.
- * Malformed input is an error value.
+ * Decodes a packet message's payload at `[at, at + len)` (the nfgenmsg on). With a `lease`, the
+ * payload, hwAddr and ct are views of `dv`'s memory, readable while the lease is live (LeaseError
+ * after); without one, copies. Malformed input is an error value.
  */
-export function decodeNfPacket(dv: DataView, at: number, len: number, copy: boolean): NfPacket | NetlinkParseError {
+export function decodeNfPacket(dv: DataView, at: number, len: number, lease: PacketLease | null): NfPacket | NetlinkParseError {
   if (len < NFGENMSG_SIZE) return new NetlinkParseError(`a queue packet message needs ${NFGENMSG_SIZE} bytes of nfgenmsg, got ${len}`, at);
-  const p = {
-    queue: dv.getUint16(at + NFGENMSG.res_id, false),
-    family: dv.getUint8(at + NFGENMSG.nfgen_family),
-    id: -1,
-    hwProtocol: 0,
-    hook: 0,
-    mark: 0,
-    indev: 0,
-    outdev: 0,
-    physindev: 0,
-    physoutdev: 0,
-    timestamp: undefined as NfPacket['timestamp'],
-    hwAddr: undefined as Uint8Array | undefined,
-    uid: undefined as number | undefined,
-    gid: undefined as number | undefined,
-    payload: EMPTY as Uint8Array,
-    origLen: 0,
-    truncated: false,
-    gso: false,
-    csumNotReady: false,
-    ctInfo: undefined as number | undefined,
-    ct: undefined as Uint8Array | undefined,
-    secctx: undefined as string | undefined,
-  };
+  const copy = lease === null;
+  const p = new PacketRecord(lease);
+  let payload = EMPTY;
+  let hwAddr: Uint8Array | undefined;
+  let ct: Uint8Array | undefined;
+  p.queue = dv.getUint16(at + NFGENMSG.res_id, false);
+  p.family = dv.getUint8(at + NFGENMSG.nfgen_family);
   let capLen = -1;
   const a = new AttrCursor(dv, at + NFGENMSG_SIZE, at + len);
   while (a.next()) {
@@ -145,11 +188,11 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, copy: bool
       case NFQA_HWADDR:
         if (a.dataLen >= NFQNL_MSG_PACKET_HW_SIZE) {
           const n = Math.min(dv.getUint16(a.data + NFQNL_MSG_PACKET_HW.hw_addrlen, false), 8);
-          p.hwAddr = bytesAt(dv, a.data + NFQNL_MSG_PACKET_HW.hw_addr, n, copy);
+          hwAddr = bytesAt(dv, a.data + NFQNL_MSG_PACKET_HW.hw_addr, n, copy);
         }
         break;
       case NFQA_PAYLOAD:
-        p.payload = bytesAt(dv, a.data, a.dataLen, copy);
+        payload = bytesAt(dv, a.data, a.dataLen, copy);
         break;
       case NFQA_CAP_LEN:
         capLen = a.be32() ?? -1;
@@ -167,7 +210,7 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, copy: bool
         p.gid = a.be32();
         break;
       case NFQA_CT:
-        p.ct = bytesAt(dv, a.data, a.dataLen, copy);
+        ct = bytesAt(dv, a.data, a.dataLen, copy);
         break;
       case NFQA_CT_INFO:
         p.ctInfo = a.be32();
@@ -179,12 +222,11 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, copy: bool
   }
   if (a.error) return a.error;
   if (p.id < 0) return new NetlinkParseError('a queue packet message without NFQA_PACKET_HDR', at);
-  p.origLen = capLen >= 0 ? capLen : p.payload.length;
-  p.truncated = p.origLen > p.payload.length;
+  p.setBytes(payload, hwAddr, ct);
+  p.origLen = capLen >= 0 ? capLen : payload.length;
+  p.truncated = p.origLen > payload.length;
   return p;
 }
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 function bytesAt(dv: DataView, at: number, n: number, copy: boolean): Uint8Array {
   const view = new Uint8Array(dv.buffer, dv.byteOffset + at, n);

@@ -53,7 +53,7 @@ import { NetlinkSocket } from '../netlink/socket';
 import { getLinks } from '../rtnetlink/readers';
 import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
 import { KernelQueueCounters, QueueCountersFile } from './counters';
-import { decodeNfPacket, NfPacket } from './packet';
+import { decodeNfPacket, NfPacket, PacketLease } from './packet';
 import { VerdictBook, VerdictExtras } from './verdict-book';
 
 /** The queue flags (NFQA_CFG_FLAGS): each is set alone, so that a kernel without it is named. */
@@ -313,9 +313,10 @@ export class NfQueue implements Disposable {
 
   /**
    * The packets of each wake-up, read in place: `payload`, `hwAddr` and `ct` are views of the ring,
-   * valid until the callback returns (copy what you keep; decide later by keeping the packet, whose
-   * id and queue stay valid). Verdicts decided in the callback go out when it returns. One consumer
-   * at a time ({@link batches}, {@link packets} or the async iterator); cold.
+   * leased until the callback returns (after it they throw LeaseError: copy what you keep; decide
+   * later by keeping the packet, whose id and queue stay valid). Verdicts decided in the callback
+   * go out when it returns. One consumer at a time ({@link batches}, {@link packets} or the async
+   * iterator); cold.
    */
   batches(): Observable<readonly NfPacket[]> {
     return this.#consume(true);
@@ -465,7 +466,8 @@ export class NfQueue implements Disposable {
   }
 
   #onFrames(frames: readonly NetlinkFrame[]): void {
-    const inPlace = this.#consumer?.inPlace === true;
+    // In place only for a batches() consumer: its packets' bytes are leased until its callback returns.
+    const lease: PacketLease | null = this.#consumer?.inPlace === true ? { live: true } : null;
     const packets: NfPacket[] = [];
     for (const f of frames) {
       const m = new MessageCursor(f.data);
@@ -482,7 +484,7 @@ export class NfQueue implements Disposable {
           continue;
         }
         if (m.type !== nfqMsgType(NFQNL_MSG_PACKET)) continue;
-        const p = decodeNfPacket(m.dv, m.payload, m.payloadLen, !inPlace);
+        const p = decodeNfPacket(m.dv, m.payload, m.payloadLen, lease);
         if (!('id' in p)) {
           this.#fail(new RingError(EPROTO, 'recvmsg', 'NFQNL_MSG_PACKET', `malformed packet message: ${p.reason}`));
           return;
@@ -509,6 +511,7 @@ export class NfQueue implements Disposable {
       return;
     }
     this.#deliver(packets);
+    if (lease) lease.live = false;
   }
 
   #deliver(packets: NfPacket[]): void {

@@ -6,7 +6,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NFPROTO_IPV4 } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { RingError, UnsupportedError } from '../../src/errors';
+import { LeaseError, RingError, UnsupportedError } from '../../src/errors';
 import { NfPacket } from '../../src/nfqueue/packet';
 import { NfLossEvent, NfQueue } from '../../src/nfqueue/queue';
 import { VerdictError } from '../../src/nfqueue/verdict-book';
@@ -88,6 +88,27 @@ describePrivileged(
         undefined,
         undefined,
       ]);
+    });
+
+    it('batches(): packets read in place are leases: their bytes throw LeaseError after the callback; kept, they are still judged by id', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const kept: NfPacket[] = [];
+      const inside: string[] = [];
+      const sub = q.batches().subscribe((ps) => {
+        for (const p of ps) {
+          kept.push(p);
+          inside.push(Buffer.from(p.payload.subarray(28)).toString());
+        }
+      });
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('lease')]);
+      await until(() => kept.length === 1);
+      expect(inside).toEqual(['lease']);
+      expect(() => kept[0].payload).toThrow(LeaseError);
+      expect(() => kept[0].hwAddr).toThrow(LeaseError);
+      q.accept(kept[0]);
+      expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['lease']);
+      sub.unsubscribe();
     });
 
     it('drop: no packet reaches the receiver; the kernel counts none waiting', async () => {

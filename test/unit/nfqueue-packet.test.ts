@@ -11,16 +11,17 @@ import {
   NFQA_TIMESTAMP,
   NFQA_UID,
 } from '../../src/constants';
+import { LeaseError } from '../../src/errors';
 import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
 import { parseQueueCounters } from '../../src/nfqueue/counters';
 import { decodeNfPacket, NfPacket } from '../../src/nfqueue/packet';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/ /g, ''), 'hex'));
-function decode(build: (b: MessageBuilder) => void, copy = true): NfPacket | NetlinkParseError {
+function decode(build: (b: MessageBuilder) => void): NfPacket | NetlinkParseError {
   const b = new MessageBuilder().begin(0x300, 0, 0).bytes(hex('02 00 0007')); // AF_INET, v0, queue 7
   build(b);
   const msg = b.finish().slice();
-  return decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, copy);
+  return decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, null);
 }
 
 describe('decodeNfPacket', () => {
@@ -63,19 +64,24 @@ describe('decodeNfPacket', () => {
     });
   });
 
-  it('in place: the payload is a view of the message; copied: its own', () => {
+  it('in place: the payload is a view of the message, readable while its lease lives (LeaseError after); copied: its own', () => {
     const b = new MessageBuilder().begin(0x300, 0, 0).bytes(hex('02000000')).attr(NFQA_PACKET_HDR, hex('00000001 0800 01')).attr(NFQA_PAYLOAD, hex('aabb'));
     const msg = b.finish().slice();
-    const view = decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, false) as NfPacket;
-    const copy = decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, true) as NfPacket;
+    const lease = { live: true };
+    const view = decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, lease) as NfPacket;
+    const copy = decodeNfPacket(new DataView(msg.buffer), 16, msg.length - 16, null) as NfPacket;
     msg.fill(0, msg.length - 4);
     expect([Buffer.from(view.payload).toString('hex'), Buffer.from(copy.payload).toString('hex')]).toEqual(['0000', 'aabb']);
+    lease.live = false;
+    expect(() => view.payload).toThrow(LeaseError);
+    expect(() => view.hwAddr).toThrow(LeaseError);
+    expect([view.id, view.hwProtocol, Buffer.from(copy.payload).toString('hex')]).toEqual([1, 0x800, 'aabb']);
   });
 
   it('malformed: no packet header, a short one, a short nfgenmsg, a broken attribute are error values', () => {
     expect(decode((b) => b.attr(NFQA_PAYLOAD, hex('00')))).toEqual(new NetlinkParseError('a queue packet message without NFQA_PACKET_HDR', 16));
     expect(decode((b) => b.attr(NFQA_PACKET_HDR, hex('000000')))).toEqual(new NetlinkParseError('NFQA_PACKET_HDR of 3 bytes', 24));
-    expect(decodeNfPacket(new DataView(new ArrayBuffer(3)), 0, 3, true)).toEqual(
+    expect(decodeNfPacket(new DataView(new ArrayBuffer(3)), 0, 3, null)).toEqual(
       new NetlinkParseError('a queue packet message needs 4 bytes of nfgenmsg, got 3', 0),
     );
     expect(decode((b) => b.bytes(hex('ff000100')))).toBeInstanceOf(NetlinkParseError);
