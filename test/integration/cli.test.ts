@@ -35,6 +35,15 @@ describe('kring CLI usage errors', () => {
     expect(r2.stderr).toMatch(/--count must be a positive integer, got "0"/);
     const r3 = spawnSync(process.execPath, [KRING, 'frobnicate'], { encoding: 'utf8' });
     expect(r3.status).toBe(2);
+    for (const [args, message] of [
+      [['--queue', '70000'], 'nfqueue needs --queue N, a queue number 0..65535, got "70000"'],
+      [[], 'nfqueue needs --queue N, a queue number 0..65535, got undefined'],
+      [['--queue', '1', '--verdict', 'maybe'], '--verdict must be accept or drop, got "maybe"'],
+      [['--queue', '1', '--mark', '0x100000000'], '--mark must be a 32-bit number, got "0x100000000"'],
+    ] as const) {
+      const r4 = spawnSync(process.execPath, [KRING, 'nfqueue', ...args], { encoding: 'utf8' });
+      expect([r4.status, r4.stderr.split('\n')[0]]).toEqual([2, `kring: ${message}`]);
+    }
   });
 });
 
