@@ -91,6 +91,7 @@ export class EmulatedRxRing {
   // A produce() or readAhead() that came while a fill was in flight: that fill may have read before
   // the data came, so its completion wakes the consumer even when it filled nothing.
   #missed = false;
+  #drained = false;
 
   /**
    * @param fd a netlink socket with NETLINK_PKTINFO and SO_PASSCRED set (for nm_group and the
@@ -142,6 +143,15 @@ export class EmulatedRxRing {
     return this.#pendingError;
   }
 
+  /**
+   * Whether the last {@link fill} found the socket's queue empty (it received fewer datagrams than
+   * frames it had), nothing is queued behind COPY frames and no read-ahead is outstanding: the
+   * consumer can wait for the next poll wake-up instead of filling again to meet EAGAIN.
+   */
+  get drained(): boolean {
+    return this.#drained && this.#fifo.length === 0 && this.#outstanding === 0;
+  }
+
   /** Whether a {@link fillAsync} is outstanding (its frames are RESERVED until it completes). */
   get busy(): boolean {
     return this.#outstanding > 0;
@@ -186,7 +196,11 @@ export class EmulatedRxRing {
     if (this.#outstanding > 0 || this.#closed) return 0;
     const a = this.#whole;
     const n = this.#reserve(a, this.#head, this.#batch);
-    if (n === 0) return 0;
+    if (n === 0) {
+      // No free frame: what the socket holds was not asked for, so it is not known to be empty.
+      this.#drained = false;
+      return 0;
+    }
     const args = this.#recvArgs(a, n);
     let got = 0;
     try {
@@ -199,6 +213,9 @@ export class EmulatedRxRing {
       this.#pendingError = ENOBUFS;
       got = recvAgain(() => native.krRecvmmsgInto(args));
     }
+    // Fewer than asked: the socket's queue was empty then. Its next datagram is a new edge for the
+    // (edge-triggered) poll handle, so the consumer need not ask again until that wake-up.
+    this.#drained = got < n;
     return this.#settle(a, got, n);
   }
 

@@ -27,6 +27,12 @@ export interface RingPair {
    * ring, whose producer is the kernel.
    */
   readAhead?(wake: () => void): void;
+  /**
+   * True when the producer has nothing more now and the next poll wake-up will say when it has
+   * (the emulation, after a short fill). Absent for the kernel's ring: its consumer reads until
+   * the ring is empty.
+   */
+  drained?(): boolean;
   /** Tears the rings down; `closeFd` runs once nothing can use the fd any more (maybe later). */
   close(closeFd: () => void): void;
 }
@@ -55,6 +61,7 @@ export function emulatedRings(fd: number, rx: RingGeometry, tx: RingGeometry): R
     writer: t.writer(),
     takeError: () => (r.pendingError === ENOBUFS && 'errno' in r.recvCopy() ? ENOBUFS : 0),
     readAhead: (wake) => r.readAhead(wake),
+    drained: () => r.drained,
     close(closeFd) {
       t.close();
       // The receive thread's recvmmsg must not meet unmapped memory or a closed (or reused) fd

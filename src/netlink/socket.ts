@@ -516,6 +516,9 @@ export class NetlinkSocket implements Disposable {
         }
         if (!this.#done(f)) return;
       }
+      // The emulation found the socket empty: the next datagram is a new poll wake-up. (While a
+      // dump runs, read-ahead is in charge, and the loop goes on as before.)
+      if (this.#dumps === 0 && this.#rings.drained?.()) return;
     }
   }
 

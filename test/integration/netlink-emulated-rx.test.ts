@@ -102,6 +102,29 @@ describePrivileged('emulated netlink RX ring on rtnetlink', () => {
     return { blockSize, blockCount: Math.ceil(frames / perBlock), frameSize, frameCount: perBlock * Math.ceil(frames / perBlock) };
   };
 
+  it('drained: true exactly when a fill received fewer datagrams than it had frames for (the queue was empty), and a fill after it meets EAGAIN', () =>
+    withRoute(t.capNs, async (fd) => {
+      const rx = new EmulatedRxRing(fd, geo(4096, 64), { batch: 4 });
+      try {
+        native.krSetsockopt({ fd, level: SOL_NETLINK, name: NETLINK_ADD_MEMBERSHIP, value: RTNLGRP_LINK, op: 'NETLINK_ADD_MEMBERSHIP' });
+        // Three veth pairs made and removed: more link events than one fill of four takes.
+        execFileSync('ip', ['-n', t.capNs, '-batch', '-'], {
+          input: [0, 1, 2].map((i) => `link add kz${i} type veth peer name ky${i}\nlink del kz${i}`).join('\n'),
+        });
+        await sleep(50);
+        const fills: [number, boolean][] = [];
+        for (let n = rx.fill(); ; n = rx.fill()) {
+          fills.push([n, rx.drained]);
+          if (n < 4) break;
+        }
+        expect(fills.length).toBeGreaterThan(1);
+        expect(fills.map(([n, d]) => d === n < 4)).toEqual(fills.map(() => true));
+        expect([rx.fill(), rx.drained]).toEqual([0, true]);
+      } finally {
+        rx.close();
+      }
+    }));
+
   it('frames larger than the datagrams: every link arrives in VALID frames, with the kernel as sender', () =>
     withRoute(t.capNs, async (fd) => {
       const rx = new EmulatedRxRing(fd, geo(32768, 16));
