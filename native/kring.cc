@@ -295,6 +295,7 @@ static Napi::Value Socket(const Napi::CallbackInfo& info) {
     fd = socket(static_cast<int>(domain), flags, static_cast<int>(protocol));
     if (fd < 0) return ThrowRingError(env, errno, "socket", op), env.Undefined();
   }
+  Data(env)->fds.insert(fd);
   return Napi::Number::New(env, fd);
 }
 
@@ -619,6 +620,7 @@ static Napi::Value Open(const Napi::CallbackInfo& info) {
   const char* syscall = "open";
   int fd = inNetns ? OpenIn(netns, make, &err, &syscall) : make(&syscall);
   if (fd < 0) return ThrowRingError(env, inNetns ? err : errno, syscall, op), env.Undefined();
+  Data(env)->fds.insert(fd);
   return Napi::Number::New(env, fd);
 }
 
@@ -645,6 +647,7 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
   int64_t fd;
   std::string op;
   if (!Int(info, 0, &fd) || !Str(info, 1, &op)) return env.Undefined();
+  Data(env)->fds.erase(static_cast<int>(fd));
   if (close(static_cast<int>(fd)) != 0 && errno != EINTR) ThrowRingError(env, errno, "close", op);
   return env.Undefined();
 }

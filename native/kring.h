@@ -19,7 +19,10 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <unistd.h>
+
 #include <string>
+#include <unordered_set>
 
 namespace kring {
 
@@ -32,7 +35,15 @@ struct AddonData {
   Napi::FunctionReference ringError;
   // krRecvmmsgStart's receive thread (native/recv.cc), started on first use.
   RecvQueue* recvQueue = nullptr;
-  ~AddonData() { DeleteRecvQueue(recvQueue); }
+  // Descriptors krSocket and krOpen made here and krClose has not closed. When the environment
+  // goes away with them open (a worker thread that exited or was terminated before closing its
+  // sockets), they are closed then: descriptors are the process's, and a socket left open would
+  // keep its binding (an NFQUEUE queue, its packets waiting) for the life of the process.
+  std::unordered_set<int> fds;
+  ~AddonData() {
+    DeleteRecvQueue(recvQueue);  // first: its thread may be reading one of them
+    for (int fd : fds) close(fd);
+  }
 };
 
 // Throws `new RingError(errno, syscall, op, strerror(errno))` as a pending JavaScript exception.

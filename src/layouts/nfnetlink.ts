@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { NFNETLINK_V0, NFNL_SUBSYS_QUEUE, NFQA_MARK, NFQA_PAYLOAD, NFQA_VERDICT_HDR, NLA_HDRLEN, NLM_F_REQUEST, NLMSG_HDRLEN } from '../constants';
-import { NLMSGHDR } from './netlink';
+import { NLATTR, NLMSGHDR } from './netlink';
 
 /** `struct nfgenmsg` (4 bytes): family, version, res_id (big-endian: the queue number). */
 export const NFGENMSG = { nfgen_family: 0, version: 1, res_id: 2 } as const;
@@ -111,21 +111,21 @@ export function writeVerdictMessage(
   dv.setUint8(p + NFGENMSG.version, NFNETLINK_V0);
   dv.setUint16(p + NFGENMSG.res_id, queue, false);
   p += NFGENMSG_SIZE;
-  dv.setUint16(p, NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR_SIZE, true);
-  dv.setUint16(p + 2, NFQA_VERDICT_HDR, true);
+  dv.setUint16(p + NLATTR.nla_len, NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR_SIZE, true);
+  dv.setUint16(p + NLATTR.nla_type, NFQA_VERDICT_HDR, true);
   dv.setUint32(p + NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR.verdict, verdict >>> 0, false);
   dv.setUint32(p + NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR.id, id >>> 0, false);
   p += NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR_SIZE;
   if (mark !== undefined) {
-    dv.setUint16(p, VERDICT_MARK_SIZE, true);
-    dv.setUint16(p + 2, NFQA_MARK, true);
+    dv.setUint16(p + NLATTR.nla_len, VERDICT_MARK_SIZE, true);
+    dv.setUint16(p + NLATTR.nla_type, NFQA_MARK, true);
     dv.setUint32(p + NLA_HDRLEN, mark >>> 0, false);
     p += VERDICT_MARK_SIZE;
   }
   if (payload !== undefined) {
     // The last attribute: nlmsg_len ends with it, unpadded (nfnetlink walks nla_len, not NLA_ALIGN).
-    dv.setUint16(p, NLA_HDRLEN + payload.length, true);
-    dv.setUint16(p + 2, NFQA_PAYLOAD, true);
+    dv.setUint16(p + NLATTR.nla_len, NLA_HDRLEN + payload.length, true);
+    dv.setUint16(p + NLATTR.nla_type, NFQA_PAYLOAD, true);
     new Uint8Array(dv.buffer, dv.byteOffset + p + NLA_HDRLEN, payload.length).set(payload);
   }
   return len;

@@ -34,7 +34,7 @@ import {
   NFQNL_MSG_PACKET,
   NLMSG_ERROR,
 } from '../constants';
-import { errnoText, RingError, UnsupportedError } from '../errors';
+import { errnoName, errnoText, RingError, UnsupportedError } from '../errors';
 import {
   be32,
   encodeConfigCmd,
@@ -49,7 +49,7 @@ import {
 import { RingGeometry } from '../layouts/types';
 import { MessageBuilder, MessageCursor, NetlinkError, parseAck } from '../netlink/message';
 import type { NetlinkFrame } from '../netlink/reader';
-import { NetlinkSocket } from '../netlink/socket';
+import { NetlinkSocket, WaitOptions } from '../netlink/socket';
 import { getLinks } from '../rtnetlink/readers';
 import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
 import { KernelQueueCounters, QueueCountersFile } from './counters';
@@ -86,6 +86,10 @@ export interface NfQueueOptions {
   netns?: string;
   /** The netlink ring: see {@link NetlinkSocketOptions.ring}. */
   ring?: 'auto' | 'kernel' | 'emulated';
+  /** Cancels open(): the binding and configuration requests (rejecting with the signal's reason; nothing stays bound). */
+  signal?: AbortSignal;
+  /** Gives up each configuration request after this many ms (default: NetlinkSocket's request timeout). */
+  timeoutMs?: number;
   /**
    * How often the kernel's counters of the queues are read (ms; 0: never), so that its drops
    * (queue full, undeliverable) come out of {@link NfQueue.losses}; default 1000.
@@ -202,6 +206,9 @@ export class NfQueue implements Disposable {
     const maxLen = o.maxLen === undefined ? undefined : int('maxLen', o.maxLen, 1, 0xffffffff);
     const flags = o.flags === undefined ? {} : optionsObject('flags', o.flags);
     const interval = o.countersIntervalMs === undefined ? 1000 : int('countersIntervalMs', o.countersIntervalMs, 0, 0x7fffffff);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
+    const wait: WaitOptions = { signal: o.signal, timeoutMs: o.timeoutMs === undefined ? undefined : int('timeoutMs', o.timeoutMs, 1, 0x7fffffff) };
+    o.signal?.throwIfAborted();
     const wanted = FLAGS.filter(([name]) => bool(`flags.${name}`, flags[name]));
     const sock = NetlinkSocket.open({
       protocol: 'netfilter',
@@ -216,11 +223,11 @@ export class NfQueue implements Disposable {
     try {
       q.#counters = interval > 0 ? QueueCountersFile.open(netnsPath(o.netns)) : null;
       for (const n of queues) {
-        await q.#config(n, 'NFQNL_CFG_CMD_BIND', (b) => b.attr(NFQA_CFG_CMD, encodeConfigCmd(NFQNL_CFG_CMD_BIND, AF_UNSPEC)));
-        await q.#config(n, 'NFQA_CFG_PARAMS', (b) => b.attr(NFQA_CFG_PARAMS, encodeConfigParams(range, mode)));
-        if (maxLen !== undefined) await q.#config(n, 'NFQA_CFG_QUEUE_MAXLEN', (b) => b.attr(NFQA_CFG_QUEUE_MAXLEN, be32(maxLen)));
+        await q.#config(n, 'NFQNL_CFG_CMD_BIND', wait, (b) => b.attr(NFQA_CFG_CMD, encodeConfigCmd(NFQNL_CFG_CMD_BIND, AF_UNSPEC)));
+        await q.#config(n, 'NFQA_CFG_PARAMS', wait, (b) => b.attr(NFQA_CFG_PARAMS, encodeConfigParams(range, mode)));
+        if (maxLen !== undefined) await q.#config(n, 'NFQA_CFG_QUEUE_MAXLEN', wait, (b) => b.attr(NFQA_CFG_QUEUE_MAXLEN, be32(maxLen)));
         for (const [name, bit] of wanted) {
-          await q.#config(n, `NFQA_CFG_F_${flagUapi(name)}`, (b) => b.attr(NFQA_CFG_FLAGS, be32(bit)).attr(NFQA_CFG_MASK, be32(bit)), name);
+          await q.#config(n, `NFQA_CFG_F_${flagUapi(name)}`, wait, (b) => b.attr(NFQA_CFG_FLAGS, be32(bit)).attr(NFQA_CFG_MASK, be32(bit)), name);
         }
       }
       if (q.#counters) {
@@ -283,10 +290,10 @@ export class NfQueue implements Disposable {
     return new Map(this.queues.filter((n) => all.has(n)).map((n) => [n, all.get(n)!]));
   }
 
-  async #config(queue: number, op: string, attrs: (b: MessageBuilder) => MessageBuilder, flag?: string): Promise<void> {
+  async #config(queue: number, op: string, wait: WaitOptions, attrs: (b: MessageBuilder) => MessageBuilder, flag?: string): Promise<void> {
     const b = new MessageBuilder().begin(nfqMsgType(NFQNL_MSG_CONFIG), 0, 0).bytes(encodeNfgenmsg(AF_UNSPEC, queue));
     try {
-      await this.#sock.request(attrs(b).finish());
+      await this.#sock.request(attrs(b).finish(), wait);
     } catch (e) {
       if (!(e instanceof NetlinkError)) throw e;
       if (flag && e.errno === EOPNOTSUPP) throw new UnsupportedError(`NFQUEUE flag ${flag} (${op})`, `this kernel refused it with EOPNOTSUPP`);
@@ -478,8 +485,7 @@ export class NfQueue implements Disposable {
           const ack = parseAck(m);
           if ('error' in ack && ack.error < 0) {
             this.#stats.verdictErrors++;
-            const err = new NetlinkError(-ack.error, 0);
-            this.#losses.next({ kind: 'verdict', errno: -ack.error, code: err.code });
+            this.#losses.next({ kind: 'verdict', errno: -ack.error, code: errnoName(-ack.error) });
           }
           continue;
         }

@@ -47,7 +47,8 @@ export class QueueWorkers {
   readonly queues: readonly number[];
   #workers = new Map<number, Worker>();
   #reports = new Subject<QueueReport>();
-  #waiting = new Map<number, ((s: NfQueueStats) => void)[]>();
+  // Answers awaited from each worker (stats, its last counters at close), settled in order.
+  #waiting = new Map<number, { resolve(s: NfQueueStats): void; reject(e: Error): void }[]>();
   #closed = false;
 
   private constructor(queues: number[]) {
@@ -84,7 +85,7 @@ export class QueueWorkers {
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'reports') for (const value of m.values) this.#reports.next({ queue, value });
-        else if (m.type === 'stats' || m.type === 'closed') for (const r of this.#waiting.get(queue)?.splice(0) ?? []) r(m.stats);
+        else if (m.type === 'stats' || m.type === 'closed') for (const w of this.#waiting.get(queue)?.splice(0) ?? []) w.resolve(m.stats);
         else {
           const e = revive(m.error);
           reject(e);
@@ -97,7 +98,11 @@ export class QueueWorkers {
       });
       worker.on('exit', () => {
         this.#workers.delete(queue);
-        reject(new Error(`the worker of queue ${queue} exited`));
+        const e = new Error(`the worker of queue ${queue} exited`);
+        reject(e);
+        // Nothing awaits an answer that cannot come; a queue lost while running errors the stream.
+        for (const w of this.#waiting.get(queue)?.splice(0) ?? []) w.reject(e);
+        if (!this.#closed) this.#reports.error(e);
       });
     });
   }
@@ -107,7 +112,7 @@ export class QueueWorkers {
     return this.#reports.asObservable();
   }
 
-  /** Each worker's counters, by queue. */
+  /** Each worker's counters, by queue. Rejects when a worker exits before it answers. */
   async stats(): Promise<Map<number, NfQueueStats>> {
     const entries = await Promise.all(
       [...this.#workers].map(([queue, worker]) => this.#ask(queue, worker, { type: 'stats' }).then((s) => [queue, s] as const)),
@@ -116,9 +121,9 @@ export class QueueWorkers {
   }
 
   #ask(queue: number, worker: Worker, m: ToWorker): Promise<NfQueueStats> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const list = this.#waiting.get(queue) ?? [];
-      list.push(resolve);
+      list.push({ resolve, reject });
       this.#waiting.set(queue, list);
       worker.postMessage(m);
     });
@@ -131,7 +136,11 @@ export class QueueWorkers {
     this.#closed = true;
     await Promise.all(
       [...this.#workers].map(async ([queue, worker]) => {
-        const stats = await Promise.race([this.#ask(queue, worker, { type: 'close' }), new Promise<undefined>((r) => worker.once('exit', () => r(undefined)))]);
+        // A worker that does not answer within 5 s (its judge stuck) is ended without its counters.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<undefined>((r) => (timer = setTimeout(r, 5000, undefined)));
+        const stats = await Promise.race([this.#ask(queue, worker, { type: 'close' }).catch(() => undefined), late]);
+        clearTimeout(timer);
         if (stats) last.set(queue, stats);
         await worker.terminate();
       }),

@@ -426,6 +426,34 @@ describePrivileged(
       expect(q.closed).toBe(false);
     });
 
+    it('QueueWorkers: a worker that exits errors reports() naming its queue; stats() and close() still settle', async () => {
+      const n = useQueue();
+      const w = await QueueWorkers.start({ queues: { from: n, to: n }, netns: t.capNs, module: join(__dirname, '..', 'fixtures', 'nfq-judge-exit.js') });
+      const seen: unknown[] = [];
+      const failed = new Promise<unknown>((resolve) => w.reports().subscribe({ next: (r) => seen.push(r.value), error: resolve }));
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('before')]);
+      await until(() => seen.length === 1);
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('exit')]);
+      expect(((await failed) as Error).message).toBe(`the worker of queue ${n} exited`);
+      expect(seen).toEqual(['before']);
+      expect(await w.stats()).toEqual(new Map());
+      expect(await w.close()).toEqual(new Map());
+      // Its socket went with the thread: the queue is unbound.
+      expect(queueCounters(t.capNs, n)).toBeUndefined();
+    });
+
+    it('open(): an aborted signal rejects with its reason before anything is opened; a signal aborted during open leaves nothing bound', async () => {
+      const n = useQueue();
+      const reason = new Error('stop');
+      await expect(NfQueue.open({ queue: n, netns: t.capNs, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      await expect(NfQueue.open({ queue: n, netns: t.capNs, signal: 'x' as unknown as AbortSignal })).rejects.toThrow(TypeError);
+      const ac = new AbortController();
+      const opening = NfQueue.open({ queue: n, netns: t.capNs, signal: ac.signal });
+      ac.abort(reason);
+      await expect(opening).rejects.toBe(reason);
+      expect(queueCounters(t.capNs, n)).toBeUndefined();
+    });
+
     it('copy range: packets cut to the range, with their whole length and the truncated flag', async () => {
       const n = useQueue();
       using q = await NfQueue.open({ queue: n, netns: t.capNs, copy: { range: 30 } });
