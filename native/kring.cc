@@ -397,23 +397,41 @@ static Napi::Value IfMtu(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ifr.ifr_mtu);
 }
 
-// krAttachFilter(fd, instructions, op): SO_ATTACH_FILTER with a classic BPF program given as
+// Sets a socket option whose value is a struct sock_fprog over a classic BPF program given as
 // packed struct sock_filter entries (8 bytes each). Native only because sock_fprog holds a pointer.
+static void SetProgram(Napi::Env env, int fd, int level, int name, const uint8_t* data, size_t len, const std::string& op) {
+  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS)
+    return (void)ThrowType(env, "a BPF program must be 1..4096 packed sock_filter entries");
+  // Copy: the bytes may sit at any alignment inside their ArrayBuffer.
+  std::vector<sock_filter> prog(len / sizeof(sock_filter));
+  memcpy(prog.data(), data, len);
+  sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(prog.size());
+  fprog.filter = prog.data();
+  if (setsockopt(fd, level, name, &fprog, sizeof(fprog)) != 0) ThrowRingError(env, errno, "setsockopt", op);
+}
+
+// krAttachFilter(fd, instructions, op): SO_ATTACH_FILTER with a classic BPF program.
 static Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FdBytesOp a;
   if (!a.Read(info)) return env.Undefined();
-  size_t len = a.len;
-  if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS)
-    return ThrowType(env, "krAttachFilter: instructions must be 1..4096 packed sock_filter entries"), env.Undefined();
-  // Copy: the bytes may sit at any alignment inside their ArrayBuffer.
-  std::vector<sock_filter> prog(len / sizeof(sock_filter));
-  memcpy(prog.data(), a.data, len);
-  sock_fprog fprog;
-  fprog.len = static_cast<unsigned short>(prog.size());
-  fprog.filter = prog.data();
-  if (setsockopt(static_cast<int>(a.fd), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0)
-    ThrowRingError(env, errno, "setsockopt", a.op);
+  SetProgram(env, static_cast<int>(a.fd), SOL_SOCKET, SO_ATTACH_FILTER, a.data, a.len, a.op);
+  return env.Undefined();
+}
+
+// krSetProgram({ fd, level, name, instructions, op }): any option that takes a sock_fprog
+// (PACKET_FANOUT_DATA for a PACKET_FANOUT_CBPF group).
+static Napi::Value SetProgramOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgObject a(info, "krSetProgram");
+  int64_t fd = a.Int("fd"), level = a.Int("level"), name = a.Int("name");
+  std::string op = a.Str("op");
+  uint8_t* data;
+  size_t len;
+  a.Bytes("instructions", &data, &len, false);
+  if (!a.ok()) return env.Undefined();
+  SetProgram(env, static_cast<int>(fd), static_cast<int>(level), static_cast<int>(name), data, len, op);
   return env.Undefined();
 }
 
@@ -588,19 +606,46 @@ static Napi::Value Poll(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n == 0 ? 0 : p.revents);
 }
 
-// krRingKick(fd, op) -> bytes sent: sendto(fd, NULL, 0, 0, NULL, 0). A NULL buffer is how the
-// kernel's netlink_sendmsg tells a TX-ring send from an ordinary one. A failure throws RingError.
+// krRingKick(fd, op, flags = MSG_DONTWAIT) -> bytes sent, or -1 when the kernel could take nothing
+// now (EAGAIN): sendto(fd, NULL, 0, flags, NULL, 0). A NULL buffer is how netlink_sendmsg tells a
+// TX-ring send from an ordinary one; AF_PACKET's packet_sendmsg sends from its TX ring whenever
+// one is set up (tpacket_snd). Without MSG_DONTWAIT tpacket_snd waits until every frame it sent is
+// released by the driver. Any other failure throws RingError.
 static Napi::Value RingKick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t fd;
+  int64_t fd, flags = MSG_DONTWAIT;
   std::string op;
   if (!Int(info, 0, &fd) || !Str(info, 1, &op)) return env.Undefined();
+  if (info.Length() > 2 && !Int(info, 2, &flags)) return env.Undefined();
   ssize_t n;
   do {
-    n = sendto(static_cast<int>(fd), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    n = sendto(static_cast<int>(fd), nullptr, 0, static_cast<int>(flags), nullptr, 0);
   } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Napi::Number::New(env, -1);
   if (n < 0) return ThrowRingError(env, errno, "sendto", op), env.Undefined();
   return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// krIfIoctl({ fd, name, request, data, op }): an interface ioctl whose struct ifreq points at
+// `data` (ifr_data): SIOCETHTOOL (data starts with the ethtool command word) and SIOCSHWTSTAMP /
+// SIOCGHWTSTAMP (struct hwtstamp_config). The kernel reads and writes `data` in place.
+static Napi::Value IfIoctl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ArgObject a(info, "krIfIoctl");
+  int64_t fd = a.Int("fd"), request = a.Int("request");
+  std::string name = a.Str("name"), op = a.Str("op");
+  uint8_t* data;
+  size_t len;
+  a.Bytes("data", &data, &len, false);
+  if (!a.ok()) return env.Undefined();
+  if (name.empty() || name.size() >= IFNAMSIZ) return ThrowType(env, "krIfIoctl: name must be 1..15 bytes"), env.Undefined();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  ifr.ifr_data = reinterpret_cast<char*>(data);
+  if (ioctl(static_cast<int>(fd), static_cast<unsigned long>(request), &ifr) != 0)
+    return ThrowRingError(env, errno, "ioctl", op), env.Undefined();
+  return env.Undefined();
 }
 
 // krOpen({ path, netns: path | null, op }) -> fd: open(path, O_RDONLY | O_CLOEXEC), inside the
@@ -670,6 +715,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
   exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
   exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
+  exports.Set("krSetProgram", Napi::Function::New(env, SetProgramOpt, "krSetProgram"));
+  exports.Set("krIfIoctl", Napi::Function::New(env, IfIoctl, "krIfIoctl"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));
   exports.Set("krOpen", Napi::Function::New(env, Open, "krOpen"));
   exports.Set("krPread", Napi::Function::New(env, Pread, "krPread"));

@@ -29,7 +29,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
   // new Poller(fd, op, callback(status, events)): events are the socket's epoll events of the
-  // wake-up (EPOLLIN 1, EPOLLERR 8); op names the socket in errors (as every entry point's op).
+  // wake-up (EPOLLIN 1, EPOLLOUT 4, EPOLLERR 8); op names the socket in errors (as every entry point's op).
   explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsString() || !info[2].IsFunction()) {
@@ -80,13 +80,25 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
  private:
-  // start(events): UV_READABLE = 1. Readiness that arose while stopped is reported on start only
-  // if a new kernel wake-up comes: the owner drains once itself after starting.
+  // start(events): 1 = readable (EPOLLIN), 2 = writable (EPOLLOUT), or both. libuv always watches
+  // the inner epoll instance for readability; the mask is what the socket is registered with
+  // there. Changing the mask re-registers the socket (EPOLL_CTL_MOD), which reports readiness that
+  // holds at that moment once, as an edge: a TX ring that has a free frame when the writer starts
+  // waiting wakes it at once. Starting with an unchanged mask does not: readiness that arose while
+  // stopped is then reported only if a new kernel wake-up comes, so the owner drains once itself.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (handle_ == nullptr) return env.Undefined();
-    int events = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : UV_READABLE;
-    int rc = uv_poll_start(handle_, events, OnPoll);
+    int events = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
+    uint32_t mask = static_cast<uint32_t>(EPOLLET) | ((events & 1) ? static_cast<uint32_t>(EPOLLIN) : 0u) | ((events & 2) ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    if (mask != mask_) {
+      struct epoll_event ev = {};
+      ev.events = mask;
+      ev.data.fd = fd_;
+      if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev) != 0) return ThrowRingError(env, errno, "epoll_ctl", op_), env.Undefined();
+      mask_ = mask;
+    }
+    int rc = uv_poll_start(handle_, UV_READABLE, OnPoll);
     if (rc != 0) ThrowRingError(env, -rc, "uv_poll_start", op_);
     return env.Undefined();
   }
@@ -162,6 +174,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   int fd_ = -1;
   std::string op_;
   int epfd_ = -1;
+  uint32_t mask_ = EPOLLIN | EPOLLET;
   uv_poll_t* handle_ = nullptr;
   napi_env env_ = nullptr;
   napi_ref callback_ = nullptr;

@@ -18,6 +18,8 @@ export const SOL_PACKET = 263;
 export const SO_RCVBUF = 8;
 export const SO_ATTACH_FILTER = 26;
 export const MSG_TRUNC = 0x20;
+/** Do not block (a TX-ring kick that returns once the kernel took what it could). */
+export const MSG_DONTWAIT = 0x40;
 
 // --- if_ether.h --------------------------------------------------------------------------------
 export const ETH_P_ALL = 0x0003;
@@ -39,8 +41,33 @@ export const PACKET_TX_RING = 13;
 export const PACKET_LOSS = 14;
 export const PACKET_TIMESTAMP = 17;
 export const PACKET_FANOUT = 18;
+/** TX frames carry their data offset in `tp_mac`/`tp_net`. */
+export const PACKET_TX_HAS_OFF = 19;
+/** Linux 3.14: send straight to the driver, past the qdisc layer (probed). */
 export const PACKET_QDISC_BYPASS = 20;
+/** Linux 4.5: the program of a `PACKET_FANOUT_CBPF`/`PACKET_FANOUT_EBPF` group. */
+export const PACKET_FANOUT_DATA = 22;
 export const PACKET_IGNORE_OUTGOING = 23;
+
+/** `PACKET_FANOUT` modes (the low byte of the option's upper 16 bits). */
+export const PACKET_FANOUT_HASH = 0;
+export const PACKET_FANOUT_LB = 1;
+export const PACKET_FANOUT_CPU = 2;
+/** Linux 3.10. */
+export const PACKET_FANOUT_ROLLOVER = 3;
+/** Linux 3.14. */
+export const PACKET_FANOUT_RND = 4;
+/** Linux 3.14. */
+export const PACKET_FANOUT_QM = 5;
+/** Linux 4.5. */
+export const PACKET_FANOUT_CBPF = 6;
+/** Linux 4.5. */
+export const PACKET_FANOUT_EBPF = 7;
+/** `PACKET_FANOUT` flags (ORed with the mode). */
+export const PACKET_FANOUT_FLAG_ROLLOVER = 0x1000;
+/** Linux 4.11: the kernel picks an unused group id. */
+export const PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
 /** `packet_mreq.mr_type` */
 export const PACKET_MR_PROMISC = 1;
@@ -134,6 +161,10 @@ export const BPF_JMP = 0x05;
 export const BPF_B = 0x10;
 export const BPF_ABS = 0x20;
 export const BPF_JEQ = 0x10;
+export const BPF_ALU = 0x04;
+export const BPF_AND = 0x50;
+/** `BPF_RET` operand: the accumulator. */
+export const BPF_A = 0x10;
 /** Ancillary loads: `SKF_AD_OFF + SKF_AD_PKTTYPE` reads skb->pkt_type (include/uapi/linux/filter.h; since 2.6.x). */
 export const SKF_AD_OFF = -0x1000;
 export const SKF_AD_PKTTYPE = 4;
@@ -453,6 +484,8 @@ export const UINT_MAX = 0xffffffff;
 
 // <poll.h> event bits.
 export const POLLIN = 0x001;
+/** EPOLLOUT / POLLOUT */
+export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 
 // nfnetlink (include/uapi/linux/netfilter/nfnetlink.h) and nfnetlink_queue
@@ -524,3 +557,35 @@ export const NF_INET_POST_ROUTING = 4;
 export const NFPROTO_UNSPEC = 0;
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
+
+// --- linux/net_tstamp.h, linux/sockios.h, linux/ethtool.h: timestamp sources ---------------------
+/** `SO_TIMESTAMPNS` (SOL_SOCKET): turns on the stack's receive stamping (`net_enable_timestamp()`). */
+export const SO_TIMESTAMPNS = 35;
+/** `SOF_TIMESTAMPING_SOFTWARE`: report software stamps (PACKET_TIMESTAMP). */
+export const SOF_TIMESTAMPING_SOFTWARE = 1 << 4;
+/** `SOF_TIMESTAMPING_SYS_HARDWARE`: deprecated; the kernel no longer produces such stamps. */
+export const SOF_TIMESTAMPING_SYS_HARDWARE = 1 << 5;
+/** `SOF_TIMESTAMPING_RAW_HARDWARE`: report the NIC's own clock. */
+export const SOF_TIMESTAMPING_RAW_HARDWARE = 1 << 6;
+/** `SOF_TIMESTAMPING_RX_HARDWARE`: the driver can stamp received packets in hardware. */
+export const SOF_TIMESTAMPING_RX_HARDWARE = 1 << 2;
+/** `SIOCETHTOOL` */
+export const SIOCETHTOOL = 0x8946;
+/** `SIOCSHWTSTAMP`: set a driver's hardware stamping (`struct hwtstamp_config`). */
+export const SIOCSHWTSTAMP = 0x89b0;
+/** `ETHTOOL_GET_TS_INFO`: `struct ethtool_ts_info` (cmd, so_timestamping, phc_index, tx_types, reserved[3], rx_filters, reserved[3]). */
+export const ETHTOOL_GET_TS_INFO = 0x41;
+/** `sizeof(struct ethtool_ts_info)` */
+export const ETHTOOL_TS_INFO_SIZE = 44;
+/** `HWTSTAMP_FILTER_ALL` (`struct hwtstamp_config.rx_filter`) */
+export const HWTSTAMP_FILTER_ALL = 1;
+
+// --- pcap link types (the tcpdump.org LINKTYPE_ registry) --------------------------------------
+/** `LINKTYPE_ETHERNET` */
+export const LINKTYPE_ETHERNET = 1;
+/** `LINKTYPE_LINUX_SLL`: Linux cooked capture v1 */
+export const LINKTYPE_LINUX_SLL = 113;
+/** `LINKTYPE_NETLINK` */
+export const LINKTYPE_NETLINK = 253;
+/** `LINKTYPE_LINUX_SLL2`: Linux cooked capture v2 */
+export const LINKTYPE_LINUX_SLL2 = 276;

@@ -25,8 +25,12 @@ export {
   checkNlMmapReq,
   validateNlMmapGeometry,
 } from './layouts/nl-mmap';
-export { PacketSocket, PacketStats, LossEvent, RingInfo, PacketFeatures } from './packet/socket';
-export { PacketSocketOptions, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
+export { PacketSocket, PacketStats, LossEvent, RingInfo, PacketFeatures, PacketSocketClosedError } from './packet/socket';
+export { PacketSocketOptions, PacketTxOptions, FanoutOptions, FanoutMode, TpacketVersionName, MAX_SNAPLEN } from './packet/options';
+export { PacketWriter, TxStats, TxProgress, TxWaitOptions, WrongFormatReport, WrongFormatError } from './packet/tx';
+export { TimestampSource } from './packet/timestamps';
+export { FanoutWorkers, FanoutWorkersOptions, MemberBatch, MemberStats } from './packet/fanout-workers';
+export { CaptureParser, CaptureRecord, CaptureFileError, readCaptureFile, parseCaptureFile } from './pcap/read';
 export { Frame, FrameBatch, SlotBatch, BlockBatch, FrameView } from './packet/batch';
 export { MessageBuilder, MessageCursor, AttrCursor, NetlinkError, NetlinkParseError, AckInfo, parseAck, parseDone } from './netlink/message';
 export {

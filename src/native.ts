@@ -10,10 +10,13 @@ import { RingError } from './errors';
 
 /**
  * A libuv poll handle on one socket. Edge-triggered: its callback runs once per kernel wake-up,
- * with the socket's epoll events of that wake-up (EPOLLIN 1, EPOLLERR 8).
+ * with the socket's epoll events of that wake-up (EPOLLIN 1, EPOLLOUT 4, EPOLLERR 8).
  */
 export interface NativePoller {
-  /** Start (or change) watching: 1 = readable, 2 = writable. */
+  /**
+   * Start (or change) watching: 1 = readable, 2 = writable, 3 = both. A changed mask reports
+   * readiness that holds now once; an unchanged one only new wake-ups.
+   */
   start(events: number): void;
   /** Stop watching; start() may be called again. */
   stop(): void;
@@ -76,6 +79,8 @@ export interface NativeBinding {
   /** SIOCGIFMTU through the socket. */
   krIfMtu(fd: number, name: string): number;
   krAttachFilter(fd: number, instructions: Uint8Array, op: string): void;
+  /** setsockopt with a `struct sock_fprog` over packed `sock_filter` entries (PACKET_FANOUT_DATA). */
+  krSetProgram(args: { fd: number; level: number; name: number; instructions: Uint8Array; op: string }): void;
   /** One external ArrayBuffer over the whole mapping; fd -1 maps private anonymous memory. */
   krMmap(fd: number, length: number, op: string): ArrayBuffer;
   /** Detaches the ArrayBuffer, then unmaps. Idempotent. */
@@ -103,8 +108,14 @@ export interface NativeBinding {
   krRecvmmsgStart(args: RecvmmsgArgs & { chained: boolean; done: (error: RingError | null, received: number, overran: boolean) => void }): void;
   /** poll() without waiting: the revents (POLLIN = 1, POLLERR = 8), 0 when none. */
   krPoll(fd: number, events: number, op: string): number;
-  /** sendto(fd, NULL, 0): the netlink TX-ring send. Bytes sent; a failure throws RingError. */
-  krRingKick(fd: number, op: string): number;
+  /**
+   * sendto(fd, NULL, 0, flags): the TX-ring send (netlink and AF_PACKET). `flags` default
+   * MSG_DONTWAIT. Bytes sent; -1 when the kernel could take nothing now (EAGAIN); any other
+   * failure throws RingError.
+   */
+  krRingKick(fd: number, op: string, flags?: number): number;
+  /** An interface ioctl whose `struct ifreq` points at `data` (SIOCETHTOOL, SIOCSHWTSTAMP); the kernel reads and writes `data`. */
+  krIfIoctl(args: { fd: number; name: string; request: number; data: Uint8Array; op: string }): void;
   krClose(fd: number, op: string): void;
   /** `onEvent(status, events)`: status is libuv's (negative errno on failure), events the epoll events seen. */
   Poller: new (fd: number, op: string, onEvent: (status: number, events: number) => void) => NativePoller;
@@ -119,8 +130,10 @@ export const RECV_META = { len: 0, flags: 1, nameLen: 2, controlLen: 3, name: 4,
 /** u32 words per message in krRecvmmsgInto's metadata. */
 export const RECV_META_WORDS = 28;
 
-/** libuv's UV_READABLE. */
+/** {@link NativePoller.start}: wake on readability (EPOLLIN). */
 export const POLL_READABLE = 1;
+/** {@link NativePoller.start}: wake on writability (EPOLLOUT). */
+export const POLL_WRITABLE = 2;
 
 // The same relative path works from src/ (ts-jest) and dist/ (the published build).
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -112,6 +112,6 @@ export async function capture(argv: string[]): Promise<number> {
     else process.stderr.write(`${captured} frames captured, ${st.drops} dropped by the kernel\n`);
   });
   if (quiet) process.stdout.write('ready\n');
-  else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring.version.toUpperCase()} ring of ${sock.ring.bytes} bytes\n`);
+  else process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring!.version.toUpperCase()} ring of ${sock.ring!.bytes} bytes\n`);
   return done;
 }

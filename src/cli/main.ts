@@ -1,6 +1,6 @@
 /**
  * The `kring` command line: one module per command (`capture`, the rtnetlink `listings`,
- * `monitor`, `nfqueue`), dispatched here, with the usage and the exit codes (2 for a usage error, 1 for a
+ * `monitor`, `nfqueue`, `send`), dispatched here, with the usage and the exit codes (2 for a usage error, 1 for a
  * failure, or ip's code where kring fails as ip does).
  * @packageDocumentation
  */
@@ -8,12 +8,14 @@ import { capture, CAPTURE_USAGE } from './capture';
 import { LISTINGS_NOTES, LISTINGS_USAGE, runListing } from './listings';
 import { monitor, MONITOR_USAGE } from './monitor';
 import { nfqueue, NFQUEUE_USAGE } from './nfqueue';
+import { send, SEND_USAGE } from './send';
 import { CommandError, UsageError } from './usage';
 
 const USAGE = `usage:
 ${LISTINGS_USAGE}${MONITOR_USAGE}
 ${LISTINGS_NOTES}
 ${CAPTURE_USAGE}
+${SEND_USAGE}
 ${NFQUEUE_USAGE}`;
 
 /**
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         return await monitor(rest);
       case 'nfqueue':
         return await nfqueue(rest);
+      case 'send':
+        return await send(rest);
       case 'routes':
       case 'links':
       case 'addrs':

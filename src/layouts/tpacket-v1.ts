@@ -17,7 +17,7 @@ import {
   TP_STATUS_USER,
   TP_STATUS_WRONG_FORMAT,
 } from '../constants';
-import type { PacketFrameLayout, SlotLayout } from './types';
+import type { PacketFrameLayout, SlotLayout, TxFrameLayout } from './types';
 
 /** Field offsets of `struct tpacket_hdr` on LP64. */
 export const TPACKET_HDR = {
@@ -46,7 +46,7 @@ export const TPACKET_SLOT_STATUS: Pick<SlotLayout, 'rxUserReady' | 'rxKernelStat
 };
 
 /** The V1 frame layout: each frame is a ring slot whose status word is `tp_status`. */
-export const tpacketV1: SlotLayout & PacketFrameLayout = {
+export const tpacketV1: SlotLayout & PacketFrameLayout & TxFrameLayout = {
   name: 'tpacket_hdr',
   version: TPACKET_V1,
   hdrLen: TPACKET_HDRLEN,
@@ -63,4 +63,10 @@ export const tpacketV1: SlotLayout & PacketFrameLayout = {
   vlanTci: () => 0,
   vlanTpid: () => 0,
   rxhash: () => 0,
+  txDataOffset: TPACKET_ALIGN(TPACKET_HDR_SIZE),
+  setTxLen: (dv, at, len) => dv.setUint32(at + F.tp_len, len, true),
+  setTxOffset: (dv, at, offset) => {
+    dv.setUint16(at + F.tp_mac, offset, true);
+    dv.setUint16(at + F.tp_net, offset, true);
+  },
 };

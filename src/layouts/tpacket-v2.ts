@@ -5,7 +5,7 @@
  */
 import { TPACKET2_HDR_SIZE, TPACKET2_HDRLEN, TPACKET_ALIGN, TPACKET_V2 } from '../constants';
 import { TPACKET_SLOT_STATUS } from './tpacket-v1';
-import type { PacketFrameLayout, SlotLayout } from './types';
+import type { PacketFrameLayout, SlotLayout, TxFrameLayout } from './types';
 
 /** Field offsets of `struct tpacket2_hdr`. */
 export const TPACKET2_HDR = {
@@ -23,7 +23,7 @@ export const TPACKET2_HDR = {
 const F = TPACKET2_HDR;
 
 /** The V2 frame layout: each frame is a ring slot whose status word is `tp_status`. */
-export const tpacketV2: SlotLayout & PacketFrameLayout = {
+export const tpacketV2: SlotLayout & PacketFrameLayout & TxFrameLayout = {
   name: 'tpacket2_hdr',
   version: TPACKET_V2,
   hdrLen: TPACKET2_HDRLEN,
@@ -40,4 +40,10 @@ export const tpacketV2: SlotLayout & PacketFrameLayout = {
   vlanTci: (dv, at) => dv.getUint16(at + F.tp_vlan_tci, true),
   vlanTpid: (dv, at) => dv.getUint16(at + F.tp_vlan_tpid, true),
   rxhash: () => 0,
+  txDataOffset: TPACKET_ALIGN(TPACKET2_HDR_SIZE),
+  setTxLen: (dv, at, len) => dv.setUint32(at + F.tp_len, len, true),
+  setTxOffset: (dv, at, offset) => {
+    dv.setUint16(at + F.tp_mac, offset, true);
+    dv.setUint16(at + F.tp_net, offset, true);
+  },
 };

@@ -9,7 +9,8 @@
  * @packageDocumentation
  */
 import { TPACKET3_HDR_SIZE, TPACKET3_HDRLEN, TPACKET_ALIGN, TPACKET_V3, TP_STATUS_KERNEL, TP_STATUS_USER, V3_ALIGNMENT } from '../constants';
-import type { PacketFrameLayout, SlotLayout } from './types';
+import { TPACKET_SLOT_STATUS } from './tpacket-v1';
+import type { PacketFrameLayout, SlotLayout, TxFrameLayout } from './types';
 
 /** Field offsets of `struct tpacket_block_desc` (with its `struct tpacket_hdr_v1 bh1`). */
 export const TPACKET_BLOCK_DESC = {
@@ -67,6 +68,27 @@ export const tpacketV3: PacketFrameLayout = {
   vlanTci: (dv, at) => dv.getUint32(at + F.tp_vlan_tci, true),
   vlanTpid: (dv, at) => dv.getUint16(at + F.tp_vlan_tpid, true),
   rxhash: (dv, at) => dv.getUint32(at + F.tp_rxhash, true),
+};
+
+/**
+ * The V3 TX frame (Linux 4.11): the TX ring has no blocks, only fixed-size `tpacket3_hdr` frames
+ * that are ring slots like V2's, whose status word is the frame's `tp_status` with V1's meanings
+ * (`tpacket_snd()` and `tpacket_destruct_skb()` go through `__packet_set_status()` for every
+ * version). `tp_next_offset` must be 0: the kernel refuses variable-size slots.
+ */
+export const tpacketV3TxFrame: SlotLayout & TxFrameLayout = {
+  name: 'tpacket3_hdr',
+  statusOffset: F.tp_status,
+  ...TPACKET_SLOT_STATUS,
+  txDataOffset: TPACKET_ALIGN(TPACKET3_HDR_SIZE),
+  setTxLen: (dv, at, len) => {
+    dv.setUint32(at + F.tp_next_offset, 0, true);
+    dv.setUint32(at + F.tp_len, len, true);
+  },
+  setTxOffset: (dv, at, offset) => {
+    dv.setUint16(at + F.tp_mac, offset, true);
+    dv.setUint16(at + F.tp_net, offset, true);
+  },
 };
 
 /** `num_pkts` of the block at `block`. */

@@ -63,6 +63,21 @@ export interface PacketFrameLayout {
   rxhash(dv: DataView, at: number): number;
 }
 
+/**
+ * What user space writes in an AF_PACKET TX frame header before handing the frame over
+ * (`tpacket_parse_header()` in net/packet/af_packet.c reads `tp_len`, and with PACKET_TX_HAS_OFF
+ * the data offset from `tp_mac` (SOCK_RAW) or `tp_net` (SOCK_DGRAM)). The status word is the
+ * ring's, through {@link SlotLayout}.
+ */
+export interface TxFrameLayout {
+  /** Where the kernel takes the data from without PACKET_TX_HAS_OFF: `tp_hdrlen - sizeof(struct sockaddr_ll)`. */
+  readonly txDataOffset: number;
+  /** Writes `tp_len` (and clears what must be zero: V3's `tp_next_offset`). */
+  setTxLen(dv: DataView, at: number, len: number): void;
+  /** Writes the data offset (PACKET_TX_HAS_OFF) into `tp_mac` and `tp_net`. */
+  setTxOffset(dv: DataView, at: number, offset: number): void;
+}
+
 /** Every field of an AF_PACKET frame header, decoded into an object (tests and tools). */
 export interface TpacketHeader {
   status: number;

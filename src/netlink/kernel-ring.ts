@@ -74,7 +74,10 @@ export function nativeRingCalls(fd: number): KernelRingCalls {
       return n === -1 ? -EAGAIN : n; // -1: nothing queued
     },
     soError: () => takeSocketError(fd),
-    kick: () => asSyscall(() => native.krRingKick(fd, 'NETLINK_TX_RING')),
+    kick: () => {
+      const n = asSyscall(() => native.krRingKick(fd, 'NETLINK_TX_RING'));
+      return n === -1 ? -EAGAIN : n; // -1: the kernel took nothing now
+    },
   };
 }
 

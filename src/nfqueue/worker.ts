@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorFields as fields, WorkerError } from '../worker-threads';
 import { NfPacket } from './packet';
 import { NfQueue, NfQueueOptions } from './queue';
 
@@ -16,23 +17,6 @@ export type FromWorker =
   | { type: 'stats'; stats: ReturnType<NfQueue['stats']> }
   | { type: 'closed'; stats: ReturnType<NfQueue['stats']> }
   | { type: 'error'; error: WorkerError };
-/** An error's fields, as they cross to the main thread (RingError's and UnsupportedError's included). */
-export interface WorkerError {
-  name: string;
-  message: string;
-  code?: string;
-  errno?: number;
-  syscall?: string;
-  op?: string;
-  hint?: string;
-  feature?: string;
-}
-const fields = (e: unknown): WorkerError => {
-  const x = e as Record<string, unknown>;
-  const out: Record<string, unknown> = { name: String(x?.name ?? 'Error'), message: String(x?.message ?? e) };
-  for (const k of ['code', 'errno', 'syscall', 'op', 'hint', 'feature']) if (x?.[k] !== undefined) out[k] = x[k];
-  return out as unknown as WorkerError;
-};
 /** The worker's data. */
 export interface WorkerSetup {
   module: string;

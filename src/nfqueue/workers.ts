@@ -3,15 +3,14 @@
  * from:to` rule), their judges' reports merged into one stream, their counters per queue.
  * @packageDocumentation
  */
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
-import { RingError, UnsupportedError } from '../errors';
+import { reviveError, workerEntry } from '../worker-threads';
 import { describe, int, optionsObject } from '../validate';
 import { NfQueueOptions, NfQueueStats } from './queue';
-import type { FromWorker, ToWorker, WorkerError, WorkerSetup } from './worker';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker';
 
 /** Options for {@link QueueWorkers.start}. */
 export interface QueueWorkersOptions extends Omit<NfQueueOptions, 'queue'> {
@@ -30,13 +29,6 @@ export interface QueueWorkersOptions extends Omit<NfQueueOptions, 'queue'> {
 export interface QueueReport {
   readonly queue: number;
   readonly value: unknown;
-}
-
-// The worker's entry: beside this file when running compiled, else (the TypeScript sources under a
-// test runner) in the package's build.
-function workerFile(): string {
-  const here = join(__dirname, 'worker.js');
-  return existsSync(here) ? here : join(dirname(require.resolve('kring')), 'nfqueue', 'worker.js');
 }
 
 /**
@@ -79,7 +71,7 @@ export class QueueWorkers {
   }
 
   #spawn(queue: number, setup: WorkerSetup): Promise<void> {
-    const worker = new Worker(workerFile(), { workerData: setup });
+    const worker = new Worker(workerEntry(__dirname, 'nfqueue', 'worker'), { workerData: setup });
     this.#workers.set(queue, worker);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
@@ -87,7 +79,7 @@ export class QueueWorkers {
         else if (m.type === 'reports') for (const value of m.values) this.#reports.next({ queue, value });
         else if (m.type === 'stats' || m.type === 'closed') for (const w of this.#waiting.get(queue)?.splice(0) ?? []) w.resolve(m.stats);
         else {
-          const e = revive(m.error);
+          const e = reviveError(m.error);
           reject(e);
           this.#reports.error(e);
         }
@@ -148,10 +140,4 @@ export class QueueWorkers {
     this.#reports.complete();
     return last;
   }
-}
-
-// A worker's error, again an instance of its class (RingError, UnsupportedError) with its fields.
-function revive(e: WorkerError): Error {
-  const proto = e.name === 'RingError' ? RingError.prototype : e.name === 'UnsupportedError' ? UnsupportedError.prototype : Error.prototype;
-  return Object.assign(Object.create(proto) as Error, e);
 }

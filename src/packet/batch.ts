@@ -16,6 +16,7 @@ import { LeaseError } from '../errors';
 import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
 import type { PacketFrameLayout } from '../layouts/types';
 import { tpacketV3, v3NextFrameAligned } from '../layouts/tpacket-v3';
+import { TimestampSource, timestampSourceOf } from './timestamps';
 
 /**
  * A received frame, copied out of the ring: safe to keep for as long as you like. Fields marked
@@ -34,6 +35,8 @@ export interface Frame {
   sec: number;
   /** Nanoseconds part of the timestamp (0–999,999,999). */
   nsec: number;
+  /** Where the timestamp came from (the status's TP_STATUS_TS_* bits). Derived. */
+  readonly timestampSource: TimestampSource;
   /** Interface index the frame was received on. */
   ifindex: number;
   /** Link-layer protocol (ethertype), host order. */
@@ -356,6 +359,10 @@ export class FrameView {
     const l = this._b._layout;
     return BigInt(l.sec(this._b._dv, at)) * 1_000_000_000n + BigInt(l.nsec(this._b._dv, at));
   }
+  /** Where the timestamp came from (the status's TP_STATUS_TS_* bits). */
+  get timestampSource(): TimestampSource {
+    return timestampSourceOf(this.#status(this.#at()));
+  }
   /** Interface index (`sll_ifindex`). */
   get ifindex(): number {
     return this._b._dv.getInt32(this.#ll() + SOCKADDR_LL.sll_ifindex, true);
@@ -454,8 +461,8 @@ export class FrameView {
   }
 }
 
-/** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. */
-class CapturedFrame implements Frame {
+/** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. @internal */
+export class CapturedFrame implements Frame {
   constructor(
     readonly data: Buffer,
     readonly len: number,
@@ -465,9 +472,9 @@ class CapturedFrame implements Frame {
     readonly protocol: number,
     readonly pkttype: number,
     readonly hatype: number,
-    private readonly halen: number,
-    private readonly addrHi: number,
-    private readonly addrLo: number,
+    /** @internal */ readonly _halen: number,
+    /** @internal */ readonly _addrHi: number,
+    /** @internal */ readonly _addrLo: number,
     readonly vlan: { tci: number; tpid: number } | null,
     readonly status: number,
     readonly rxhash: number,
@@ -480,9 +487,12 @@ class CapturedFrame implements Frame {
   }
   get address(): Buffer {
     const b = Buffer.allocUnsafe(8);
-    b.writeUInt32BE(this.addrHi, 0);
-    b.writeUInt32BE(this.addrLo, 4);
-    return b.subarray(0, this.halen);
+    b.writeUInt32BE(this._addrHi, 0);
+    b.writeUInt32BE(this._addrLo, 4);
+    return b.subarray(0, this._halen);
+  }
+  get timestampSource(): TimestampSource {
+    return timestampSourceOf(this.status);
   }
   get copied(): boolean {
     return (this.status & TP_STATUS_COPY) !== 0;

@@ -7,10 +7,59 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { ETH_P_ALL, TPACKET_V1, TPACKET_V2, TPACKET_V3 } from '../constants';
 import type { RingGeometry } from '../layouts/types';
-import { bool, describe, int, netnsPath } from '../validate';
+import type { SockFilter } from '../layouts/packet-sockopt';
+import { bool, choice, describe, int, netnsPath } from '../validate';
 
 /** TPACKET version names. */
 export type TpacketVersionName = 'v1' | 'v2' | 'v3';
+
+/** The TX ring of a {@link PacketSocket} (`tx` in {@link PacketSocketOptions}). */
+export interface PacketTxOptions {
+  /** Ring size in bytes (default 1 MiB). */
+  bufferBytes?: number;
+  /**
+   * Bytes per frame slot, a multiple of 16 (default: the header plus the interface MTU, the
+   * Ethernet header and a VLAN tag).
+   */
+  frameSize?: number;
+  /** Exact geometry (validated with the kernel's rules); overrides bufferBytes and frameSize. */
+  geometry?: RingGeometry;
+  /** Frames per kick (default 64). A partial batch is kicked at the end of the microtask. */
+  batch?: number;
+  /**
+   * Kick without MSG_DONTWAIT: each `send()` waits in the kernel until the device released every
+   * frame it sent. Blocks the thread; for scripts and benchmarks. Default false.
+   */
+  blocking?: boolean;
+  /** PACKET_LOSS: the kernel skips a frame it refuses instead of stopping the ring there. Default false. */
+  packetLoss?: boolean;
+  /** PACKET_QDISC_BYPASS (Linux 3.14; probed): send straight to the driver. Default false. */
+  qdiscBypass?: boolean;
+  /**
+   * PACKET_TX_HAS_OFF: frames carry their data at this offset from the frame start (written into
+   * each frame's `tp_mac`), at least the default (the header's aligned size). Default: unset.
+   */
+  txHasOffset?: number;
+}
+
+/** PACKET_FANOUT modes. */
+export type FanoutMode = 'hash' | 'lb' | 'cpu' | 'rollover' | 'rnd' | 'qm' | 'cbpf' | 'ebpf';
+
+/** Joining a PACKET_FANOUT group: the kernel spreads the interface's packets over its members. */
+export interface FanoutOptions {
+  /** Group id, 0–65535 (omit with `uniqueId`). Members of a group share mode and flags. */
+  group?: number;
+  /** How packets are spread: by flow hash, round robin, CPU, rollover, random, queue mapping, or a BPF program. */
+  mode: FanoutMode;
+  /** PACKET_FANOUT_FLAG_ROLLOVER: a full member's packets go to the next one. */
+  rollover?: boolean;
+  /** PACKET_FANOUT_FLAG_DEFRAG: reassemble IP fragments first, so a flow stays on one member. */
+  defrag?: boolean;
+  /** PACKET_FANOUT_FLAG_UNIQUEID (Linux 4.11): the kernel picks an unused group id ({@link PacketSocket.fanoutGroup}). */
+  uniqueId?: boolean;
+  /** `'cbpf'`: a classic BPF program returning the member index; `'ebpf'`: a loaded BPF program's fd. */
+  program?: readonly SockFilter[] | number;
+}
 
 /** Options for {@link PacketSocket.open}. */
 export interface PacketSocketOptions {
@@ -55,6 +104,22 @@ export interface PacketSocketOptions {
   ignoreOutgoing?: boolean;
   /** V3: ask the kernel to fill `tp_rxhash` (TP_FT_REQ_FILL_RXHASH). */
   rxhash?: boolean;
+  /** Set up the RX ring (default true). `rx: false` with `tx` makes a send-only socket, which receives nothing. */
+  rx?: boolean;
+  /** Set up a TX ring too (PACKET_TX_RING): `true` for the defaults. Needs a named interface and `mode: 'raw'`. */
+  tx?: boolean | PacketTxOptions;
+  /** Join a PACKET_FANOUT group (RX). */
+  fanout?: FanoutOptions;
+  /**
+   * Where receive timestamps come from (PACKET_TIMESTAMP): `'software'` (the stack's clock when
+   * the packet arrived: kring turns the stack's stamping on with SO_TIMESTAMPNS), `'hardware'` or
+   * `'raw-hardware'` (the NIC's clock; both ask for
+   * SOF_TIMESTAMPING_RAW_HARDWARE, since the kernel no longer makes system-time hardware stamps).
+   * An interface whose driver cannot stamp in hardware is an {@link UnsupportedError} at open.
+   * Each frame says which source its stamp has ({@link Frame.timestampSource}). Unset: whatever
+   * the kernel has, often `'fallback'` (its clock when it filled the frame).
+   */
+  timestampSource?: 'software' | 'hardware' | 'raw-hardware';
 }
 
 /** Options after validation, with defaults filled in. @internal */
@@ -74,7 +139,39 @@ export interface NormalizedPacketOptions {
   copyThreshold: boolean;
   ignoreOutgoing: boolean;
   rxhash: boolean;
+  rx: boolean;
+  tx: NormalizedTxOptions | null;
+  fanout: NormalizedFanout | null;
+  timestampSource: 'software' | 'hardware' | 'raw-hardware' | null;
 }
+
+/** @internal */
+export interface NormalizedTxOptions {
+  bufferBytes: number;
+  frameSize: number | null;
+  geometry: RingGeometry | null;
+  batch: number;
+  blocking: boolean;
+  packetLoss: boolean;
+  qdiscBypass: boolean;
+  txHasOffset: number | null;
+}
+
+/** @internal */
+export interface NormalizedFanout {
+  group: number;
+  mode: FanoutMode;
+  rollover: boolean;
+  defrag: boolean;
+  uniqueId: boolean;
+  program: readonly SockFilter[] | number | null;
+}
+
+/** Default TX ring size. */
+export const DEFAULT_TX_BUFFER_BYTES = 1 << 20;
+/** Default frames per TX kick. */
+export const DEFAULT_TX_BATCH = 64;
+const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'lb', 'cpu', 'rollover', 'rnd', 'qm', 'cbpf', 'ebpf'];
 
 /** The largest snaplen tcpdump accepts (MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;
@@ -120,6 +217,18 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
   if (o.geometry !== undefined && (o.geometry === null || typeof o.geometry !== 'object')) {
     throw new TypeError('geometry must be an object { blockSize, blockCount, frameSize, frameCount }');
   }
+  const rx = bool('rx', o.rx, true);
+  const tx = normalizeTx(o.tx);
+  if (!rx && !tx) throw new TypeError('a PacketSocket needs a ring: rx (the default) or tx');
+  if (tx && o.interface === 'any') throw new RangeError("a TX ring sends on one interface: name it (not 'any')");
+  if (tx && mode !== 'raw') throw new RangeError("a TX ring sends link-layer frames: use mode 'raw'");
+  const fanout = normalizeFanout(o.fanout);
+  if (fanout && !rx) throw new RangeError('fanout spreads received packets: it needs the RX ring');
+  const timestampSource =
+    o.timestampSource === undefined ? null : choice('timestampSource', o.timestampSource, ['software', 'hardware', 'raw-hardware'] as const);
+  if (timestampSource && timestampSource !== 'software' && o.interface === 'any') {
+    throw new RangeError("hardware timestamps are a device's: name the interface (not 'any')");
+  }
   return {
     interface: o.interface,
     netnsPath: netnsPath(o.netns),
@@ -140,5 +249,64 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
     copyThreshold,
     ignoreOutgoing: bool('ignoreOutgoing', o.ignoreOutgoing),
     rxhash,
+    rx,
+    tx,
+    fanout,
+    timestampSource,
   };
+}
+
+function normalizeTx(t: PacketSocketOptions['tx']): NormalizedTxOptions | null {
+  if (t === undefined || t === false) return null;
+  const o: PacketTxOptions = t === true ? {} : t;
+  if (o === null || typeof o !== 'object') throw new TypeError(`tx must be a boolean or an options object, got ${describe(t)}`);
+  if (o.geometry !== undefined && (o.bufferBytes !== undefined || o.frameSize !== undefined)) {
+    throw new TypeError('give tx.geometry or tx.bufferBytes/tx.frameSize, not both');
+  }
+  if (o.geometry !== undefined && (o.geometry === null || typeof o.geometry !== 'object')) {
+    throw new TypeError('tx.geometry must be an object { blockSize, blockCount, frameSize, frameCount }');
+  }
+  return {
+    bufferBytes:
+      o.bufferBytes === undefined
+        ? DEFAULT_TX_BUFFER_BYTES
+        : int('tx.bufferBytes', o.bufferBytes, 4096, bufferConstants.MAX_LENGTH, ' (buffer.constants.MAX_LENGTH: the rings are one ArrayBuffer)'),
+    frameSize: o.frameSize === undefined ? null : int('tx.frameSize', o.frameSize, 64, 1 << 20),
+    geometry: o.geometry === undefined ? null : { ...o.geometry },
+    batch: o.batch === undefined ? DEFAULT_TX_BATCH : int('tx.batch', o.batch, 1, 65536),
+    blocking: bool('tx.blocking', o.blocking),
+    packetLoss: bool('tx.packetLoss', o.packetLoss),
+    qdiscBypass: bool('tx.qdiscBypass', o.qdiscBypass),
+    txHasOffset: o.txHasOffset === undefined ? null : int('tx.txHasOffset', o.txHasOffset, 0, 0xffff),
+  };
+}
+
+function normalizeFanout(f: FanoutOptions | undefined): NormalizedFanout | null {
+  if (f === undefined) return null;
+  if (f === null || typeof f !== 'object') throw new TypeError(`fanout must be an object { group, mode }, got ${describe(f)}`);
+  const mode = choice('fanout.mode', f.mode, FANOUT_MODES);
+  const uniqueId = bool('fanout.uniqueId', f.uniqueId);
+  if (uniqueId && f.group !== undefined && f.group !== 0) throw new RangeError('fanout.uniqueId lets the kernel pick the group: leave fanout.group out');
+  if (!uniqueId && f.group === undefined) throw new TypeError('fanout.group is required (or set fanout.uniqueId)');
+  const group = f.group === undefined ? 0 : int('fanout.group', f.group, 0, 0xffff);
+  let program: NormalizedFanout['program'] = null;
+  if (mode === 'cbpf') {
+    if (!Array.isArray(f.program) || f.program.length === 0 || f.program.length > 4096) {
+      throw new TypeError("fanout mode 'cbpf' needs program: 1 to 4096 classic BPF instructions [code, jt, jf, k]");
+    }
+    program = f.program.map((ins, i) => {
+      if (!Array.isArray(ins) || ins.length !== 4) throw new TypeError(`fanout.program[${i}] must be [code, jt, jf, k]`);
+      return [
+        int(`fanout.program[${i}].code`, ins[0], 0, 0xffff),
+        int(`fanout.program[${i}].jt`, ins[1], 0, 255),
+        int(`fanout.program[${i}].jf`, ins[2], 0, 255),
+        int(`fanout.program[${i}].k`, ins[3], 0, 0xffffffff),
+      ] as const;
+    });
+  } else if (mode === 'ebpf') {
+    program = int('fanout.program (a BPF program fd)', f.program, 0, 0x7fffffff);
+  } else if (f.program !== undefined) {
+    throw new TypeError(`fanout.program is for modes 'cbpf' and 'ebpf', not '${mode}'`);
+  }
+  return { group, mode, rollover: bool('fanout.rollover', f.rollover), defrag: bool('fanout.defrag', f.defrag), uniqueId, program };
 }

@@ -165,8 +165,15 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
     const framesPerBlock = Math.floor(blockSize / frameSize);
     return { blockSize, blockCount, frameSize, frameCount: framesPerBlock * blockCount };
   }
-  // V1/V2: one page-multiple block per run of slots; pick the block (up to 16 pages) that wastes
-  // the fewest bytes per slot.
+  return planSlots(frameSize, bufferBytes, pageSize);
+}
+
+/**
+ * A fixed-slot geometry (V1/V2 RX, every TX ring): about `bufferBytes` of `frameSize` slots, in
+ * the page-multiple block (up to 16 pages) that wastes the fewest bytes per slot.
+ * @param frameSize a TPACKET_ALIGNMENT multiple
+ */
+export function planSlots(frameSize: number, bufferBytes: number, pageSize: number): RingGeometry {
   const minPages = Math.ceil(frameSize / pageSize);
   let best = minPages * pageSize;
   let bestWaste = (best % frameSize) / Math.floor(best / frameSize);

@@ -1,6 +1,7 @@
 /**
  * {@link PacketSocket}: an AF_PACKET socket with a PACKET_RX_RING (TPACKET_V1, V2 or V3), read as
- * batches, frames or an async iterator.
+ * batches, frames or an async iterator, and/or a PACKET_TX_RING written through its
+ * {@link PacketWriter}; optionally a PACKET_FANOUT group member.
  * @packageDocumentation
  */
 import '../dispose';
@@ -19,6 +20,11 @@ import {
   BPF_LD,
   BPF_RET,
   PACKET_OUTGOING,
+  PACKET_LOSS,
+  PACKET_QDISC_BYPASS,
+  PACKET_TX_HAS_OFF,
+  PACKET_TX_RING,
+  MSG_DONTWAIT,
   SKF_AD_OFF,
   SKF_AD_PKTTYPE,
   ETH_HLEN,
@@ -38,22 +44,26 @@ import {
   TPACKET_V1,
   TPACKET_V3,
   TP_FT_REQ_FILL_RXHASH,
+  TPACKET_ALIGN,
 } from '../constants';
 import { errnoText, RingError, UnsupportedError } from '../errors';
 import { encodeSockaddrLl } from '../layouts/sockaddr-ll';
 import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
-import { tpacketV3Block } from '../layouts/tpacket-v3';
-import { native, NativePoller, POLL_READABLE } from '../native';
+import { tpacketV3Block, tpacketV3TxFrame } from '../layouts/tpacket-v3';
+import { native, NativePoller, POLL_READABLE, POLL_WRITABLE } from '../native';
 import { setOptionalInt, takeSocketError } from '../sockopt';
 import { decodeTpacketStats, encodePacketMreq, encodeSockFilter, encodeTpacketReq, SockFilter } from '../layouts/packet-sockopt';
 import { blockOffsets, frameOffsets, ringBytes } from '../ring/addressing';
-import { planRing, validateGeometry } from './ring-rules';
-import { RingGeometry } from '../layouts/types';
+import { planRing, planSlots, validateGeometry } from './ring-rules';
+import { RingGeometry, SlotLayout, TxFrameLayout } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { Frame, FrameBatch } from './batch';
-import { DEFAULT_BUFFER_BYTES, MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, PacketSocketOptions } from './options';
+import { joinFanout } from './fanout';
+import { DEFAULT_BUFFER_BYTES, MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, NormalizedTxOptions, PacketSocketOptions } from './options';
 import { BlockReader, FrameSlotReader, ReaderHost, RxReader } from './reader';
+import { setTimestamping } from './timestamps';
+import { PacketWriter } from './tx';
 
 /** Cumulative PACKET_STATISTICS since the socket opened (the kernel resets them on every read). */
 export interface PacketStats {
@@ -85,6 +95,11 @@ export interface PacketFeatures {
    * (not asked for).
    */
   readonly ignoreOutgoing: 'kernel' | 'filter' | 'off';
+  /**
+   * `tx.qdiscBypass`: `'kernel'` (PACKET_QDISC_BYPASS, Linux 3.14), `'qdisc'` (older kernels:
+   * frames go through the device's queueing discipline as usual), or `'off'` (not asked for).
+   */
+  readonly qdiscBypass: 'kernel' | 'qdisc' | 'off';
 }
 
 /** The geometry and layout a socket ended up with. */
@@ -124,25 +139,49 @@ const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller | 
   }
 });
 
+/** What {@link PacketWriter} waits and fails with when its socket closes: code `'ERR_KRING_CLOSED'`. */
+export class PacketSocketClosedError extends Error {
+  readonly code = 'ERR_KRING_CLOSED';
+  constructor() {
+    super('the PacketSocket was closed');
+    this.name = 'PacketSocketClosedError';
+  }
+}
+
+/** The rings a socket ends up with, set up by {@link PacketSocket.open}. */
+interface Rings {
+  mapping: ArrayBuffer;
+  rx: { geometry: RingGeometry } | null;
+  tx: { geometry: RingGeometry; layout: SlotLayout & TxFrameLayout; dataOffset: number; options: NormalizedTxOptions; mtu: number } | null;
+}
+
 /**
- * An AF_PACKET socket receiving through a memory-mapped ring.
+ * An AF_PACKET socket receiving through a memory-mapped ring, sending through one, or both.
  *
  * One consumer at a time reads it: a subscription to {@link batches} or {@link frames}, or an
  * async iteration. Subscribing starts polling; unsubscribing stops it and ends the leases of
- * batches still held. {@link close} completes the consumer and releases everything.
+ * batches still held. The TX ring is written through {@link writer}. {@link close} completes the
+ * consumer, settles the writer's waits and releases everything.
  */
 export class PacketSocket implements Disposable {
   /** The interface index captured on (0 for `'any'`). */
   readonly ifindex: number;
-  /** The ring's layout and geometry. */
-  readonly ring: RingInfo;
+  /** The RX ring's layout and geometry; null for a send-only socket (`rx: false`). */
+  readonly ring: RingInfo | null;
+  /** The TX ring's layout and geometry; null without `tx`. */
+  readonly txRing: RingInfo | null;
   /** How the options newer than Linux 3.10 that were asked for are served on this kernel. */
   readonly features: PacketFeatures;
+  /** The PACKET_FANOUT group joined (the kernel's pick with `uniqueId`), or null. */
+  readonly fanoutGroup: number | null;
   #fd: number;
   #ifname: string;
   #mapping: ArrayBuffer | null;
   #poller: NativePoller | null;
-  #reader: RxReader;
+  #reader: RxReader | null;
+  #writer: PacketWriter | null;
+  #txWaiting = false;
+  #pollMask = 0;
   #closed = false;
   #consumer: Consumer | null = null;
   #initialDrain: NodeJS.Immediate | null = null;
@@ -152,27 +191,61 @@ export class PacketSocket implements Disposable {
   #version: number;
   #token = {};
 
-  private constructor(fd: number, ifname: string, ifindex: number, version: number, geometry: RingGeometry, mapping: ArrayBuffer, features: PacketFeatures) {
+  private constructor(fd: number, ifname: string, ifindex: number, version: number, rings: Rings, features: PacketFeatures, fanoutGroup: number | null) {
     this.#fd = fd;
     this.features = features;
+    this.fanoutGroup = fanoutGroup;
     this.#ifname = ifname;
     this.ifindex = ifindex;
     this.#version = version;
+    const mapping = rings.mapping;
     this.#mapping = mapping;
-    const dv = new DataView(mapping);
-    const buf = new Uint8Array(mapping);
-    const host: ReaderHost = {
-      recvWhole: (size) => this.#recvWhole(size),
-      onLosing: () => this.stats(),
-      onSequenceGap: (missing) => this.#emitLoss('sequence-gap', missing),
-    };
-    if (version === TPACKET_V3) {
-      this.#reader = new BlockReader(new Ring(mapping, blockOffsets(geometry), tpacketV3Block), geometry.blockSize, dv, buf, host);
-    } else {
-      const layout = version === TPACKET_V1 ? tpacketV1 : tpacketV2;
-      this.#reader = new FrameSlotReader(new Ring(mapping, frameOffsets(geometry), layout), dv, buf, host);
+    this.#reader = null;
+    this.ring = null;
+    if (rings.rx) {
+      const geometry = rings.rx.geometry;
+      const dv = new DataView(mapping);
+      const buf = new Uint8Array(mapping);
+      const host: ReaderHost = {
+        recvWhole: (size) => this.#recvWhole(size),
+        onLosing: () => this.stats(),
+        onSequenceGap: (missing) => this.#emitLoss('sequence-gap', missing),
+      };
+      if (version === TPACKET_V3) {
+        this.#reader = new BlockReader(new Ring(mapping, blockOffsets(geometry), tpacketV3Block), geometry.blockSize, dv, buf, host);
+      } else {
+        const layout = version === TPACKET_V1 ? tpacketV1 : tpacketV2;
+        this.#reader = new FrameSlotReader(new Ring(mapping, frameOffsets(geometry), layout), dv, buf, host);
+      }
+      this.ring = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: this.#reader.ring.size };
     }
-    this.ring = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: this.#reader.ring.size };
+    this.#writer = null;
+    this.txRing = null;
+    if (rings.tx) {
+      const { geometry, layout, dataOffset, options, mtu } = rings.tx;
+      // The TX ring follows the RX ring in the one mapping (packet_mmap() maps rx_ring, then tx_ring).
+      const base = rings.rx ? ringBytes(rings.rx.geometry) : 0;
+      const offsets = frameOffsets(geometry).map((o) => o + base);
+      const kickFlags = options.blocking ? 0 : MSG_DONTWAIT;
+      this.#writer = new PacketWriter(
+        {
+          ring: new Ring(mapping, offsets, layout),
+          mapping,
+          dataOffset,
+          hasOffset: options.txHasOffset !== null,
+          frameSize: geometry.frameSize,
+          batch: options.batch,
+        },
+        {
+          kick: () => this.#kick(kickFlags),
+          setWaiting: (on) => this.#setTxWaiting(on),
+          mtu,
+          linkHeader: ETH_HLEN,
+          packetLoss: options.packetLoss,
+        },
+      );
+      this.txRing = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: geometry.frameCount };
+    }
     this.#poller = new native.Poller(fd, 'AF_PACKET', PacketSocket.#pollCallback(new WeakRef(this)));
     finalizer.register(this, { fd, poller: this.#poller, mapping }, this.#token);
   }
@@ -188,15 +261,19 @@ export class PacketSocket implements Disposable {
   }
 
   /**
-   * Opens an AF_PACKET socket with an RX ring and binds it to an interface.
+   * Opens an AF_PACKET socket with an RX ring, a TX ring or both, and binds it to an interface.
    *
    * The socket is created with protocol 0 (it receives nothing), configured (version, options,
-   * filter, ring, mapping), and only then bound to the protocol and interface, so no frame arrives
-   * before the ring is ready. If any step fails, the steps already done are undone.
+   * filter, rings, mapping), and only then bound to the protocol and interface, so no frame arrives
+   * before the ring is ready; a send-only socket stays bound to protocol 0. Fanout is joined after
+   * binding (the kernel requires a bound socket). If any step fails, the steps already done are
+   * undone.
    * @throws TypeError / RangeError for invalid options (before any native call)
    * @throws RingError for kernel failures: `ENODEV` for a missing interface, `EPERM` without
-   *   CAP_NET_RAW (with a hint), `ENOENT` for a missing netns
-   * @throws UnsupportedError on a big-endian machine, or for V1 in a 32-bit process
+   *   CAP_NET_RAW (with a hint), `ENOENT` for a missing netns, `EINVAL` from PACKET_FANOUT for a
+   *   group that exists with another mode or flags
+   * @throws UnsupportedError on a big-endian machine, for V1 in a 32-bit process, for a V3 TX ring
+   *   before Linux 4.11, or for hardware timestamps on a device that cannot make them
    */
   static open(options: PacketSocketOptions): PacketSocket {
     const o = normalizePacketOptions(options);
@@ -207,31 +284,58 @@ export class PacketSocket implements Disposable {
     const pageSize = native.krPageSize();
     // Validate an explicit geometry before touching the kernel.
     if (o.geometry) validateGeometry(o.geometry, { version: o.version, pageSize });
+    if (o.tx?.geometry) validateGeometry(o.tx.geometry, { version: o.version, pageSize });
 
     const fd = native.krSocket({ domain: AF_PACKET, type: o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, protocol: 0, netns: o.netnsPath, op: 'AF_PACKET' });
     let mapping: ArrayBuffer | null = null;
     try {
       const any = o.interface === 'any';
       const ifindex = any ? 0 : native.krIfIndex(fd, o.interface);
-      const geometry = o.geometry ?? planRing(o.version, sizing(o, any ? MAX_SNAPLEN : native.krIfMtu(fd, o.interface) + ETH_HLEN), pageSize);
-      validateGeometry(geometry, { version: o.version, pageSize });
+      const mtu = any ? 0 : native.krIfMtu(fd, o.interface);
       native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_VERSION, value: o.version, op: 'PACKET_VERSION' });
-      if (o.copyThreshold) native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_COPY_THRESH, value: 1, op: 'PACKET_COPY_THRESH' });
-      // PACKET_IGNORE_OUTGOING exists from Linux 4.20: where it does not, the filter drops what
-      // the host sends (pkt_type PACKET_OUTGOING) instead, in the kernel still.
-      const ignoreOutgoing = !o.ignoreOutgoing
-        ? 'off'
-        : setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING')
-          ? 'kernel'
-          : 'filter';
-      // snaplen: the filter answers it ("ret #snaplen"). tpacket_rcv() truncates to the filter's
-      // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
-      if (o.snaplen !== null || ignoreOutgoing === 'filter')
-        native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
-      native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_RX_RING, value: encodeRingRequest(o, geometry), op: 'PACKET_RX_RING' });
-      mapping = native.krMmap(fd, ringBytes(geometry), 'PACKET_RX_RING');
-      native.krBind(fd, encodeSockaddrLl(o.protocol, ifindex), 'AF_PACKET');
-      if (o.promiscuous && !any)
+      let ignoreOutgoing: PacketFeatures['ignoreOutgoing'] = 'off';
+      let rx: Rings['rx'] = null;
+      if (o.rx) {
+        const geometry = o.geometry ?? planRing(o.version, sizing(o, any ? MAX_SNAPLEN : mtu + ETH_HLEN), pageSize);
+        validateGeometry(geometry, { version: o.version, pageSize });
+        if (o.copyThreshold) native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_COPY_THRESH, value: 1, op: 'PACKET_COPY_THRESH' });
+        // PACKET_IGNORE_OUTGOING exists from Linux 4.20: where it does not, the filter drops what
+        // the host sends (pkt_type PACKET_OUTGOING) instead, in the kernel still.
+        if (o.ignoreOutgoing) ignoreOutgoing = setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING') ? 'kernel' : 'filter';
+        // snaplen: the filter answers it ("ret #snaplen"). tpacket_rcv() truncates to the filter's
+        // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
+        if (o.snaplen !== null || ignoreOutgoing === 'filter')
+          native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
+        if (o.timestampSource) setTimestamping(fd, o.interface, o.timestampSource);
+        native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_RX_RING, value: encodeRingRequest(o, geometry), op: 'PACKET_RX_RING' });
+        rx = { geometry };
+      }
+      let qdiscBypass: PacketFeatures['qdiscBypass'] = 'off';
+      let tx: Rings['tx'] = null;
+      if (o.tx) {
+        const t = o.tx;
+        const layout = o.version === TPACKET_V3 ? tpacketV3TxFrame : o.version === TPACKET_V1 ? tpacketV1 : tpacketV2;
+        const dataOffset = t.txHasOffset ?? layout.txDataOffset;
+        if (dataOffset < layout.txDataOffset) {
+          throw new RangeError(
+            `tx.txHasOffset ${dataOffset} is below the smallest data offset the kernel takes (${layout.txDataOffset}: tp_hdrlen - sizeof(struct sockaddr_ll))`,
+          );
+        }
+        // A frame slot holds the header and the longest frame the device takes: MTU, link header, a VLAN tag.
+        const geometry = t.geometry ?? planSlots(t.frameSize ?? TPACKET_ALIGN(dataOffset + mtu + ETH_HLEN + 4), t.bufferBytes, pageSize);
+        validateGeometry(geometry, { version: o.version, pageSize });
+        if (geometry.frameSize <= dataOffset) throw new RangeError(`tx frameSize ${geometry.frameSize} leaves no room after the data offset ${dataOffset}`);
+        if (t.qdiscBypass) qdiscBypass = setOptionalInt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS') ? 'kernel' : 'qdisc';
+        if (t.packetLoss) native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_LOSS, value: 1, op: 'PACKET_LOSS' });
+        if (t.txHasOffset !== null) native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_TX_HAS_OFF, value: 1, op: 'PACKET_TX_HAS_OFF' });
+        setTxRing(fd, o.version, geometry);
+        tx = { geometry, layout, dataOffset, options: t, mtu };
+      }
+      const bytes = (rx ? ringBytes(rx.geometry) : 0) + (tx ? ringBytes(tx.geometry) : 0);
+      mapping = native.krMmap(fd, bytes, o.rx ? 'PACKET_RX_RING' : 'PACKET_TX_RING');
+      // A send-only socket binds protocol 0: the kernel registers no receive hook for it.
+      native.krBind(fd, encodeSockaddrLl(o.rx ? o.protocol : 0, ifindex), 'AF_PACKET');
+      if (o.rx && o.promiscuous && !any)
         native.krSetsockopt({
           fd: fd,
           level: SOL_PACKET,
@@ -239,12 +343,22 @@ export class PacketSocket implements Disposable {
           value: encodePacketMreq(ifindex, PACKET_MR_PROMISC),
           op: 'PACKET_ADD_MEMBERSHIP',
         });
-      return new PacketSocket(fd, o.interface, ifindex, o.version, geometry, mapping, { ignoreOutgoing });
+      const fanoutGroup = o.fanout ? joinFanout(fd, o.fanout) : null;
+      return new PacketSocket(fd, o.interface, ifindex, o.version, { mapping, rx, tx }, { ignoreOutgoing, qdiscBypass }, fanoutGroup);
     } catch (e) {
       if (mapping) native.krMunmap(mapping, 'PACKET_RX_RING');
       native.krClose(fd, 'AF_PACKET');
       throw e;
     }
+  }
+
+  /**
+   * The TX ring's writer.
+   * @throws TypeError when the socket was opened without `tx`
+   */
+  get writer(): PacketWriter {
+    if (!this.#writer) throw new TypeError('this PacketSocket has no TX ring: open it with tx');
+    return this.#writer;
   }
 
   /** Whether {@link close} has run. */
@@ -373,8 +487,9 @@ export class PacketSocket implements Disposable {
   }
 
   /**
-   * Stops polling, completes the consumer and {@link losses}, ends every batch lease, detaches and
-   * unmaps the ring, and closes the socket, in that order. Idempotent.
+   * Stops polling, completes the consumer and {@link losses}, ends every batch lease, rejects the
+   * writer's waits ({@link PacketSocketClosedError}), detaches and unmaps the rings, and closes the
+   * socket, in that order. Frames written but not yet taken by the kernel are not sent. Idempotent.
    */
   close(): void {
     if (this.#closed) return;
@@ -393,7 +508,8 @@ export class PacketSocket implements Disposable {
     this.#consumer = null;
     c?.complete();
     this.#losses.complete();
-    this.#reader.expireAll();
+    this.#reader?.expireAll();
+    this.#writer?._close(new PacketSocketClosedError());
     if (this.#mapping) native.krMunmap(this.#mapping, 'PACKET_RX_RING');
     this.#mapping = null;
     native.krClose(this.#fd, 'AF_PACKET');
@@ -409,13 +525,16 @@ export class PacketSocket implements Disposable {
       consumer.complete();
       return false;
     }
+    if (!this.#reader) {
+      onRefuse.error(new TypeError('this PacketSocket has no RX ring (it was opened with rx: false)'));
+      return false;
+    }
     if (this.#consumer) {
       onRefuse.error(Object.assign(new Error('this PacketSocket already has a consumer; share() the observable to fan out'), { code: 'ERR_KRING_BUSY' }));
       return false;
     }
     this.#consumer = consumer;
-    this.#poller!.start(POLL_READABLE);
-    reading.add(this);
+    this.#updatePoll();
     // Polling is edge-triggered: frames that arrived before the subscription raise no new event,
     // so drain once on the next turn of the loop (not synchronously: the subscriber is not set up yet).
     this.#initialDrain = setImmediate(() => {
@@ -430,9 +549,30 @@ export class PacketSocket implements Disposable {
     this.#consumer = null;
     if (this.#initialDrain) clearImmediate(this.#initialDrain);
     this.#initialDrain = null;
-    this.#poller?.stop();
-    reading.delete(this);
-    this.#reader.releaseAll();
+    this.#updatePoll();
+    this.#reader?.releaseAll();
+  }
+
+  // The writer waits for EPOLLOUT (a free frame, send-buffer room) or stops waiting.
+  #setTxWaiting(on: boolean): void {
+    if (this.#txWaiting === on || this.#closed) return;
+    this.#txWaiting = on;
+    this.#updatePoll();
+  }
+
+  // Polls for what someone waits for: readability for a consumer, writability for the writer. A
+  // socket being polled is held strongly (see `reading`).
+  #updatePoll(): void {
+    const mask = (this.#consumer ? POLL_READABLE : 0) | (this.#txWaiting ? POLL_WRITABLE : 0);
+    if (mask === this.#pollMask || !this.#poller) return;
+    this.#pollMask = mask;
+    if (mask === 0) {
+      this.#poller.stop();
+      reading.delete(this);
+    } else {
+      this.#poller.start(mask);
+      reading.add(this);
+    }
   }
 
   // One JavaScript entry per kernel wake-up: drain every batch the kernel has handed over. A
@@ -440,19 +580,20 @@ export class PacketSocket implements Disposable {
   // frame the kernel writes raises a new edge. EPOLLERR: the frames already in the ring are
   // delivered first, then the socket error is looked at.
   #onPoll(status: number, events = 0): void {
+    if (this.#closed) return;
+    if (this.#txWaiting && status >= 0) this.#onWritable(events);
     const consumer = this.#consumer;
     if (!consumer || this.#closed) return;
     if (status < 0) {
       this.#consumer = null;
-      this.#poller?.stop();
-      reading.delete(this);
+      this.#updatePoll();
       consumer.error(new RingError(-status, 'epoll_wait', 'poll', 'poll failed'));
       return;
     }
     try {
       for (;;) {
         if (this.#consumer !== consumer) return;
-        const batch = this.#reader.next();
+        const batch = this.#reader!.next();
         if (!batch) break;
         consumer.push(batch);
         if (!batch.held && !batch._queued) batch.release();
@@ -464,11 +605,29 @@ export class PacketSocket implements Disposable {
     } catch (e) {
       if (this.#consumer === consumer) {
         this.#consumer = null;
-        this.#poller?.stop();
-        reading.delete(this);
+        this.#updatePoll();
         consumer.error(e);
       }
     }
+  }
+
+  // A wake-up while the writer waits. Without an RX consumer to look at EPOLLERR, the socket
+  // error is read here: an interface that is gone fails the writer (its waits reject).
+  #onWritable(events: number): void {
+    const writer = this.#writer!;
+    if (events & POLLERR && !this.#consumer) {
+      let lost: RingError | null = null;
+      try {
+        lost = this.#socketError();
+      } catch (e) {
+        lost = e instanceof RingError ? e : null;
+      }
+      if (lost) {
+        writer._fail(lost);
+        return;
+      }
+    }
+    writer._wake();
   }
 
   // The pending socket error (SO_ERROR, read and cleared). The kernel's packet_notifier() sets
@@ -496,6 +655,24 @@ export class PacketSocket implements Disposable {
     return new RingError(err, 'poll', `interface ${this.#ifname}`, errnoText(err));
   }
 
+  // The TX ring's send. ENXIO: the socket's cached device is gone (tpacket_snd finds none), which
+  // is how a send-only socket (no receive hook, so no ENETDOWN from packet_notifier) learns it.
+  #kick(flags: number): number {
+    try {
+      return native.krRingKick(this.#fd, 'PACKET_TX_RING', flags);
+    } catch (e) {
+      if (e instanceof RingError && e.errno === osConstants.errno.ENXIO) {
+        throw new RingError(
+          e.errno,
+          'send',
+          `interface ${this.#ifname}`,
+          `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`,
+        );
+      }
+      throw e;
+    }
+  }
+
   #recvWhole(size: number): Buffer {
     const buf = Buffer.allocUnsafe(Math.max(size, 1));
     const n = native.krRecv({ fd: this.#fd, buf: buf, flags: MSG_TRUNC, op: 'TP_STATUS_COPY' });
@@ -518,6 +695,23 @@ function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
 export function encodeRingRequest(o: Pick<NormalizedPacketOptions, 'version' | 'blockTimeoutMs' | 'rxhash'>, g: RingGeometry): Uint8Array {
   if (o.version !== TPACKET_V3) return encodeTpacketReq(g);
   return encodeTpacketReq(g, { retireBlkTov: o.blockTimeoutMs, sizeofPriv: 0, featureReqWord: o.rxhash ? TP_FT_REQ_FILL_RXHASH : 0 });
+}
+
+/**
+ * PACKET_TX_RING: `struct tpacket_req`, or on V3 (Linux 4.11) a `struct tpacket_req3` whose block
+ * fields are zero (the kernel's TX ring has no blocks and refuses them). Before 4.11 the kernel
+ * refuses a V3 TX ring with EINVAL: an UnsupportedError naming the version.
+ */
+function setTxRing(fd: number, version: number, g: RingGeometry): void {
+  const value = version === TPACKET_V3 ? encodeTpacketReq(g, { retireBlkTov: 0, sizeofPriv: 0, featureReqWord: 0 }) : encodeTpacketReq(g);
+  try {
+    native.krSetsockopt({ fd, level: SOL_PACKET, name: PACKET_TX_RING, value, op: 'PACKET_TX_RING' });
+  } catch (e) {
+    if (version === TPACKET_V3 && e instanceof RingError && e.errno === osConstants.errno.EINVAL) {
+      throw new UnsupportedError('a TPACKET_V3 TX ring', 'Linux 4.11 or later sends from V3 rings; use version v2');
+    }
+    throw e;
+  }
 }
 
 /**

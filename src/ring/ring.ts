@@ -183,12 +183,17 @@ export class Ring<Hdr extends SlotLayout> {
    * @throws TypeError for a layout without a TX direction
    */
   takeTx(): number {
+    const i = this.peekTx();
+    if (i >= 0) this.#txHead = i + 1 === this.size ? 0 : i + 1;
+    return i;
+  }
+
+  /** TX: the slot {@link takeTx} would take, without taking it; -1 when the kernel still owns it. */
+  peekTx(): number {
     const ready = this.layout.txUserReady;
     if (!ready) throw new TypeError(`${this.layout.name} has no TX direction`);
     const i = this.#txHead;
-    if (!ready(this.status(i))) return -1;
-    this.#txHead = i + 1 === this.size ? 0 : i + 1;
-    return i;
+    return ready(this.status(i)) ? i : -1;
   }
 
   /** TX: hands filled slot `i` to the kernel (`txKernelStatus`), with release semantics: the slot's bytes are written before the kernel can see it. */

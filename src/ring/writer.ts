@@ -1,8 +1,8 @@
 /**
  * A batched writer for TX rings, generic over {@link Ring}: fill free slots in ring order, then
  * one kick per batch. Header layouts differ only in where the payload starts and how its length is
- * recorded, which the caller supplies; netlink's emulated and kernel rings use it today, the
- * AF_PACKET TX ring will.
+ * recorded, which the caller supplies: netlink's emulated and kernel rings and the AF_PACKET TX
+ * ring (src/packet/tx.ts) use it.
  * @packageDocumentation
  */
 import type { SlotLayout } from '../layouts/types';
@@ -52,16 +52,42 @@ export class RingWriter<Hdr extends SlotLayout> {
    * @throws RangeError when `payload` is larger than a slot
    */
   tryWrite(payload: Uint8Array): boolean {
-    const t = this.#t;
-    if (payload.length > t.capacity) throw new RangeError(`a ${payload.length}-byte message does not fit a ${t.capacity}-byte slot`);
-    const i = t.ring.takeTx();
-    if (i < 0) return false;
-    const at = t.ring.slotOffsets[i];
-    this.#bytes.set(payload, at + t.payloadOffset);
-    t.writeLength(this.#dv, at, payload.length);
-    t.ring.submitTx(i);
-    this.#pending++;
+    const at = this.#free(payload.length);
+    if (at < 0) return false;
+    this.#bytes.set(payload, at + this.#t.payloadOffset);
+    this.#submit(at, payload.length);
     return true;
+  }
+
+  /**
+   * Like {@link tryWrite}, but `fill` writes the `length` payload bytes itself, in place in the
+   * slot (a view valid during the call only). If `fill` throws, nothing is submitted and the slot
+   * stays free.
+   * @throws RangeError when `length` is larger than a slot
+   */
+  tryWriteWith(length: number, fill: (payload: Uint8Array) => void): boolean {
+    const at = this.#free(length);
+    if (at < 0) return false;
+    const start = at + this.#t.payloadOffset;
+    fill(this.#bytes.subarray(start, start + length));
+    this.#submit(at, length);
+    return true;
+  }
+
+  // The free slot at the head (not taken yet), or -1 when the ring is full.
+  #free(length: number): number {
+    const t = this.#t;
+    if (length > t.capacity) throw new RangeError(`a ${length}-byte message does not fit a ${t.capacity}-byte slot`);
+    const i = t.ring.peekTx();
+    return i < 0 ? -1 : t.ring.slotOffsets[i];
+  }
+
+  // Takes the head slot (the one #free returned) and hands it to the kernel.
+  #submit(at: number, length: number): void {
+    const t = this.#t;
+    t.writeLength(this.#dv, at, length);
+    t.ring.submitTx(t.ring.takeTx());
+    this.#pending++;
   }
 
   /** One kick for everything submitted. Returns frames sent. */

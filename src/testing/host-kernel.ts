@@ -25,7 +25,7 @@ import { native, RECV_META_WORDS } from '../native';
 import { netlinkRecvInfo, recvInfo } from '../netlink/recv-info';
 import { simulateAbsentOptions } from '../sockopt';
 import { simulatedRingCalls } from './kernel-socket';
-import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
+import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_3_10, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
 
 const { ENOBUFS } = osConstants.errno;
 const NFQ_PACKET = nfqMsgType(NFQNL_MSG_PACKET);
@@ -51,7 +51,7 @@ export function simulateKernel(profile: KernelProfile, options: Omit<NetlinkRing
     kernels.push(k);
     return hostBackedRingCalls(k, fd);
   });
-  simulateAbsentOptions(Object.values(OPTIONS_AFTER_THE_RING));
+  simulateAbsentOptions([...Object.values(OPTIONS_AFTER_THE_RING), ...(profile === '3.10' ? Object.values(OPTIONS_AFTER_3_10) : [])]);
   return {
     profile,
     kernels,

@@ -9,6 +9,7 @@ export {
   NetlinkRingKernel,
   NetlinkRingKernelOptions,
   KernelProfile,
+  OPTIONS_AFTER_3_10,
   OPTIONS_AFTER_THE_RING,
   MessageMeta,
   Reservation,

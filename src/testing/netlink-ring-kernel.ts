@@ -25,6 +25,7 @@ import {
   NETLINK_EXT_ACK,
   NETLINK_GET_STRICT_CHK,
   PACKET_IGNORE_OUTGOING,
+  PACKET_QDISC_BYPASS,
   SOL_NETLINK,
   SOL_PACKET,
 } from '../constants';
@@ -44,7 +45,8 @@ export { NLMSG_GOODSIZE };
  * - `'4.4'`: 4.5's ring rules with 4.3/4.4's trimmed dump chunks (docs/netlink-ring.md §8);
  * - `'4.5'`: the last kernel with the ring.
  * None of them has the socket options added later (NETLINK_EXT_ACK 4.12, NETLINK_GET_STRICT_CHK
- * 4.20, PACKET_IGNORE_OUTGOING 4.20): setting one answers ENOPROTOOPT.
+ * 4.20, PACKET_IGNORE_OUTGOING 4.20): setting one answers ENOPROTOOPT. `'3.10'` also lacks
+ * PACKET_QDISC_BYPASS (3.14).
  */
 export type KernelProfile = '3.10' | '4.4' | '4.5';
 
@@ -53,6 +55,11 @@ export const OPTIONS_AFTER_THE_RING = {
   NETLINK_EXT_ACK: [SOL_NETLINK, NETLINK_EXT_ACK],
   NETLINK_GET_STRICT_CHK: [SOL_NETLINK, NETLINK_GET_STRICT_CHK],
   PACKET_IGNORE_OUTGOING: [SOL_PACKET, PACKET_IGNORE_OUTGOING],
+} as const;
+
+/** Socket options newer than 3.10 that the later ring kernels (4.4, 4.5) have, by uapi name. */
+export const OPTIONS_AFTER_3_10 = {
+  PACKET_QDISC_BYPASS: [SOL_PACKET, PACKET_QDISC_BYPASS],
 } as const;
 
 /** Switches for the simulated kernel. */

@@ -104,3 +104,29 @@ export function useVethPair(): { readonly t: VethPair; readonly sender: Sender }
   });
   return env;
 }
+
+/**
+ * An Ethernet/IPv4/UDP frame (60 bytes): 10.0.0.1 → 10.0.0.2, `srcPort` → 53, the payload's first
+ * word `seq`. The flow is the port pair: fanout's flow hash keeps it on one member.
+ */
+export function buildUdpFrame(dst: Buffer, src: Buffer, seq: number, srcPort: number): Buffer {
+  const f = Buffer.alloc(60);
+  dst.copy(f, 0);
+  src.copy(f, 6);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45; // version 4, 20-byte header
+  f.writeUInt16BE(46, 16); // total length: 20 + 8 + 18
+  f[22] = 64; // ttl
+  f[23] = 17; // UDP
+  f.writeUInt32BE(0x0a000001, 26);
+  f.writeUInt32BE(0x0a000002, 30);
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += f.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  f.writeUInt16BE(~sum & 0xffff, 24);
+  f.writeUInt16BE(srcPort, 34);
+  f.writeUInt16BE(53, 36);
+  f.writeUInt16BE(26, 38); // UDP length: 8 + 18; checksum 0 (none)
+  f.writeUInt32BE(seq, 42);
+  return f;
+}

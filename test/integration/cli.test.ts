@@ -1,10 +1,12 @@
 // The kring CLI, run as a user would, against frames sent over a veth pair.
 import { constants as bufferConstants } from 'node:buffer';
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNamespace, ipBatch } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildFrame, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
+import { scratchDir, startTcpdump } from '../helpers/tcpdump';
+import { buildFrame, Sender, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
 
 const KRING = join(__dirname, '..', '..', 'bin', 'kring.js');
 
@@ -154,3 +156,89 @@ describePrivileged('kring routes --table as ip route show table', () => {
     expect(k.stdout).toBe('');
   });
 });
+
+describe('kring send usage errors', () => {
+  it.each([
+    [['-r', 'x.pcap'], 'send needs -i IFACE'],
+    [['-i', 'lo'], 'send needs -r FILE'],
+    [['-i', 'lo', '-r', 'x.pcap', '--loop', '0'], '--loop must be a positive integer, got "0"'],
+    [['-i', 'lo', '-r', 'x.pcap', '--ring', 'v4'], '--ring must be v1, v2 or v3, got "v4"'],
+  ])('kring send %j exits 2: %s', (args, message) => {
+    const r = spawnSync(process.execPath, [KRING, 'send', ...args], { encoding: 'utf8' });
+    expect([r.status, r.stderr.split('\n')[0]]).toEqual([2, `kring: ${message}`]);
+  });
+});
+
+describePrivileged(
+  'kring send replays a tcpdump capture',
+  () => {
+    const env = useVethPair();
+
+    it.each([
+      ['µs', false],
+      ['ns', true],
+    ])('a %s pcap written by tcpdump goes out frame for frame: a tcpdump on the peer sees the same bytes', async (_n, nano) => {
+      const n = 40;
+      const frames = Array.from({ length: n }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: 60 + seq * 37 }).wire);
+      // Record: tcpdump on the generator side while frames come in from the capture side.
+      const back = new Sender(env.t.capNs, env.t.capIf);
+      const rec = await startTcpdump(env.t.genNs, env.t.genIf, { count: n, filter: ['ether', 'proto', String(TEST_ETHERTYPE)], nano });
+      back.send(frames);
+      back.close();
+      await rec.done;
+      // Replay on the generator side; a second tcpdump on the capture side is the witness.
+      const seen = await startTcpdump(env.t.capNs, env.t.capIf, { count: 2 * n, filter: ['ether', 'proto', String(TEST_ETHERTYPE)] });
+      const r = spawnSync(
+        process.execPath,
+        [KRING, 'send', '-i', env.t.genIf, '-r', rec.file, '--netns', env.t.genNs, '--loop', '2', '--batch', '16', '--quiet'],
+        { encoding: 'utf8' },
+      );
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, `sent=${2 * n}\n`, '']);
+      const late = setTimeout(() => seen.stop(), 5000);
+      await seen.done;
+      clearTimeout(late);
+      // tcpdump reads both files: the replay is the recording twice over, byte for byte.
+      const bytes = (file: string) =>
+        spawnSync('tcpdump', ['-r', file, '-xx', '-n'], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter((l) => l.startsWith('\t'))
+          .join('\n');
+      const recorded = bytes(rec.file);
+      expect(recorded.length).toBeGreaterThan(0);
+      expect(bytes(seen.file)).toBe(`${recorded}\n${recorded}`);
+    });
+
+    it('reports what it sent and the rate; a file that is not Ethernet, or not a capture, is refused', () => {
+      // A pcap written here from the format: global header, then one record per frame.
+      const pcapOf = (frames: Buffer[], linktype: number) => {
+        const head = Buffer.alloc(24);
+        head.writeUInt32LE(0xa1b2c3d4, 0);
+        head.writeUInt16LE(2, 4);
+        head.writeUInt16LE(4, 6);
+        head.writeUInt32LE(65535, 16);
+        head.writeUInt32LE(linktype, 20);
+        const recs = frames.map((f) => {
+          const h = Buffer.alloc(16);
+          h.writeUInt32LE(f.length, 8);
+          h.writeUInt32LE(f.length, 12);
+          return Buffer.concat([h, f]);
+        });
+        const file = join(scratchDir(), 'frames.pcap');
+        writeFileSync(file, Buffer.concat([head, ...recs]));
+        return file;
+      };
+      const frames = Array.from({ length: 5 }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: 100 }).wire);
+      const ok = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 1), '--netns', env.t.genNs], { encoding: 'utf8' });
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toMatch(/^5 frames sent in \d+\.\d{3} s \(\d+ frames\/s\)\n$/);
+      const sll = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 113), '--netns', env.t.genNs], { encoding: 'utf8' });
+      expect(sll.status).toBe(1);
+      expect(sll.stderr.split('\n')[0]).toMatch(/: record at byte 24 has link type 113; kring send replays Ethernet frames \(link type 1\)$/);
+      const text = join(scratchDir(), 'notes.txt');
+      writeFileSync(text, 'hello, this is not a capture\n');
+      const junk = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', text, '--netns', env.t.genNs], { encoding: 'utf8' });
+      expect([junk.status, junk.stderr.split('\n')[0]]).toEqual([1, 'kring: capture file, byte 0: not a pcap or pcapng file (first word 0x68656c6c)']);
+    });
+  },
+  ['tcpdump'],
+);

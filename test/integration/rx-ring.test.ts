@@ -159,7 +159,7 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
 
   it('ring sizing in milliseconds of line rate opens a ring of at least that many frames', () => {
     using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v2', snaplen: 128, lineRatePps: 20_000, milliseconds: 50 });
-    expect(sock.ring.geometry.frameCount).toBeGreaterThanOrEqual(1000);
-    expect(sock.ring.slots).toBe(sock.ring.geometry.frameCount);
+    expect(sock.ring!.geometry.frameCount).toBeGreaterThanOrEqual(1000);
+    expect(sock.ring!.slots).toBe(sock.ring!.geometry.frameCount);
   });
 });

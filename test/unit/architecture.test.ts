@@ -3,7 +3,19 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 
 const SRC = join(__dirname, '..', '..', 'src');
-const RANK: Record<string, number> = { base: 0, layouts: 1, ring: 2, packet: 3, netlink: 3, rtnetlink: 4, nfqueue: 4.5, cli: 5, testing: 5, index: 6 };
+const RANK: Record<string, number> = {
+  base: 0,
+  layouts: 1,
+  pcap: 1.5,
+  ring: 2,
+  packet: 3,
+  netlink: 3,
+  rtnetlink: 4,
+  nfqueue: 4.5,
+  cli: 5,
+  testing: 5,
+  index: 6,
+};
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));

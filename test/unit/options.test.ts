@@ -79,6 +79,59 @@ describe('PacketSocket.open validates options before native code runs', () => {
     ['toString as version', { interface: 'lo', version: 'toString' }, RangeError, `version must be 'v1', 'v2' or 'v3', got "toString"`],
     ['constructor as version', { interface: 'lo', version: 'constructor' }, RangeError, `version must be 'v1', 'v2' or 'v3', got "constructor"`],
     ['function as version', { interface: 'lo', version: () => 1 }, RangeError, `version must be 'v1', 'v2' or 'v3', got function`],
+    // TX rings, fanout, timestamps.
+    ['no ring at all', { interface: 'lo', rx: false }, TypeError, 'a PacketSocket needs a ring: rx (the default) or tx'],
+    ['tx on any', { interface: 'any', tx: true }, RangeError, "a TX ring sends on one interface: name it (not 'any')"],
+    ['tx in dgram mode', { interface: 'lo', mode: 'dgram', tx: true }, RangeError, "a TX ring sends link-layer frames: use mode 'raw'"],
+    ['tx not an object', { interface: 'lo', tx: 'yes' }, TypeError, 'tx must be a boolean or an options object, got "yes"'],
+    ['tx batch 0', { interface: 'lo', tx: { batch: 0 } }, RangeError, 'tx.batch must be between 1 and 65536, got 0'],
+    ['tx packetLoss type', { interface: 'lo', tx: { packetLoss: 'on' } }, TypeError, 'tx.packetLoss must be a boolean, got "on"'],
+    [
+      'tx geometry and size',
+      { interface: 'lo', tx: { geometry: { blockSize: 4096, blockCount: 1, frameSize: 2048, frameCount: 2 }, frameSize: 2048 } },
+      TypeError,
+      /tx.geometry or tx.bufferBytes\/tx.frameSize, not both/,
+    ],
+    [
+      'tx bad geometry',
+      { interface: 'lo', version: 'v2', tx: { geometry: { blockSize: 4096, blockCount: 1, frameSize: 2008, frameCount: 2 } } },
+      RangeError,
+      /frameSize \(tp_frame_size\) 2008 must be a multiple of TPACKET_ALIGNMENT/,
+    ],
+    ['fanout without group', { interface: 'lo', fanout: { mode: 'hash' } }, TypeError, 'fanout.group is required (or set fanout.uniqueId)'],
+    [
+      'fanout mode',
+      { interface: 'lo', fanout: { group: 1, mode: 'fair' } },
+      RangeError,
+      /fanout.mode must be 'hash', 'lb', 'cpu', 'rollover', 'rnd', 'qm', 'cbpf', 'ebpf', got "fair"/,
+    ],
+    ['fanout group range', { interface: 'lo', fanout: { group: 65536, mode: 'hash' } }, RangeError, 'fanout.group must be between 0 and 65535, got 65536'],
+    ['fanout uniqueId with group', { interface: 'lo', fanout: { group: 5, mode: 'hash', uniqueId: true } }, RangeError, /leave fanout.group out/],
+    ['fanout cbpf without program', { interface: 'lo', fanout: { group: 1, mode: 'cbpf' } }, TypeError, /needs program: 1 to 4096 classic BPF instructions/],
+    [
+      'fanout program for hash',
+      { interface: 'lo', fanout: { group: 1, mode: 'hash', program: 3 } },
+      TypeError,
+      "fanout.program is for modes 'cbpf' and 'ebpf', not 'hash'",
+    ],
+    [
+      'fanout send-only',
+      { interface: 'lo', rx: false, tx: true, fanout: { group: 1, mode: 'hash' } },
+      RangeError,
+      'fanout spreads received packets: it needs the RX ring',
+    ],
+    [
+      'timestamp source',
+      { interface: 'lo', timestampSource: 'atomic' },
+      RangeError,
+      `timestampSource must be 'software', 'hardware', 'raw-hardware', got "atomic"`,
+    ],
+    [
+      'hardware stamps on any',
+      { interface: 'any', timestampSource: 'raw-hardware' },
+      RangeError,
+      "hardware timestamps are a device's: name the interface (not 'any')",
+    ],
   ];
   it.each(cases)('%s', (_n, opts, cls, msg) => expectThrown(() => PacketSocket.open(opts as never), cls, msg));
 });

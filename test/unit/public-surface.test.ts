@@ -12,6 +12,13 @@ describe('the public surface', () => {
       'NfQueue',
       'QueueWorkers',
       'VerdictError',
+      'PacketWriter',
+      'WrongFormatError',
+      'PacketSocketClosedError',
+      'FanoutWorkers',
+      'CaptureParser',
+      'readCaptureFile',
+      'CaptureFileError',
       'FrameBatch',
       'RingError',
       'LeaseError',
@@ -42,6 +49,10 @@ describe('the public surface', () => {
       'openNetlinkSocket',
       'setDefaultRingCalls',
       'VerdictBook',
+      'packFrames',
+      'joinFanout',
+      'setTimestamping',
+      'CapturedFrame',
     ]) {
       expect(Object.keys(kring)).not.toContain(name);
     }

@@ -51,4 +51,19 @@ describe('RingWriter on the simulated kernel TX ring (the writer the emulated ri
     expect(() => writer.tryWrite(new Uint8Array(2048))).toThrow(RangeError);
     expect(ring.txHead).toBe(0);
   });
+  it('tryWriteWith fills the slot in place; a fill that throws leaves the slot free', () => {
+    const { writer, ring, sent } = setup();
+    expect(writer.tryWriteWith(5, (view) => view.set([1, 2, 3, 4, 5]))).toBe(true);
+    expect(() =>
+      writer.tryWriteWith(5, () => {
+        throw new Error('fill failed');
+      }),
+    ).toThrow('fill failed');
+    expect(ring.txHead).toBe(1);
+    expect(writer.pending).toBe(1);
+    expect(writer.tryWriteWith(3, (view) => view.set([9, 9, 9]))).toBe(true);
+    expect(writer.flush()).toBe(2);
+    expect(sent.map((d) => Buffer.from(d).toString('hex'))).toEqual(['0102030405', '090909']);
+    expect(() => writer.tryWriteWith(2048, () => {})).toThrow(RangeError);
+  });
 });
