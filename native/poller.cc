@@ -43,14 +43,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
       ThrowRingError(env, errno, "epoll_create1", op_);
       return;
     }
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.fd = fd_;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd_, &ev) != 0) {
-      ThrowRingError(env, errno, "epoll_ctl", op_);
-      CloseHandle();
-      return;
-    }
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     handle_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
@@ -82,20 +74,24 @@ class Poller : public Napi::ObjectWrap<Poller> {
  private:
   // start(events): 1 = readable (EPOLLIN), 2 = writable (EPOLLOUT), or both. libuv always watches
   // the inner epoll instance for readability; the mask is what the socket is registered with
-  // there. Changing the mask re-registers the socket (EPOLL_CTL_MOD), which reports readiness that
-  // holds at that moment once, as an edge: a TX ring that has a free frame when the writer starts
-  // waiting wakes it at once. Starting with an unchanged mask does not: readiness that arose while
-  // stopped is then reported only if a new kernel wake-up comes, so the owner drains once itself.
+  // there. The socket is registered only while started: a registered socket has an entry on its
+  // wait queue, and the kernel then runs a wake-up for every event on it (each packet, each skb a
+  // TX ring frees), which costs a sender as much as a tenth of its send path. Registering, or
+  // changing the mask, reports readiness that holds at that moment once, as an edge: a TX ring
+  // with a free frame wakes a writer that starts waiting at once, and data that arrived while
+  // stopped is reported on start.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (handle_ == nullptr) return env.Undefined();
     int events = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
-    uint32_t mask = static_cast<uint32_t>(EPOLLET) | ((events & 1) ? static_cast<uint32_t>(EPOLLIN) : 0u) | ((events & 2) ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    uint32_t mask = static_cast<uint32_t>(EPOLLET) | ((events & 1) ? static_cast<uint32_t>(EPOLLIN) : 0u) |
+                    ((events & 2) ? static_cast<uint32_t>(EPOLLOUT) : 0u);
     if (mask != mask_) {
       struct epoll_event ev = {};
       ev.events = mask;
       ev.data.fd = fd_;
-      if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev) != 0) return ThrowRingError(env, errno, "epoll_ctl", op_), env.Undefined();
+      if (epoll_ctl(epfd_, mask_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &ev) != 0)
+        return ThrowRingError(env, errno, "epoll_ctl", op_), env.Undefined();
       mask_ = mask;
     }
     int rc = uv_poll_start(handle_, UV_READABLE, OnPoll);
@@ -103,8 +99,14 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return env.Undefined();
   }
 
+  // stop(): unregisters the socket (see start) and stops watching.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (handle_ != nullptr) uv_poll_stop(handle_);
+    if (mask_ != 0 && epfd_ >= 0) {
+      struct epoll_event ev = {};
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, fd_, &ev);  // fails only if not registered: nothing to undo
+      mask_ = 0;
+    }
     return info.Env().Undefined();
   }
 
@@ -174,7 +176,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   int fd_ = -1;
   std::string op_;
   int epfd_ = -1;
-  uint32_t mask_ = EPOLLIN | EPOLLET;
+  uint32_t mask_ = 0;  // the socket's registration in epfd_: 0 while not registered
   uv_poll_t* handle_ = nullptr;
   napi_env env_ = nullptr;
   napi_ref callback_ = nullptr;

@@ -139,6 +139,8 @@ export class PacketWriter {
   #seqs: Float64Array;
   #submitted = 0;
   #taken = 0;
+  /** The slot of frame #taken: #taken % frames, kept without a division. */
+  #takenSlot = 0;
   #stats: TxStats = { written: 0, sent: 0, wrongFormat: 0, kicks: 0 };
   #flushQueued = false;
   #failure: Error | null = null;
@@ -169,7 +171,7 @@ export class PacketWriter {
             layout.setTxLen(dv, at, len);
             layout.setTxOffset(dv, at, offset);
           }
-        : (dv, at, len) => layout.setTxLen(dv, at, len),
+        : layout.setTxLen,
       kick: () => this.#kick(),
     });
   }
@@ -436,12 +438,15 @@ export class PacketWriter {
   // own head, in order). A WRONG_FORMAT slot stops the walk: the kernel's head stays on it.
   #scanTaken(): void {
     const ring = this.#ring;
+    let slot = this.#takenSlot;
     while (this.#taken < this.#submitted) {
       // Acquire load: pairs with __packet_set_status()'s release store in tpacket_snd()/tpacket_destruct_skb().
-      const s = ring.status(this.#taken % this.frames);
+      const s = ring.status(slot);
       if (s === TP_STATUS_SEND_REQUEST || s & TP_STATUS_WRONG_FORMAT) break;
       this.#taken++;
+      slot = slot + 1 === this.frames ? 0 : slot + 1;
     }
+    this.#takenSlot = slot;
   }
 
   // The kick took frames [from, this.#taken) and reported `bytes` sent (-1: unknown). With
@@ -450,10 +455,14 @@ export class PacketWriter {
   #countSent(from: number, bytes: number): void {
     const n = this.#taken - from;
     if (n === 0) return;
+    if (bytes < 0 || !this.#host.packetLoss) {
+      this.#stats.sent += n;
+      return;
+    }
     let expected = 0;
     for (let k = from; k < this.#taken; k++) expected += this.#lens[k % this.frames];
-    const short = bytes < 0 ? 0 : expected - bytes;
-    if (short <= 0 || !this.#host.packetLoss) {
+    const short = expected - bytes;
+    if (short <= 0) {
       this.#stats.sent += n;
       return;
     }

@@ -188,6 +188,12 @@ export class Ring<Hdr extends SlotLayout> {
     return i;
   }
 
+  /** TX: moves the TX head past the slot {@link peekTx} returned (the caller filled it). */
+  advanceTx(): void {
+    const i = this.#txHead;
+    this.#txHead = i + 1 === this.size ? 0 : i + 1;
+  }
+
   /** TX: the slot {@link takeTx} would take, without taking it; -1 when the kernel still owns it. */
   peekTx(): number {
     const ready = this.layout.txUserReady;

@@ -29,6 +29,7 @@ export class RingWriter<Hdr extends SlotLayout> {
   #bytes: Uint8Array;
   #dv: DataView;
   #pending = 0;
+  #views: (Uint8Array | undefined)[] = [];
 
   constructor(target: RingWriterTarget<Hdr>) {
     this.#t = target;
@@ -52,10 +53,10 @@ export class RingWriter<Hdr extends SlotLayout> {
    * @throws RangeError when `payload` is larger than a slot
    */
   tryWrite(payload: Uint8Array): boolean {
-    const at = this.#free(payload.length);
-    if (at < 0) return false;
-    this.#bytes.set(payload, at + this.#t.payloadOffset);
-    this.#submit(at, payload.length);
+    const i = this.#free(payload.length);
+    if (i < 0) return false;
+    this.#bytes.set(payload, this.#t.ring.slotOffsets[i] + this.#t.payloadOffset);
+    this.#submit(i, payload.length);
     return true;
   }
 
@@ -66,27 +67,33 @@ export class RingWriter<Hdr extends SlotLayout> {
    * @throws RangeError when `length` is larger than a slot
    */
   tryWriteWith(length: number, fill: (payload: Uint8Array) => void): boolean {
-    const at = this.#free(length);
-    if (at < 0) return false;
-    const start = at + this.#t.payloadOffset;
-    fill(this.#bytes.subarray(start, start + length));
-    this.#submit(at, length);
+    const i = this.#free(length);
+    if (i < 0) return false;
+    // One view per slot, made again only when the length changes: a steady stream of one frame
+    // size allocates nothing per write once the ring has gone round.
+    let view = this.#views[i];
+    if (view === undefined || view.length !== length) {
+      const start = this.#t.ring.slotOffsets[i] + this.#t.payloadOffset;
+      view = this.#views[i] = this.#bytes.subarray(start, start + length);
+    }
+    fill(view);
+    this.#submit(i, length);
     return true;
   }
 
-  // The free slot at the head (not taken yet), or -1 when the ring is full.
+  // The free slot at the head (not taken yet: a fill that throws leaves it free), or -1 when the ring is full.
   #free(length: number): number {
     const t = this.#t;
     if (length > t.capacity) throw new RangeError(`a ${length}-byte message does not fit a ${t.capacity}-byte slot`);
-    const i = t.ring.peekTx();
-    return i < 0 ? -1 : t.ring.slotOffsets[i];
+    return t.ring.peekTx();
   }
 
-  // Takes the head slot (the one #free returned) and hands it to the kernel.
-  #submit(at: number, length: number): void {
+  // Takes the head slot `i` (the one #free returned) and hands it to the kernel.
+  #submit(i: number, length: number): void {
     const t = this.#t;
-    t.writeLength(this.#dv, at, length);
-    t.ring.submitTx(t.ring.takeTx());
+    t.writeLength(this.#dv, t.ring.slotOffsets[i], length);
+    t.ring.advanceTx();
+    t.ring.submitTx(i);
     this.#pending++;
   }
 
