@@ -1,12 +1,14 @@
 // kring sender for `npm run bench:tx`, same contract and work as c/txring.c: COUNT frames of SIZE
 // bytes (a template copied into the slot, the sequence number written at byte 14) through a
 // TPACKET_V2 TX ring of the same geometry, BATCH frames per kick, waiting on EPOLLOUT when full.
-//   node bench/kring-sender.js IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH
+// WARMUP frames go first, not counted; "ready" is printed after them.
+//   node bench/kring-sender.js IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH [WARMUP]
 'use strict';
 const { PacketSocket } = require('..');
 
-const [iface, count, size, frameSize, frames, batch] = process.argv.slice(2);
-const COUNT = Number(count);
+const [iface, count, size, frameSize, frames, batch, warmup = '0'] = process.argv.slice(2);
+const WARMUP = Number(warmup);
+const COUNT = Number(count) + WARMUP;
 const SIZE = Number(size);
 const sock = PacketSocket.open({
   interface: iface,
@@ -29,14 +31,20 @@ const fill = (view) => {
   view[16] = (seq >>> 8) & 0xff;
   view[17] = seq & 0xff;
 };
-process.stdout.write('ready\n');
-(async () => {
-  while (seq < COUNT) {
+// Writes frames until `seq` reaches `upTo`, waiting for room when the ring is full.
+async function sendUpTo(upTo) {
+  while (seq < upTo) {
     if (w.write(SIZE, fill)) seq++;
     else await w.writable();
   }
+}
+(async () => {
+  await sendUpTo(WARMUP);
   await w.flush();
-  process.stdout.write(`sent=${w.stats().sent}\n`);
+  process.stdout.write('ready\n');
+  await sendUpTo(COUNT);
+  await w.flush();
+  process.stdout.write(`sent=${w.stats().sent - WARMUP}\n`);
   sock.close();
 })().catch((e) => {
   process.stderr.write(`${e.stack}\n`);

@@ -6,8 +6,10 @@
 //   npm run bench:tx [-- --count 1000000 --sizes 64,512,1500 --reps 3 --batch 64 --write]
 //
 // Both senders run on CPU 0 in the generator namespace with the same ring (TPACKET_V2, frames sized
-// for the MTU, 1 MiB) and the same batch per kick. CPU is the sender's on-CPU time (all threads,
-// /proc/PID/task/*/schedstat) from "ready" to exit; the rate is frames over the same wall time.
+// for the MTU, 1 MiB) and the same batch per kick. Each sends --warmup frames first (not measured:
+// steady state, not the JIT compiling the loop), then prints "ready". CPU is the sender's on-CPU
+// time (all threads, /proc/PID/task/*/schedstat) from "ready" to exit; the rate is frames over the
+// same wall time.
 // --write replaces the table in docs/benchmarks.md. Needs root and gcc.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -18,6 +20,7 @@ const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = r
 const { values: opt } = parseArgs({
   options: {
     count: { type: 'string', default: '1000000' },
+    warmup: { type: 'string', default: '300000' },
     sizes: { type: 'string', default: '64,512,1500' },
     reps: { type: 'string', default: '3' },
     batch: { type: 'string', default: '64' },
@@ -25,6 +28,7 @@ const { values: opt } = parseArgs({
   },
 });
 const COUNT = Number(opt.count);
+const WARMUP = opt.warmup;
 const SIZES = opt.sizes.split(',').map(Number);
 const REPS = Number(opt.reps);
 const BATCH = opt.batch;
@@ -33,8 +37,18 @@ const FRAMES = String(Math.floor((1 << 20) / 1552));
 
 let T;
 const SENDERS = {
-  'C TX ring (TPACKET_V2)': (size) => [path.join(WORK, 'txring'), T.genIf, String(COUNT), String(size), FRAME_SIZE, FRAMES, BATCH],
-  'kring PacketWriter': (size) => [process.execPath, path.join(HERE, 'kring-sender.js'), T.genIf, String(COUNT), String(size), FRAME_SIZE, FRAMES, BATCH],
+  'C TX ring (TPACKET_V2)': (size) => [path.join(WORK, 'txring'), T.genIf, String(COUNT), String(size), FRAME_SIZE, FRAMES, BATCH, WARMUP],
+  'kring PacketWriter': (size) => [
+    process.execPath,
+    path.join(HERE, 'kring-sender.js'),
+    T.genIf,
+    String(COUNT),
+    String(size),
+    FRAME_SIZE,
+    FRAMES,
+    BATCH,
+    WARMUP,
+  ],
 };
 
 const rxPackets = () => JSON.parse(sh('ip', ['-n', T.capNs, '-j', '-s', 'link', 'show', 'dev', T.capIf]))[0].stats64.rx.packets;
@@ -47,7 +61,8 @@ async function runOnce(sender, size) {
   const exited = new Promise((r) => child.on('exit', r));
   while (!out.includes('ready')) await sleep(1);
   const t0 = process.hrtime.bigint();
-  let cpu = cpuNs(child.pid);
+  const cpu0 = cpuNs(child.pid);
+  let cpu = cpu0;
   // Sample until exit: the last sample before the process is gone is its CPU time.
   for (;;) {
     const done = await Promise.race([exited.then(() => true), sleep(20).then(() => false)]);
@@ -62,8 +77,8 @@ async function runOnce(sender, size) {
   const sent = Number(/sent=(\d+)/.exec(out)?.[1] ?? NaN);
   if (sent !== COUNT) throw new Error(`${sender} sent ${sent} of ${COUNT}: ${out}`);
   await sleep(100);
-  const arrived = rxPackets() - before;
-  return { pps: sent / wall, nsPerFrame: cpu / sent, arrived };
+  const arrived = rxPackets() - before - Number(WARMUP);
+  return { pps: sent / wall, nsPerFrame: (cpu - cpu0) / sent, arrived };
 }
 
 async function main() {
@@ -94,7 +109,7 @@ async function main() {
   const table = ['| frame | sender | rate | vs C | CPU per frame | not arrived |', '|---|---|---|---|---|---|', ...rows].join('\n');
   process.stdout.write(`${table}\n`);
   if (opt.write) {
-    const stamp = `Run of ${new Date().toISOString().slice(0, 10)}: ${COUNT} frames per run, median of ${REPS}, batch ${BATCH}, both senders on CPU 0, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}.`;
+    const stamp = `Run of ${new Date().toISOString().slice(0, 10)}: ${COUNT} frames per run after ${WARMUP} of warm-up, median of ${REPS}, batch ${BATCH}, both senders on CPU 0, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}.`;
     writeTable('tx', stamp, table);
   }
 }

@@ -3,8 +3,9 @@
  * bytes, BATCH frames per send(fd, NULL, 0, MSG_DONTWAIT), waiting in poll(POLLOUT) when the ring
  * is full: the same work, geometry and kick as kring's PacketWriter.
  *
- *   txring IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH
- * Prints "ready", then "sent=N" (frames the kernel took).
+ *   txring IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH [WARMUP]
+ * Sends WARMUP frames first (not counted), prints "ready", then sends COUNT and prints "sent=N"
+ * (frames the kernel took).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,8 +22,9 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-  if (argc < 7) { fprintf(stderr, "usage: txring IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH\n"); return 2; }
-  long count = atol(argv[2]);
+  if (argc < 7) { fprintf(stderr, "usage: txring IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH [WARMUP]\n"); return 2; }
+  long warmup = argc > 7 ? atol(argv[7]) : 0;
+  long count = atol(argv[2]) + warmup;
   int size = atoi(argv[3]), frame_size = atoi(argv[4]), frames = atoi(argv[5]), batch = atoi(argv[6]);
   int fd = socket(AF_PACKET, SOCK_RAW, 0);
   if (fd < 0) { perror("socket"); return 1; }
@@ -58,11 +60,16 @@ int main(int argc, char **argv) {
   tmpl[13] = 0xb5;
   for (int i = 18; i < size; i++) tmpl[i] = (uint8_t)i;
   const size_t data_off = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
-  printf("ready\n");
-  fflush(stdout);
   long written = 0, head = 0;
   int pending = 0;
+  if (warmup == 0) { printf("ready\n"); fflush(stdout); }
   while (written < count) {
+    if (written == warmup && warmup > 0) {
+      if (pending) { send(fd, NULL, 0, MSG_DONTWAIT); pending = 0; }
+      printf("ready\n");
+      fflush(stdout);
+      warmup = 0;
+    }
     uint8_t *f = map + (head / per_block) * best + (head % per_block) * frame_size;
     struct tpacket2_hdr *h = (struct tpacket2_hdr *)f;
     if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) {
@@ -93,6 +100,6 @@ int main(int argc, char **argv) {
     struct pollfd p = { fd, POLLOUT, 0 };
     poll(&p, 1, 10);
   }
-  printf("sent=%ld\n", written);
+  printf("sent=%ld\n", written - (argc > 7 ? atol(argv[7]) : 0));
   return 0;
 }

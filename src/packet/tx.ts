@@ -192,7 +192,8 @@ export class PacketWriter {
   write(a: Uint8Array | number, fill?: (frame: Uint8Array) => void): boolean {
     let length: number;
     if (typeof a === 'number') {
-      length = int('length', a, 1, this.capacity, ` (the TX frame's capacity)`);
+      length = a;
+      if (!(Number.isInteger(a) && a >= 1 && a <= this.capacity)) int('length', a, 1, this.capacity, ` (the TX frame's capacity)`);
       if (typeof fill !== 'function') throw new TypeError(`write(length, fill) needs a fill function, got ${describe(fill)}`);
     } else if (a instanceof Uint8Array) {
       length = a.length;

@@ -31,6 +31,8 @@ export class Ring<Hdr extends SlotLayout> {
   readonly size: number;
   /** The mapping's status words, as 32-bit cells, for Atomics. */
   #words: Int32Array;
+  /** Index in #words of each slot's status word. */
+  #statusAt: Uint32Array;
   /** Slot index the next RX read looks at. */
   #head = 0;
   /** 1 while user space holds a slot it took from the ring (delivered, not yet released). */
@@ -56,6 +58,7 @@ export class Ring<Hdr extends SlotLayout> {
     this.slotOffsets = slotOffsets;
     this.size = slotOffsets.length;
     this.#words = new Int32Array(mapping, 0, mapping.byteLength >>> 2);
+    this.#statusAt = Uint32Array.from(slotOffsets, (o) => (o + layout.statusOffset) >>> 2);
     this.#held = new Uint8Array(this.size);
   }
 
@@ -74,7 +77,7 @@ export class Ring<Hdr extends SlotLayout> {
    * store of the status after it filled the slot.
    */
   status(i: number): number {
-    return Atomics.load(this.#words, (this.slotOffsets[i] + this.layout.statusOffset) >>> 2);
+    return Atomics.load(this.#words, this.#statusAt[i]);
   }
 
   /**
@@ -82,7 +85,7 @@ export class Ring<Hdr extends SlotLayout> {
    * (`smp_rmb()` after reading the status) before it touches the slot again.
    */
   setStatus(i: number, value: number): void {
-    Atomics.store(this.#words, (this.slotOffsets[i] + this.layout.statusOffset) >>> 2, value);
+    Atomics.store(this.#words, this.#statusAt[i], value);
   }
 
   /** RX: whether the slot at the head has been handed to user space and is not already held. */
