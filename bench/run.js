@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: CPU per captured frame of kring's readers against the project's own C
-// TPACKET_V3 reader, measured in the same run on a veth pair between two namespaces.
+// TPACKET_V3 reader, measured in the same run on a veth pair between two namespaces; then the
+// transmit table (bench/tx.js: kring's TX ring writer against the C TX-ring sender).
 //
 //   npm run bench [-- --count 1000000 --warmup 300000 --sizes 64,1500 --reps 3 --ring-mb 8 --write]
 //
@@ -9,7 +10,7 @@
 // (sum of /proc/PID/task/*/schedstat, ns) between "ready" and the end of the drain, divided by the
 // frames it captured. --write replaces the table in docs/benchmarks.md. Needs root and gcc.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
@@ -114,6 +115,10 @@ async function main() {
   const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);
   if (opt.write) writeTable('bench', stamp, table);
+  // Then the transmit side (bench/tx.js), with the same repetitions and --write.
+  process.stdout.write('\nAF_PACKET transmit (bench/tx.js):\n');
+  const tx = spawnSync(process.execPath, [path.join(HERE, 'tx.js'), '--reps', String(REPS), ...(opt.write ? ['--write'] : [])], { stdio: 'inherit' });
+  if (tx.status !== 0) throw new Error(`bench/tx.js exited with ${tx.status}`);
 }
 
 main().catch((e) => {

@@ -23,6 +23,22 @@ export function simulateAbsentOptions(options: ReadonlyArray<readonly [number, n
   absent = options ?? [];
 }
 
+let refused: ReadonlySet<string> = new Set();
+
+/**
+ * Ring requests an older kernel refuses with EINVAL although it has the option, by name
+ * (`'TPACKET_V3 TX ring'`: Linux 4.11), from now on (null: none): how `kring/testing` plays a
+ * kernel without them.
+ */
+export function simulateRefusedRings(names: Iterable<string> | null): void {
+  refused = new Set(names ?? []);
+}
+
+/** Whether `kring/testing` plays a kernel that refuses this ring request (see {@link simulateRefusedRings}). */
+export function ringRefused(name: string): boolean {
+  return refused.has(name);
+}
+
 /**
  * setsockopt of an int option that an older kernel may lack. True when set, false when the kernel
  * answered ENOPROTOOPT.

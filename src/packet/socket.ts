@@ -52,7 +52,7 @@ import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
 import { tpacketV3Block, tpacketV3TxFrame } from '../layouts/tpacket-v3';
 import { native, NativePoller, POLL_READABLE, POLL_WRITABLE } from '../native';
-import { setOptionalInt, takeSocketError } from '../sockopt';
+import { ringRefused, setOptionalInt, takeSocketError } from '../sockopt';
 import { decodeTpacketStats, encodePacketMreq, encodeSockFilter, encodeTpacketReq, SockFilter } from '../layouts/packet-sockopt';
 import { blockOffsets, frameOffsets, ringBytes } from '../ring/addressing';
 import { planRing, planSlots, validateGeometry } from './ring-rules';
@@ -63,7 +63,7 @@ import { joinFanout } from './fanout';
 import { DEFAULT_BUFFER_BYTES, MAX_SNAPLEN, normalizePacketOptions, NormalizedPacketOptions, NormalizedTxOptions, PacketSocketOptions } from './options';
 import { BlockReader, FrameSlotReader, ReaderHost, RxReader } from './reader';
 import { setTimestamping } from './timestamps';
-import { PacketWriter } from './tx';
+import { PacketWriter, TxStats } from './tx';
 
 /** Cumulative PACKET_STATISTICS since the socket opened (the kernel resets them on every read). */
 export interface PacketStats {
@@ -350,6 +350,14 @@ export class PacketSocket implements Disposable {
       native.krClose(fd, 'AF_PACKET');
       throw e;
     }
+  }
+
+  /**
+   * The TX writer's running totals ({@link PacketWriter.stats}): written, sent, wrongFormat, kicks.
+   * @throws TypeError when the socket was opened without `tx`
+   */
+  txStats(): TxStats {
+    return this.writer.stats();
   }
 
   /**
@@ -702,13 +710,16 @@ export function encodeRingRequest(o: Pick<NormalizedPacketOptions, 'version' | '
  * fields are zero (the kernel's TX ring has no blocks and refuses them). Before 4.11 the kernel
  * refuses a V3 TX ring with EINVAL: an UnsupportedError naming the version.
  */
+const V3_TX = 'TPACKET_V3 TX ring';
+
 function setTxRing(fd: number, version: number, g: RingGeometry): void {
   const value = version === TPACKET_V3 ? encodeTpacketReq(g, { retireBlkTov: 0, sizeofPriv: 0, featureReqWord: 0 }) : encodeTpacketReq(g);
   try {
+    if (version === TPACKET_V3 && ringRefused(V3_TX)) throw new RingError(osConstants.errno.EINVAL, 'setsockopt', 'PACKET_TX_RING', errnoText(osConstants.errno.EINVAL));
     native.krSetsockopt({ fd, level: SOL_PACKET, name: PACKET_TX_RING, value, op: 'PACKET_TX_RING' });
   } catch (e) {
     if (version === TPACKET_V3 && e instanceof RingError && e.errno === osConstants.errno.EINVAL) {
-      throw new UnsupportedError('a TPACKET_V3 TX ring', 'Linux 4.11 or later sends from V3 rings; use version v2');
+      throw new UnsupportedError(V3_TX, 'Linux 4.11 or later sends from V3 rings; use version v2');
     }
     throw e;
   }

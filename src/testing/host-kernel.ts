@@ -23,7 +23,7 @@ import { NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../constants'
 import { setDefaultRingCalls } from '../netlink/open';
 import { native, RECV_META_WORDS } from '../native';
 import { netlinkRecvInfo, recvInfo } from '../netlink/recv-info';
-import { simulateAbsentOptions } from '../sockopt';
+import { simulateAbsentOptions, simulateRefusedRings } from '../sockopt';
 import { simulatedRingCalls } from './kernel-socket';
 import { KernelProfile, NetlinkRingKernel, NetlinkRingKernelOptions, OPTIONS_AFTER_3_10, OPTIONS_AFTER_THE_RING } from './netlink-ring-kernel';
 
@@ -52,12 +52,15 @@ export function simulateKernel(profile: KernelProfile, options: Omit<NetlinkRing
     return hostBackedRingCalls(k, fd);
   });
   simulateAbsentOptions([...Object.values(OPTIONS_AFTER_THE_RING), ...(profile === '3.10' ? Object.values(OPTIONS_AFTER_3_10) : [])]);
+  // Every ring kernel predates TPACKET_V3 TX rings (4.11): packet_set_ring() answers EINVAL.
+  simulateRefusedRings(['TPACKET_V3 TX ring']);
   return {
     profile,
     kernels,
     restore() {
       setDefaultRingCalls(null);
       simulateAbsentOptions(null);
+      simulateRefusedRings(null);
     },
   };
 }

@@ -46,7 +46,7 @@ export { NLMSG_GOODSIZE };
  * - `'4.5'`: the last kernel with the ring.
  * None of them has the socket options added later (NETLINK_EXT_ACK 4.12, NETLINK_GET_STRICT_CHK
  * 4.20, PACKET_IGNORE_OUTGOING 4.20): setting one answers ENOPROTOOPT. `'3.10'` also lacks
- * PACKET_QDISC_BYPASS (3.14).
+ * PACKET_QDISC_BYPASS (3.14). None sends from a TPACKET_V3 TX ring (4.11): the request answers EINVAL.
  */
 export type KernelProfile = '3.10' | '4.4' | '4.5';
 

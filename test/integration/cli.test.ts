@@ -231,6 +231,18 @@ describePrivileged(
       const ok = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 1), '--netns', env.t.genNs], { encoding: 'utf8' });
       expect(ok.status).toBe(0);
       expect(ok.stdout).toMatch(/^5 frames sent in \d+\.\d{3} s \(\d+ frames\/s\)\n$/);
+      // --pps paces: 20 frames at 50 per second take at least 19 intervals of 20 ms.
+      const paced = spawnSync(
+        process.execPath,
+        [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 1), '--netns', env.t.genNs, '--loop', '4', '--pps', '50'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const secs = Number(/in (\d+\.\d+) s/.exec(paced.stdout)?.[1]);
+      expect(paced.stdout).toMatch(/^20 frames sent in /);
+      expect(secs).toBeGreaterThanOrEqual(0.38);
+      expect(secs).toBeLessThan(1.5);
       const sll = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 113), '--netns', env.t.genNs], { encoding: 'utf8' });
       expect(sll.status).toBe(1);
       expect(sll.stderr.split('\n')[0]).toMatch(/: record at byte 24 has link type 113; kring send replays Ethernet frames \(link type 1\)$/);

@@ -4,6 +4,7 @@
 import { Frame, FanoutWorkers, MemberBatch, PacketSocket, UnsupportedError } from '../../src';
 import { BPF_ABS, BPF_ALU, BPF_AND, BPF_B, BPF_K, BPF_LD, BPF_RET, BPF_A } from '../../src/constants';
 import { nowNs } from '../helpers/collect';
+import { rxPackets } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { buildUdpFrame, sleep, useVethPair } from '../helpers/traffic';
 
@@ -126,6 +127,33 @@ describePrivileged('PACKET_FANOUT on a veth pair', () => {
       code: 'ENODEV',
     });
     await expect(FanoutWorkers.start({ interface: env.t.capIf, members: 0, fanout: { group: 1, mode: 'hash' } })).rejects.toThrow(RangeError);
+  });
+
+  it('FanoutWorkers: members that do not keep up report their drops as losses; packets + nothing else = what arrived', async () => {
+    const fw = await FanoutWorkers.start({ interface: env.t.capIf, netns: env.t.capNs, members: 2, fanout: { group: 107, mode: 'lb' }, bufferBytes: 65536 });
+    try {
+      const losses: { member: number; count: number }[] = [];
+      fw.losses().subscribe((l) => losses.push({ member: l.member, count: l.count }));
+      const before = rxPackets(env.t.capNs, env.t.capIf);
+      await sendAll(N); // nobody reads: the members' 64 KiB rings fill
+      await sleep(50);
+      const arrived = rxPackets(env.t.capNs, env.t.capIf) - before;
+      const stats = await fw.stats();
+      await sleep(50); // the members' loss messages follow their stats answers
+      const packets = stats.reduce((n, s) => n + s.kernel.packets, 0);
+      const drops = stats.reduce((n, s) => n + s.kernel.drops, 0);
+      expect(packets).toBe(arrived); // every packet that reached the interface went to a member
+      expect(drops).toBeGreaterThan(0);
+      expect(losses.reduce((n, l) => n + l.count, 0)).toBe(drops);
+      for (const m of [0, 1]) expect(losses.filter((l) => l.member === m).reduce((n, l) => n + l.count, 0)).toBe(stats[m].kernel.drops);
+    } finally {
+      await fw.close();
+    }
+  });
+
+  it('fanout flags: rollover and defrag members share a group and its packets', async () => {
+    const got = await members(2, { group: 108, mode: 'hash', rollover: true, defrag: true });
+    everyOnce(got);
   });
 
   it("timestampSource 'software': every frame says its stamp is the kernel's software clock", async () => {

@@ -4,7 +4,17 @@
 // ring's options and the socket's lifetime are checked against the kernel's own counters.
 import { execFileSync } from 'node:child_process';
 import { from } from 'rxjs';
-import { Frame, PacketSocket, PacketSocketClosedError, RingError, TpacketVersionName, TxProgress, WrongFormatError, WrongFormatReport } from '../../src';
+import {
+  Frame,
+  PacketSocket,
+  PacketSocketClosedError,
+  RingError,
+  UnsupportedError,
+  TpacketVersionName,
+  TxProgress,
+  WrongFormatError,
+  WrongFormatReport,
+} from '../../src';
 import { parseCaptureFile } from '../../src/pcap/read';
 import { simulateKernel } from '../../src/testing';
 import { collect } from '../helpers/collect';
@@ -249,6 +259,28 @@ describePrivileged(
           got.filter(ours).map((f) => f.data),
           list,
         );
+      } finally {
+        sim.restore();
+      }
+    });
+
+    it('a V3 TX ring on a simulated 4.5 (V3 TX is 4.11) is an UnsupportedError naming the version; V2 works there', async () => {
+      const sim = simulateKernel('4.5');
+      try {
+        let err: unknown = null;
+        try {
+          txSocket({ version: 'v3' });
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(UnsupportedError);
+        expect((err as UnsupportedError).feature).toBe('TPACKET_V3 TX ring');
+        expect((err as Error).message).toBe('TPACKET_V3 TX ring is not supported here: Linux 4.11 or later sends from V3 rings; use version v2');
+        using rx = rxSocket();
+        using tx = txSocket({ version: 'v2' });
+        const got = await collect(rx.frames(), 3, () => frames(3).forEach((f) => tx.writer.write(f)));
+        expect(got.filter(ours).length).toBe(3);
+        expect(tx.txStats()).toEqual(tx.writer.stats());
       } finally {
         sim.restore();
       }
