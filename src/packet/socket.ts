@@ -715,7 +715,8 @@ const V3_TX = 'TPACKET_V3 TX ring';
 function setTxRing(fd: number, version: number, g: RingGeometry): void {
   const value = version === TPACKET_V3 ? encodeTpacketReq(g, { retireBlkTov: 0, sizeofPriv: 0, featureReqWord: 0 }) : encodeTpacketReq(g);
   try {
-    if (version === TPACKET_V3 && ringRefused(V3_TX)) throw new RingError(osConstants.errno.EINVAL, 'setsockopt', 'PACKET_TX_RING', errnoText(osConstants.errno.EINVAL));
+    if (version === TPACKET_V3 && ringRefused(V3_TX))
+      throw new RingError(osConstants.errno.EINVAL, 'setsockopt', 'PACKET_TX_RING', errnoText(osConstants.errno.EINVAL));
     native.krSetsockopt({ fd, level: SOL_PACKET, name: PACKET_TX_RING, value, op: 'PACKET_TX_RING' });
   } catch (e) {
     if (version === TPACKET_V3 && e instanceof RingError && e.errno === osConstants.errno.EINVAL) {
