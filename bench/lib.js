@@ -2,6 +2,7 @@
 // median, building the C references, and the table written into docs/benchmarks.md.
 'use strict';
 const { execFileSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -11,6 +12,24 @@ const WORK = path.join(HERE, '.work');
 const sh = (cmd, args, o = {}) => execFileSync(cmd, args, { encoding: 'utf8', ...o });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The options of the frame benchmarks: --count, --warmup, --sizes (defaults from `defaults`), --reps,
+ * --write, and `extra` string options ({ name: default }). Numbers come back as numbers; `opt` has
+ * every value as given.
+ */
+function frameBenchOptions(defaults, extra = {}) {
+  const options = {
+    count: { type: 'string', default: '1000000' },
+    warmup: { type: 'string', default: '300000' },
+    sizes: { type: 'string', default: defaults.sizes },
+    reps: { type: 'string', default: '3' },
+    write: { type: 'boolean', default: false },
+  };
+  for (const [name, value] of Object.entries(extra)) options[name] = { type: 'string', default: value };
+  const { values: opt } = parseArgs({ options });
+  return { COUNT: Number(opt.count), WARMUP: Number(opt.warmup), SIZES: opt.sizes.split(',').map(Number), REPS: Number(opt.reps), opt };
+}
 
 /** Compiles bench/c/NAME.c into bench/.work/NAME for each name. */
 function buildC(names) {
@@ -79,4 +98,4 @@ function writeTable(mark, stamp, table) {
   fs.writeFileSync(file, doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${stamp}\n\n${table}\n${end}`));
 }
 
-module.exports = { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable };
+module.exports = { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions };

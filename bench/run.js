@@ -12,23 +12,9 @@
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
-const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions } = require('./lib');
 
-const { values: opt } = parseArgs({
-  options: {
-    count: { type: 'string', default: '1000000' },
-    warmup: { type: 'string', default: '300000' },
-    sizes: { type: 'string', default: '64,1500' },
-    reps: { type: 'string', default: '3' },
-    'ring-mb': { type: 'string', default: '8' },
-    write: { type: 'boolean', default: false },
-  },
-});
-const COUNT = Number(opt.count);
-const WARMUP = Number(opt.warmup);
-const SIZES = opt.sizes.split(',').map(Number);
-const REPS = Number(opt.reps);
+const { COUNT, WARMUP, SIZES, REPS, opt } = frameBenchOptions({ sizes: '64,1500' }, { 'ring-mb': '8' });
 const RING_MB = Number(opt['ring-mb']);
 
 // The topology, made in main().

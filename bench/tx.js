@@ -14,30 +14,16 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
-const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions } = require('./lib');
 
-const { values: opt } = parseArgs({
-  options: {
-    count: { type: 'string', default: '1000000' },
-    warmup: { type: 'string', default: '300000' },
-    sizes: { type: 'string', default: '64,512,1500' },
-    reps: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '64' },
-    write: { type: 'boolean', default: false },
-  },
-});
-const COUNT = Number(opt.count);
-const WARMUP = opt.warmup;
-const SIZES = opt.sizes.split(',').map(Number);
-const REPS = Number(opt.reps);
+const { COUNT, WARMUP, SIZES, REPS, opt } = frameBenchOptions({ sizes: '64,512,1500' }, { batch: '64' });
 const BATCH = opt.batch;
 const FRAME_SIZE = '1552'; // TPACKET_ALIGN(32 + 1500 + 14 + 4): kring's default for MTU 1500
 const FRAMES = String(Math.floor((1 << 20) / 1552));
 
 let T;
 const SENDERS = {
-  'C TX ring (TPACKET_V2)': (size) => [path.join(WORK, 'txring'), T.genIf, String(COUNT), String(size), FRAME_SIZE, FRAMES, BATCH, WARMUP],
+  'C TX ring (TPACKET_V2)': (size) => [path.join(WORK, 'txring'), T.genIf, String(COUNT), String(size), FRAME_SIZE, FRAMES, BATCH, String(WARMUP)],
   'kring PacketWriter': (size) => [
     process.execPath,
     path.join(HERE, 'kring-sender.js'),
@@ -47,7 +33,7 @@ const SENDERS = {
     FRAME_SIZE,
     FRAMES,
     BATCH,
-    WARMUP,
+    String(WARMUP),
   ],
 };
 
@@ -77,7 +63,7 @@ async function runOnce(sender, size) {
   const sent = Number(/sent=(\d+)/.exec(out)?.[1] ?? NaN);
   if (sent !== COUNT) throw new Error(`${sender} sent ${sent} of ${COUNT}: ${out}`);
   await sleep(100);
-  const arrived = rxPackets() - before - Number(WARMUP);
+  const arrived = rxPackets() - before - WARMUP;
   return { pps: sent / wall, nsPerFrame: (cpu - cpu0) / sent, arrived };
 }
 
