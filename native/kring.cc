@@ -539,6 +539,38 @@ static Napi::Value Recv(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// One sendmmsg (MSG_DONTWAIT) of `n` datagrams: datagram i is base[offsets[i] .. + lengths[i]], or
+// without offsets back to back from base. Returns the datagrams sent (0 for EAGAIN); a failure of
+// the first throws RingError; a datagram outside the buffer is a TypeError. `msgs` and `iov` are
+// the caller's, so that a plan reuses them.
+static Napi::Value SendSome(Napi::Env env, int fd, uint8_t* base, size_t baseLen, const double* offsets, const uint32_t* lengths, size_t n,
+                            uint8_t* addr, size_t addrLen, const std::string& op, std::vector<mmsghdr>* msgs, std::vector<iovec>* iov) {
+  if (n == 0) return Napi::Number::New(env, 0);
+  msgs->assign(n, mmsghdr{});
+  iov->resize(n);
+  double next = 0;
+  for (size_t i = 0; i < n; i++) {
+    double off = offsets == nullptr ? next : offsets[i];
+    if (!(off >= 0) || off + lengths[i] > static_cast<double>(baseLen)) return ThrowType(env, "krSendmmsg: a datagram lies outside the buffer"), env.Undefined();
+    next = off + lengths[i];
+    (*iov)[i] = {base + static_cast<size_t>(off), lengths[i]};
+    mmsghdr& m = (*msgs)[i];
+    m.msg_hdr.msg_iov = &(*iov)[i];
+    m.msg_hdr.msg_iovlen = 1;
+    m.msg_hdr.msg_name = addr;
+    m.msg_hdr.msg_namelen = static_cast<socklen_t>(addrLen);
+  }
+  int sent;
+  do {
+    sent = sendmmsg(fd, msgs->data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+    return ThrowRingError(env, errno, "sendmmsg", op), env.Undefined();
+  }
+  return Napi::Number::New(env, sent);
+}
+
 // krSendmmsg({ fd, buffer, offsets?, lengths, count, address?, op }) -> datagrams sent, in one
 // sendmmsg (MSG_DONTWAIT). Datagram i is buffer[offsets[i] .. + lengths[i]] in place (ring frames
 // go out without a copy), or, without offsets, the datagrams lie back to back. `address`: a
@@ -561,33 +593,76 @@ static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   if (!a.ok()) return env.Undefined();
   if (count < 0 || static_cast<size_t>(count) > lengths.ElementLength() || (!offsets.IsEmpty() && static_cast<size_t>(count) > offsets.ElementLength()))
     return ThrowType(env, "krSendmmsg: count exceeds offsets or lengths"), env.Undefined();
-  size_t n = static_cast<size_t>(count);
-  std::vector<mmsghdr> msgs(n);
-  std::vector<iovec> iov(n);
-  double next = 0;
-  for (size_t i = 0; i < n; i++) {
-    double off = offsets.IsEmpty() ? next : offsets[i];
-    if (!(off >= 0) || off + lengths[i] > static_cast<double>(baseLen))
-      return ThrowType(env, "krSendmmsg: a datagram lies outside the buffer"), env.Undefined();
-    next = off + lengths[i];
-    iov[i] = {base + static_cast<size_t>(off), lengths[i]};
-    memset(&msgs[i], 0, sizeof(mmsghdr));
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = addr;
-    msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(addrLen);
-  }
-  if (n == 0) return Napi::Number::New(env, 0);
-  int sent;
-  do {
-    sent = sendmmsg(static_cast<int>(fd), msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
-    return ThrowRingError(env, errno, "sendmmsg", op), env.Undefined();
-  }
-  return Napi::Number::New(env, sent);
+  std::vector<mmsghdr> msgs;
+  std::vector<iovec> iov;
+  return SendSome(env, static_cast<int>(fd), base, baseLen, offsets.IsEmpty() ? nullptr : offsets.Data(), lengths.Data(), static_cast<size_t>(count), addr,
+                  addrLen, op, &msgs, &iov);
 }
+
+// new SendPlan({ fd, buffer, offsets, lengths, address?, op }): krSendmmsg set up once for a caller
+// whose arrays stay the same from call to call (a TX ring's send list), so that a send pays one
+// N-API crossing and the syscall, not the reading of its named arguments. The arrays' values are
+// read at each call. send(from, count): datagrams from..from+count-1, as krSendmmsg sends them
+// (the same results and failures); a detached `buffer` (the ring was unmapped) is a TypeError.
+class SendPlan : public Napi::ObjectWrap<SendPlan> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "SendPlan", {InstanceMethod("send", &SendPlan::Send)}); }
+
+  explicit SendPlan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SendPlan>(info) {
+    Napi::Env env = info.Env();
+    ArgObject a(info, "SendPlan");
+    int64_t fd = a.Int("fd");
+    op_ = a.Str("op");
+    Napi::Value buffer = a.Raw("buffer");
+    Napi::Float64Array offsets = a.F64("offsets");
+    Napi::Uint32Array lengths = a.U32("lengths");
+    uint8_t* addr;
+    size_t addrLen;
+    a.Bytes("address", &addr, &addrLen, true);
+    if (!a.ok()) return;
+    if (!buffer.IsArrayBuffer()) {
+      ThrowType(env, "SendPlan: buffer must be an ArrayBuffer");
+      return;
+    }
+    if (offsets.ElementLength() != lengths.ElementLength()) {
+      ThrowType(env, "SendPlan: offsets and lengths must be as long");
+      return;
+    }
+    fd_ = static_cast<int>(fd);
+    if (addr != nullptr) address_.assign(addr, addr + addrLen);
+    offsets_ = offsets.Data();
+    lengths_ = lengths.Data();
+    max_ = lengths.ElementLength();
+    buffer_ = Napi::Persistent(buffer.As<Napi::Object>());
+    keep_ = Napi::Persistent(Napi::Object::New(env));
+    keep_.Set("offsets", offsets);
+    keep_.Set("lengths", lengths);
+  }
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t from, count;
+    if (!Int(info, 0, &from) || !Int(info, 1, &count)) return env.Undefined();
+    if (from < 0 || count < 0 || static_cast<size_t>(from + count) > max_) return ThrowRange(env, "SendPlan.send: from + count exceeds the arrays"), env.Undefined();
+    bool detached = true;
+    Napi::ArrayBuffer ab = buffer_.Value().As<Napi::ArrayBuffer>();
+    if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return ThrowType(env, "SendPlan.send: the buffer was detached (the ring is closed)"), env.Undefined();
+    return SendSome(env, fd_, static_cast<uint8_t*>(ab.Data()), ab.ByteLength(), offsets_ + from, lengths_ + from, static_cast<size_t>(count),
+                    address_.empty() ? nullptr : address_.data(), address_.size(), op_, &msgs_, &iov_);
+  }
+
+  int fd_ = -1;
+  std::string op_;
+  std::vector<uint8_t> address_;
+  const double* offsets_ = nullptr;
+  const uint32_t* lengths_ = nullptr;
+  size_t max_ = 0;
+  Napi::ObjectReference buffer_;
+  Napi::ObjectReference keep_;  // the arrays the pointers above point into, kept alive
+  std::vector<mmsghdr> msgs_;    // keep their capacity from call to call
+  std::vector<iovec> iov_;
+};
 
 // krPoll(fd, events, op) -> revents of a poll() that does not wait. On a netlink socket with the
 // kernel's RX ring, poll() is also what lets a dump go on (netlink_poll runs the next dump step
@@ -715,6 +790,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krSendmmsg", Napi::Function::New(env, Sendmmsg, "krSendmmsg"));
   exports.Set("krPoll", Napi::Function::New(env, Poll, "krPoll"));
   exports.Set("krRingKick", Napi::Function::New(env, RingKick, "krRingKick"));
+  exports.Set("SendPlan", SendPlan::Define(env));
   exports.Set("krSetProgram", Napi::Function::New(env, SetProgramOpt, "krSetProgram"));
   exports.Set("krIfIoctl", Napi::Function::New(env, IfIoctl, "krIfIoctl"));
   exports.Set("krClose", Napi::Function::New(env, Close, "krClose"));

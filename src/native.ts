@@ -54,7 +54,23 @@ export interface SendmmsgArgs {
 }
 
 /**
- * The native binding's exports, all prefixed `kr`. One convention (native/kring.h): up to three
+ * krRecvmmsgInto set up once for arrays that stay the same (a ring's fill area): `new
+ * native.RecvPlan(args without count)`; each `recv(count)` is one N-API crossing and the syscall.
+ */
+export interface NativeRecvPlan {
+  /** Receives up to `count` (≤ offsets.length) datagrams into the slots `offsets` holds now; as krRecvmmsgInto. */
+  recv(count: number): number;
+}
+
+/** krSendmmsg set up once for arrays that stay the same (a TX ring's send list). */
+export interface NativeSendPlan {
+  /** Sends datagrams `from` .. `from + count - 1` of the arrays as they hold now; as krSendmmsg. */
+  send(from: number, count: number): number;
+}
+
+/**
+ * The native binding's exports, all prefixed `kr` (the classes `Poller`, `RecvPlan`, `SendPlan`
+ * excepted). One convention (native/kring.h): up to three
  * positional arguments, else one object of named ones; every call names its `op`; a failed
  * syscall throws {@link RingError}, misuse TypeError; "nothing now" (EAGAIN) is a result.
  */
@@ -119,6 +135,10 @@ export interface NativeBinding {
   krClose(fd: number, op: string): void;
   /** `onEvent(status, events)`: status is libuv's (negative errno on failure), events the epoll events seen. */
   Poller: new (fd: number, op: string, onEvent: (status: number, events: number) => void) => NativePoller;
+  /** A prepared krRecvmmsgInto (`buffer` must be an ArrayBuffer; its detachment is checked at each call). */
+  RecvPlan: new (args: Omit<RecvmmsgArgs, 'count'>) => NativeRecvPlan;
+  /** A prepared krSendmmsg (`buffer` an ArrayBuffer; `offsets` and `lengths` as long). */
+  SendPlan: new (args: { fd: number; buffer: ArrayBuffer; offsets: Float64Array; lengths: Uint32Array; address?: Uint8Array | null; op: string }) => NativeSendPlan;
 }
 
 /**

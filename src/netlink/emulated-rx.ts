@@ -23,7 +23,7 @@ import {
 } from '../constants';
 import { encodeNlMmapHeader, nlMmap } from '../layouts/nl-mmap';
 import { RingError } from '../errors';
-import { native, RECV_META_WORDS } from '../native';
+import { NativeRecvPlan, native, RECV_META_WORDS } from '../native';
 import { netlinkRecvInfo, recvInfo } from './recv-info';
 import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
@@ -76,6 +76,7 @@ export class EmulatedRxRing {
   #spillBytes: number;
   #info = recvInfo();
   #whole: FillArea;
+  #wholePlan: NativeRecvPlan | null = null;
   #parts: FillArea[];
   #fifo: Uint8Array[] = [];
   #pendingError = 0;
@@ -201,17 +202,18 @@ export class EmulatedRxRing {
       this.#drained = false;
       return 0;
     }
-    const args = this.#recvArgs(a, n);
+    // One N-API crossing per fill: the fill area's arrays were handed over once (RecvPlan).
+    const plan = (this.#wholePlan ??= new native.RecvPlan(this.#recvArgs(a)));
     let got = 0;
     try {
-      got = native.krRecvmmsgInto(args);
+      got = plan.recv(n);
     } catch (e) {
       if (!(e instanceof RingError) || e.errno !== ENOBUFS) throw e;
       // The socket overran: report it once (as the kernel ring does through sk_err) and read on at
       // once. The kernel marks an overrun socket congested and drops everything more until its
       // queue is drained, so stopping here would stall the stream.
       this.#pendingError = ENOBUFS;
-      got = recvAgain(() => native.krRecvmmsgInto(args));
+      got = recvAgain(() => plan.recv(n));
     }
     // Fewer than asked: the socket's queue was empty then. Its next datagram is a new edge for the
     // (edge-triggered) poll handle, so the consumer need not ask again until that wake-up.
@@ -246,7 +248,8 @@ export class EmulatedRxRing {
     this.#outstanding++;
     this.#claimFrom = a.frames[n - 1] + 1 === this.ring.size ? 0 : a.frames[n - 1] + 1;
     native.krRecvmmsgStart({
-      ...this.#recvArgs(a, n),
+      ...this.#recvArgs(a),
+      count: n,
       chained,
       done: (error, got, overran) => {
         this.#outstanding--;
@@ -291,13 +294,12 @@ export class EmulatedRxRing {
     while (this.fillAsync(done));
   }
 
-  // One recvmmsg's arguments: `n` datagrams into the frames `a` reserved (their payload offsets).
-  #recvArgs(a: FillArea, n: number) {
+  // One recvmmsg's arguments, but the count: datagrams into the frames `a` reserved (their payload offsets).
+  #recvArgs(a: FillArea) {
     return {
       fd: this.#fd,
       buffer: this.buffer,
       offsets: a.offsets,
-      count: n,
       capacity: this.capacity,
       spill: a.spill,
       spillSize: this.#spillBytes,

@@ -8,7 +8,7 @@ import { constants as osConstants } from 'node:os';
 import { NL_MMAP_HDRLEN, NL_MMAP_STATUS_UNUSED, NL_MMAP_STATUS_VALID } from '../constants';
 import { NL_MMAP_HDR, nlMmap } from '../layouts/nl-mmap';
 import { RingError } from '../errors';
-import { native } from '../native';
+import { NativeSendPlan, native } from '../native';
 import type { RingGeometry } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { nlRingMemory } from './ring-memory';
@@ -39,6 +39,7 @@ export class EmulatedTxRing {
   #offsets: Float64Array;
   #lengths: Uint32Array;
   #frames: Uint32Array;
+  #plans = new Map<Uint8Array | null, NativeSendPlan>();
 
   /** @throws TypeError / RangeError for a geometry the kernel would refuse */
   constructor(fd: number, geometry: RingGeometry, pageSize = 4096) {
@@ -51,6 +52,16 @@ export class EmulatedTxRing {
     this.#offsets = new Float64Array(this.ring.size);
     this.#lengths = new Uint32Array(this.ring.size);
     this.#frames = new Uint32Array(this.ring.size);
+  }
+
+  // The send plan for one destination (there is one per socket, or one per NFQUEUE writer: a few).
+  #plan(address: Uint8Array | null): NativeSendPlan {
+    let plan = this.#plans.get(address);
+    if (!plan) {
+      plan = new native.SendPlan({ fd: this.#fd, buffer: this.buffer, offsets: this.#offsets, lengths: this.#lengths, address, op: 'NETLINK_TX_RING' });
+      this.#plans.set(address, plan);
+    }
+    return plan;
   }
 
   /** The emulated kernel's TX head. */
@@ -100,17 +111,11 @@ export class EmulatedTxRing {
     }
     // Datagrams sent from frame `from`, or the first one's failure as a negative errno (EAGAIN for
     // "not now", which krSendmmsg answers with 0 sent).
+    // One N-API crossing per sendmmsg: the send list's arrays were handed over once (SendPlan).
+    const plan = this.#plan(address);
     const send = (from: number, count: number): number => {
       try {
-        const sent = native.krSendmmsg({
-          fd: this.#fd,
-          buffer: this.buffer,
-          offsets: this.#offsets.subarray(from),
-          lengths: this.#lengths.subarray(from),
-          count,
-          address,
-          op: 'NETLINK_TX_RING',
-        });
+        const sent = plan.send(from, count);
         return sent === 0 ? -EAGAIN : sent;
       } catch (e) {
         if (e instanceof RingError) return -e.errno;
