@@ -8,11 +8,11 @@ export { RingError, UnsupportedError, LeaseError } from './errors';
 export { Ring } from './ring/ring';
 export { RingGeometry } from './layouts/types';
 export { frameOffset, frameOffsets, blockOffsets, ringBytes } from './ring/addressing';
-export { GeometryContext, RingSizing, validateGeometry, frameBytes, planRing, tpacketHdrLen } from './packet/ring-rules';
-export { SlotLayout, PacketFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
+export { GeometryContext, RingSizing, validateGeometry, frameBytes, planRing, planSlots, tpacketHdrLen } from './packet/ring-rules';
+export { SlotLayout, PacketFrameLayout, TxFrameLayout, TpacketHeader, decodeTpacketHeader } from './layouts/types';
 export { tpacketV1, TPACKET_HDR } from './layouts/tpacket-v1';
 export { tpacketV2, TPACKET2_HDR } from './layouts/tpacket-v2';
-export { tpacketV3, tpacketV3Block, TPACKET3_HDR, TPACKET_BLOCK_DESC } from './layouts/tpacket-v3';
+export { tpacketV3, tpacketV3Block, tpacketV3TxFrame, TPACKET3_HDR, TPACKET_BLOCK_DESC } from './layouts/tpacket-v3';
 export { SOCKADDR_LL, encodeSockaddrLl } from './layouts/sockaddr-ll';
 export {
   nlMmap,

@@ -138,7 +138,14 @@ export interface NativeBinding {
   /** A prepared krRecvmmsgInto (`buffer` must be an ArrayBuffer; its detachment is checked at each call). */
   RecvPlan: new (args: Omit<RecvmmsgArgs, 'count'>) => NativeRecvPlan;
   /** A prepared krSendmmsg (`buffer` an ArrayBuffer; `offsets` and `lengths` as long). */
-  SendPlan: new (args: { fd: number; buffer: ArrayBuffer; offsets: Float64Array; lengths: Uint32Array; address?: Uint8Array | null; op: string }) => NativeSendPlan;
+  SendPlan: new (args: {
+    fd: number;
+    buffer: ArrayBuffer;
+    offsets: Float64Array;
+    lengths: Uint32Array;
+    address?: Uint8Array | null;
+    op: string;
+  }) => NativeSendPlan;
 }
 
 /**
