@@ -23,6 +23,8 @@ let T;
 const READERS = {
   'C TPACKET_V3 reference': () => [path.join(WORK, 'v3reader'), T.capIf, String(RING_MB)],
   'kring batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, String(RING_MB)],
+  'kring batches() flyweight': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'flyweight', T.capIf, String(RING_MB)],
+  'kring V2 batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, String(RING_MB), 'v2'],
   'kring frames()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'frames', T.capIf, String(RING_MB)],
 };
 

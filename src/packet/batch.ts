@@ -15,7 +15,7 @@ import {
 import { LeaseError } from '../errors';
 import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
 import type { PacketFrameLayout } from '../layouts/types';
-import { tpacketV3, v3NextFrameAligned } from '../layouts/tpacket-v3';
+import { tpacketV3 } from '../layouts/tpacket-v3';
 import { TimestampSource, timestampSourceOf } from './timestamps';
 
 /**
@@ -92,9 +92,13 @@ export abstract class FrameBatch implements Iterable<FrameView> {
   /** @internal */ readonly _dv: DataView;
   /** @internal */ readonly _buf: Uint8Array;
   /** @internal */ readonly _layout: PacketFrameLayout;
-  /** @internal frame header offsets in the mapping (V3: known up to the frames walked so far) */ readonly _offsets: Float64Array;
+  /** @internal frame header offsets in the mapping */ readonly _offsets: Float64Array;
+  /** @internal each frame's tp_len, read when the batch was taken */ readonly _lens: Uint32Array;
+  /** @internal each frame's captured length (tp_snaplen, or the whole packet's for a COPY frame) */ readonly _caplens: Uint32Array;
+  /** @internal where each frame's captured bytes start in the mapping (header + tp_mac) */ readonly _data: Float64Array;
   /** @internal whole packets for TP_STATUS_COPY frames (V1/V2) */ readonly _copies: (Buffer | undefined)[] | null;
   /** @internal queued by an async iterator, which releases it after its step */ _queued = false;
+  /** @internal the reader's arrays this batch's views are of, back to its free list on release */ _scratch: unknown = null;
   /** @internal */ protected _length: number;
   #owner: BatchOwner;
   #released = false;
@@ -108,6 +112,9 @@ export abstract class FrameBatch implements Iterable<FrameView> {
     buf: Uint8Array,
     layout: PacketFrameLayout,
     offsets: Float64Array,
+    lens: Uint32Array,
+    caplens: Uint32Array,
+    data: Float64Array,
     length: number,
     copies: (Buffer | undefined)[] | null,
     sequence: number,
@@ -118,6 +125,9 @@ export abstract class FrameBatch implements Iterable<FrameView> {
     this._buf = buf;
     this._layout = layout;
     this._offsets = offsets;
+    this._lens = lens;
+    this._caplens = caplens;
+    this._data = data;
     this._copies = copies;
     this._length = length;
     this.sequence = sequence;
@@ -125,19 +135,51 @@ export abstract class FrameBatch implements Iterable<FrameView> {
   }
 
   /**
-   * Number of frames. For a V3 block it is the kernel's `num_pkts`; if the block turns out to be
-   * malformed while its frames are read (a `tp_next_offset` that leaves the block), it shrinks to
-   * the frames that were well-formed, so a `for (i < batch.length)` loop ends there.
+   * Number of frames. For a V3 block it is the kernel's `num_pkts`, or, for a malformed block (a
+   * `tp_next_offset` that leaves the block), the frames before the damage.
    */
   get length(): number {
     return this._length;
   }
 
+  /**
+   * Every frame's wire length (`tp_len`), read in one pass when the batch was taken: the fast way
+   * to look at a whole batch, one lease check for all frames instead of one per field. A view of
+   * the batch's own memory: valid until the batch is released (like {@link FrameView.data}); copy
+   * it to keep it.
+   * @throws LeaseError after release
+   */
+  get lengths(): Uint32Array {
+    this.#check();
+    return this._lens;
+  }
+
+  /** Every frame's captured length (`tp_snaplen`; the whole packet's for a TP_STATUS_COPY frame), as {@link lengths}. */
+  get caplens(): Uint32Array {
+    this.#check();
+    return this._caplens;
+  }
+
+  /**
+   * Where every frame's captured bytes start in {@link bytes}: frame i's data is
+   * `bytes.subarray(dataOffsets[i], dataOffsets[i] + caplens[i])`, except for a TP_STATUS_COPY
+   * frame (V1/V2 with `copyThreshold`), whose whole packet is in {@link FrameView.data}. As
+   * {@link lengths}.
+   * @throws LeaseError after release
+   */
+  get dataOffsets(): Float64Array {
+    this.#check();
+    return this._data;
+  }
+
+  /** The ring's memory, which {@link dataOffsets} index. Valid as {@link lengths}. @throws LeaseError after release */
+  get bytes(): Uint8Array {
+    this.#check();
+    return this._buf;
+  }
+
   /** @internal `tp_status` of frame `i` (header at `at`). */
   abstract _status(i: number, at: number): number;
-
-  /** @internal Makes frame `index`'s offset known (V3 walks its block as frames are read). */
-  protected _reach(_index: number): void {}
 
   /** Whether the lease has ended. */
   get released(): boolean {
@@ -180,7 +222,6 @@ export abstract class FrameBatch implements Iterable<FrameView> {
    */
   frame(index: number): FrameView {
     this.#check();
-    this._reach(index);
     if (!(index >= 0 && index < this._length && Number.isInteger(index))) {
       throw new RangeError(`frame index ${index} is outside 0..${this._length - 1}`);
     }
@@ -226,12 +267,15 @@ export class SlotBatch extends FrameBatch {
     buf: Uint8Array,
     layout: PacketFrameLayout,
     offsets: Float64Array,
+    lens: Uint32Array,
+    caplens: Uint32Array,
+    data: Float64Array,
     statuses: Uint32Array,
     slots: Uint32Array,
     copies: (Buffer | undefined)[] | null,
     losing: boolean,
   ) {
-    super(owner, dv, buf, layout, offsets, offsets.length, copies, -1, losing);
+    super(owner, dv, buf, layout, offsets, lens, caplens, data, offsets.length, copies, -1, losing);
     this._statuses = statuses;
     this._slots = slots;
   }
@@ -243,59 +287,33 @@ export class SlotBatch extends FrameBatch {
 }
 
 /**
- * A TPACKET_V3 block: its frames are found by following `tp_next_offset` from the first, lazily,
- * as they are read (each header's cache line is loaded once, by the walk, and is still hot when the
- * consumer reads its fields). A malformed block never reads outside itself: the batch is cut to
- * the frames walked so far.
+ * A TPACKET_V3 block: its frames, found by the reader's one walk along `tp_next_offset`, which read
+ * each frame's lengths on the way while its header's cache line was loaded. A malformed block never
+ * reads outside itself: the batch holds the frames before the damage.
  */
 export class BlockBatch extends FrameBatch {
   /** @internal the block's ring slot */ readonly _slot: number;
-  #u32: Uint32Array;
-  #end: number;
-  #walked = 1;
 
-  /** @internal Created by the V3 reader; `offsets[0]` is the first frame. */
+  /** @internal Created by the V3 reader with the frames it walked. */
   constructor(
     owner: BatchOwner,
     dv: DataView,
     buf: Uint8Array,
-    u32: Uint32Array,
     offsets: Float64Array,
-    count: number,
+    lens: Uint32Array,
+    caplens: Uint32Array,
+    data: Float64Array,
     slot: number,
-    end: number,
     sequence: number,
     losing: boolean,
   ) {
-    super(owner, dv, buf, tpacketV3, offsets, count, null, sequence, losing);
+    super(owner, dv, buf, tpacketV3, offsets, lens, caplens, data, offsets.length, null, sequence, losing);
     this._slot = slot;
-    this.#u32 = u32;
-    this.#end = end;
   }
 
   /** @internal Inside a block user space owns, tp_status is not a synchronisation word: a plain read. */
   _status(_i: number, at: number): number {
     return this._layout.status(this._dv, at);
-  }
-
-  // Extends the known frame offsets to index + 1 (one ahead, so that damage right after frame
-  // `index` shortens the batch before a `for (i < batch.length)` loop asks for the next index).
-  protected override _reach(index: number): void {
-    if (index + 1 < this.#walked || index >= this._length) return;
-    const offsets = this._offsets;
-    const target = Math.min(index + 1, this._length - 1);
-    let k = this.#walked - 1;
-    let at = offsets[k];
-    while (k < target) {
-      const next = v3NextFrameAligned(this.#u32, at, this.#end);
-      if (next < 0) {
-        this._length = this.#walked = k + 1;
-        return;
-      }
-      at = next;
-      offsets[++k] = at;
-    }
-    this.#walked = k + 1;
   }
 }
 
@@ -333,13 +351,13 @@ export class FrameView {
   }
   /** Wire length (`tp_len`). */
   get len(): number {
-    return this._b._layout.len(this._b._dv, this.#at());
+    this._b._check();
+    return this._b._lens[this._i];
   }
   /** Captured length: `tp_snaplen`, or the whole packet's length for a TP_STATUS_COPY frame. */
   get caplen(): number {
-    const at = this.#at();
-    const c = this._b._copies?.[this._i];
-    return c ? c.length : this._b._layout.snaplen(this._b._dv, at);
+    this._b._check();
+    return this._b._caplens[this._i];
   }
   /** Whether `caplen < len`. */
   get truncated(): boolean {
@@ -406,12 +424,12 @@ export class FrameView {
    * TP_STATUS_COPY frame, the whole packet read with recv). Allocates the view object only.
    */
   get data(): Uint8Array {
-    const at = this.#at();
-    const c = this._b._copies?.[this._i];
+    const b = this._b;
+    b._check();
+    const c = b._copies?.[this._i];
     if (c) return c;
-    const l = this._b._layout;
-    const start = at + l.mac(this._b._dv, at);
-    return this._b._buf.subarray(start, start + l.snaplen(this._b._dv, at));
+    const start = b._data[this._i];
+    return b._buf.subarray(start, start + b._caplens[this._i]);
   }
 
   /**
@@ -427,8 +445,8 @@ export class FrameView {
     const dv = b._dv;
     let data = b._copies?.[i];
     if (!data) {
-      const start = at + l.mac(dv, at);
-      const n = l.snaplen(dv, at);
+      const start = b._data[i];
+      const n = b._caplens[i];
       data = Buffer.allocUnsafe(n);
       data.set(b._buf.subarray(start, start + n));
     }
@@ -440,7 +458,7 @@ export class FrameView {
     }
     return new CapturedFrame(
       data,
-      l.len(dv, at),
+      b._lens[i],
       l.sec(dv, at),
       l.nsec(dv, at),
       dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING } from '../constants';
-import { tpacketV3, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NextFrameAligned, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { BatchOwner, BlockBatch, FrameBatch, SlotBatch } from './batch';
@@ -60,6 +60,24 @@ export abstract class RxReader implements BatchOwner {
   protected abstract giveBack(batch: FrameBatch): void;
 }
 
+/** A V1/V2 batch's arrays, reused from batch to batch. */
+interface SlotScratch {
+  slots: Uint32Array;
+  statuses: Uint32Array;
+  offsets: Float64Array;
+  lens: Uint32Array;
+  caplens: Uint32Array;
+  data: Float64Array;
+}
+
+/** A V3 batch's arrays, reused from block to block. */
+interface BlockScratch {
+  offsets: Float64Array;
+  lens: Uint32Array;
+  caplens: Uint32Array;
+  data: Float64Array;
+}
+
 /** TPACKET_V1/V2: each ring slot is one frame. */
 export class FrameSlotReader extends RxReader {
   readonly ring: Ring<SlotLayout>;
@@ -67,7 +85,7 @@ export class FrameSlotReader extends RxReader {
   #buf: Uint8Array;
   #layout: PacketFrameLayout;
   #host: ReaderHost;
-  #free: { slots: Uint32Array; statuses: Uint32Array; offsets: Float64Array }[] = [];
+  #free: SlotScratch[] = [];
 
   constructor(ring: Ring<SlotLayout & PacketFrameLayout>, dv: DataView, buf: Uint8Array, host: ReaderHost) {
     super();
@@ -81,10 +99,14 @@ export class FrameSlotReader extends RxReader {
   protected take(): FrameBatch | null {
     // Scratch arrays come from a free list refilled by releases: in the steady state a batch
     // allocates only views, never a backing store.
+    const size = this.ring.size;
     const scratch = this.#free.pop() ?? {
-      slots: new Uint32Array(this.ring.size),
-      statuses: new Uint32Array(this.ring.size),
-      offsets: new Float64Array(this.ring.size),
+      slots: new Uint32Array(size),
+      statuses: new Uint32Array(size),
+      offsets: new Float64Array(size),
+      lens: new Uint32Array(size),
+      caplens: new Uint32Array(size),
+      data: new Float64Array(size),
     };
     const n = this.ring.takeRx(this.ring.size, scratch.slots, scratch.statuses);
     if (n === 0) {
@@ -94,20 +116,32 @@ export class FrameSlotReader extends RxReader {
     const slots = scratch.slots.subarray(0, n);
     const statuses = scratch.statuses.subarray(0, n);
     const offsets = scratch.offsets.subarray(0, n);
+    const lens = scratch.lens.subarray(0, n);
+    const caplens = scratch.caplens.subarray(0, n);
+    const data = scratch.data.subarray(0, n);
+    const layout = this.#layout;
+    const dv = this.#dv;
     let copies: (Buffer | undefined)[] | null = null;
     let losing = false;
     for (let k = 0; k < n; k++) {
       const s = statuses[k];
-      offsets[k] = this.ring.slotOffsets[slots[k]];
+      const at = this.ring.slotOffsets[slots[k]];
+      offsets[k] = at;
+      lens[k] = layout.len(dv, at);
+      caplens[k] = layout.snaplen(dv, at);
+      data[k] = at + layout.mac(dv, at);
       if (s & TP_STATUS_LOSING) losing = true;
       if (s & TP_STATUS_COPY) {
         // The kernel queued the whole packet on the socket before it set this frame's status
         // (tpacket_rcv), in frame order, so the next datagram is this frame's.
         copies ??= new Array(n);
-        copies[k] = this.#host.recvWhole(this.#layout.len(this.#dv, offsets[k]));
+        const whole = this.#host.recvWhole(lens[k]);
+        copies[k] = whole;
+        caplens[k] = whole.length;
       }
     }
-    const batch = new SlotBatch(this, this.#dv, this.#buf, this.#layout, offsets, statuses, slots, copies, losing);
+    const batch = new SlotBatch(this, dv, this.#buf, layout, offsets, lens, caplens, data, statuses, slots, copies, losing);
+    batch._scratch = scratch;
     if (losing) this.#host.onLosing();
     return batch;
   }
@@ -115,13 +149,7 @@ export class FrameSlotReader extends RxReader {
   protected giveBack(batch: SlotBatch): void {
     const slots = batch._slots;
     for (let k = 0; k < slots.length; k++) this.ring.releaseRx(slots[k]);
-    if (this.#free.length < 4) {
-      this.#free.push({
-        slots: new Uint32Array(slots.buffer),
-        statuses: new Uint32Array(batch._statuses.buffer),
-        offsets: new Float64Array(batch._offsets.buffer),
-      });
-    }
+    if (this.#free.length < 4) this.#free.push(batch._scratch as SlotScratch);
   }
 }
 
@@ -137,7 +165,7 @@ export class BlockReader extends RxReader {
   #blockSize: number;
   #u32: Uint32Array;
   #maxFrames: number;
-  #free: Float64Array[] = [];
+  #free: BlockScratch[] = [];
 
   constructor(ring: Ring<SlotLayout>, blockSize: number, dv: DataView, buf: Uint8Array, host: ReaderHost) {
     super();
@@ -169,13 +197,34 @@ export class BlockReader extends RxReader {
         this.ring.releaseRx(slot);
         continue;
       }
-      // The offsets array comes from a free list refilled by releases: no backing store is
-      // allocated per block once the ring has turned over (the batch gets a view).
-      const offsets = (this.#free.pop() ?? new Float64Array(this.#maxFrames)).subarray(0, n);
-      offsets[0] = first;
+      if ((first & 3) !== 0) {
+        this.ring.releaseRx(slot); // a misaligned first frame is damage too
+        continue;
+      }
+      // The arrays come from a free list refilled by releases: no backing store is allocated per
+      // block once the ring has turned over (the batch gets views).
+      const max = this.#maxFrames;
+      const scratch = this.#free.pop() ?? {
+        offsets: new Float64Array(max),
+        lens: new Uint32Array(max),
+        caplens: new Uint32Array(max),
+        data: new Float64Array(max),
+      };
+      const k = walkBlock(this.#u32, first, end, n, scratch);
       const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
-      // Frames are walked as they are read (BlockBatch), so each header's cache line is loaded once.
-      const batch = new BlockBatch(this, dv, this.#buf, this.#u32, offsets, n, slot, end, seq, losing);
+      const batch = new BlockBatch(
+        this,
+        dv,
+        this.#buf,
+        scratch.offsets.subarray(0, k),
+        scratch.lens.subarray(0, k),
+        scratch.caplens.subarray(0, k),
+        scratch.data.subarray(0, k),
+        slot,
+        seq,
+        losing,
+      );
+      batch._scratch = scratch;
       if (losing) this.#host.onLosing();
       return batch;
     }
@@ -183,9 +232,37 @@ export class BlockReader extends RxReader {
 
   protected giveBack(batch: BlockBatch): void {
     this.ring.releaseRx(batch._slot);
-    const offsets = batch._offsets;
-    if (offsets.buffer.byteLength === this.#maxFrames * 8 && this.#free.length < this.ring.size) {
-      this.#free.push(new Float64Array(offsets.buffer));
-    }
+    if (this.#free.length < this.ring.size) this.#free.push(batch._scratch as BlockScratch);
+  }
+}
+
+// tpacket3_hdr's length words (TPACKET3_HDR offsets / 4): the walk reads them as aligned u32 loads.
+const W_SNAPLEN = TPACKET3_HDR.tp_snaplen >>> 2;
+const W_LEN = TPACKET3_HDR.tp_len >>> 2;
+const W_MAC = TPACKET3_HDR.tp_mac >>> 2;
+
+/**
+ * Walks a V3 block once, in one loop: each frame's header offset, captured and wire lengths and
+ * data offset into
+ * the arrays, following `tp_next_offset` ({@link v3NextFrameAligned}: V3_ALIGNMENT-aligned, so
+ * every field is one aligned word of `u32`). Stops after `n` frames, or where the chain is damaged
+ * (an offset of 0 before the last frame, misaligned, or leading past the block's end): never reads
+ * outside the block.
+ * @returns the frames walked (at least 1: the first frame was checked by the caller)
+ */
+export function walkBlock(u32: Uint32Array, first: number, end: number, n: number, out: BlockScratch): number {
+  const { offsets, lens, caplens, data } = out;
+  let at = first;
+  let k = 0;
+  for (;;) {
+    const w = at >>> 2;
+    offsets[k] = at;
+    caplens[k] = u32[w + W_SNAPLEN];
+    lens[k] = u32[w + W_LEN];
+    data[k] = at + (u32[w + W_MAC] & 0xffff); // tp_mac: the low half of its word (little-endian)
+    if (++k === n) return k;
+    const next = v3NextFrameAligned(u32, at, end);
+    if (next < 0) return k;
+    at = next;
   }
 }

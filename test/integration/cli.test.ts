@@ -74,14 +74,19 @@ describePrivileged('kring capture', () => {
     expect(p.err()).toMatch(/5 frames captured, 0 dropped by the kernel\n$/);
   });
 
-  it('--quiet prints ready, and on SIGINT captured=N kpkts=N kdrops=N (the bench contract)', async () => {
-    const p = run(['capture', '-i', env.t.capIf, '--netns', env.t.capNs, '--quiet', '--buffer-mb', '2']);
-    await p.waitFor('stdout', 'ready\n');
-    expect(env.sender.send(frames(500, 60))).toBe(500);
-    await new Promise((r) => setTimeout(r, 200));
-    p.child.kill('SIGINT');
-    expect(await p.exited).toBe(0);
-    expect(p.out()).toBe('ready\ncaptured=500 kpkts=500 kdrops=0\n');
+  it('--quiet prints ready, reads every frame, and on SIGINT captured=N kpkts=N kdrops=N (the bench contract)', async () => {
+    for (const ring of ['v2', 'v3']) {
+      const p = run(['capture', '-i', env.t.capIf, '--netns', env.t.capNs, '--quiet', '--buffer-mb', '2', '--ring', ring]);
+      await p.waitFor('stdout', 'ready\n');
+      const sent = frames(500, 60);
+      expect(env.sender.send(sent)).toBe(500);
+      await new Promise((r) => setTimeout(r, 200));
+      p.child.kill('SIGINT');
+      expect(await p.exited).toBe(0);
+      // sum: every frame's wire length, captured length and first byte, from the bytes sent.
+      const sum = sent.reduce((n, f) => n + 2 * f.length + f[0], 0);
+      expect(p.out()).toBe(`ready\ncaptured=500 kpkts=500 kdrops=0 sum=${sum}\n`);
+    }
   });
 
   it('a missing interface exits 1 with the RingError message', () => {

@@ -1,7 +1,7 @@
 // RX rings on the real kernel: a generator namespace sends numbered frames over veth and kring
 // captures them in the other namespace, for each TPACKET version and each consumer API.
 import { map } from 'rxjs';
-import { Frame, FrameBatch, PacketSocket, TpacketVersionName } from '../../src';
+import { Frame, FrameBatch, LeaseError, PacketSocket, TpacketVersionName } from '../../src';
 import { ETH_P_8021AD, ETH_P_8021Q, PACKET_HOST } from '../../src/constants';
 import { collect, nowNs } from '../helpers/collect';
 import { describePrivileged } from '../helpers/privileged';
@@ -93,6 +93,44 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
         for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] + 1);
       } else {
         expect(seqs.every((s) => s === -1)).toBe(true);
+      }
+    });
+
+    it('batch arrays: lengths, caplens and dataOffsets give every frame exactly; they end with the lease', async () => {
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, snaplen: 200 });
+      const list = specs(N);
+      let released: FrameBatch | null = null;
+      const seen = await collect(
+        sock.batches().pipe(
+          map((b: FrameBatch) => {
+            const lens = b.lengths;
+            const caplens = b.caplens;
+            const at = b.dataOffsets;
+            const bytes = b.bytes;
+            expect([lens.length, caplens.length, at.length]).toEqual([b.length, b.length, b.length]);
+            released = b;
+            return Array.from({ length: b.length }, (_, i) => ({
+              len: lens[i],
+              caplen: caplens[i],
+              data: Buffer.from(bytes.subarray(at[i], at[i] + caplens[i])),
+            }));
+          }),
+        ),
+        Infinity,
+        send(list),
+        500,
+      );
+      const got = seen.flat();
+      expect(got.length).toBe(N);
+      got.forEach((f, i) => {
+        const { untagged } = buildFrame(env.t.capMac, env.t.genMac, list[i]);
+        expect([f.len, f.caplen]).toEqual([list[i].size, Math.min(200, list[i].size)]);
+        expect(Buffer.compare(f.data, untagged.subarray(0, f.caplen))).toBe(0);
+      });
+      // After release (kring released each batch when the callback returned) the arrays are gone.
+      expect(released).not.toBeNull();
+      for (const read of [(b: FrameBatch) => b.lengths, (b: FrameBatch) => b.caplens, (b: FrameBatch) => b.dataOffsets, (b: FrameBatch) => b.bytes]) {
+        expect(() => read(released!)).toThrow(LeaseError);
       }
     });
 
