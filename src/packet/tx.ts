@@ -141,6 +141,8 @@ export class PacketWriter {
   #taken = 0;
   /** The slot of frame #taken: #taken % frames, kept without a division. */
   #takenSlot = 0;
+  /** Bytes of the frames written and not taken yet: what a kick that takes them all returns. */
+  #unsentBytes = 0;
   #stats: TxStats = { written: 0, sent: 0, wrongFormat: 0, kicks: 0 };
   #flushQueued = false;
   #failure: Error | null = null;
@@ -207,6 +209,7 @@ export class PacketWriter {
     const ok = typeof a === 'number' ? this.#rw.tryWriteWith(length, fill!) : this.#rw.tryWrite(a);
     if (!ok) return false;
     this.#lens[slot] = length;
+    this.#unsentBytes += length;
     this.#seqs[slot] = this.#submitted++;
     this.#stats.written++;
     if (this.#rw.pending >= this.batchSize) this.#rw.flush();
@@ -429,10 +432,24 @@ export class PacketWriter {
       this.#stats.sent += this.#taken - before;
       throw this.#fail(e instanceof RingError && (e.errno === EINVAL || e.errno === EMSGSIZE) ? (this.#refused(e.errno) ?? e) : e);
     }
-    this.#scanTaken();
-    this.#countSent(before, bytes);
+    if (bytes === this.#unsentBytes && bytes > 0) {
+      // tpacket_snd() returns the bytes of the frames it sent: all of them, so every frame written
+      // was taken, and no status needs loading to know it.
+      this.#takeAll();
+    } else {
+      this.#scanTaken();
+      this.#countSent(before, bytes);
+    }
     if (this.#taken < this.#submitted) this.#host.setWaiting(true);
     return this.#taken - before;
+  }
+
+  // Every frame written was taken (and sent).
+  #takeAll(): void {
+    this.#stats.sent += this.#submitted - this.#taken;
+    this.#taken = this.#submitted;
+    this.#takenSlot = this.#ring.txHead;
+    this.#unsentBytes = 0;
   }
 
   // Slots whose status left SEND_REQUEST were taken by the kernel, in ring order (it sends from its
@@ -444,6 +461,7 @@ export class PacketWriter {
       // Acquire load: pairs with __packet_set_status()'s release store in tpacket_snd()/tpacket_destruct_skb().
       const s = ring.status(slot);
       if (s === TP_STATUS_SEND_REQUEST || s & TP_STATUS_WRONG_FORMAT) break;
+      this.#unsentBytes -= this.#lens[slot];
       this.#taken++;
       slot = slot + 1 === this.frames ? 0 : slot + 1;
     }
