@@ -689,15 +689,20 @@ static Napi::Value Poll(const Napi::CallbackInfo& info) {
 static Napi::Value RingKick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, flags = MSG_DONTWAIT;
-  std::string op;
-  if (!Int(info, 0, &fd) || !Str(info, 1, &op)) return env.Undefined();
+  // `op` is read only for an error: this runs once per TX batch, and a string costs an allocation.
+  if (!Int(info, 0, &fd) || !info[1].IsString()) return ThrowType(env, "krRingKick(fd, op, flags?)"), env.Undefined();
   if (info.Length() > 2 && !Int(info, 2, &flags)) return env.Undefined();
   ssize_t n;
   do {
     n = sendto(static_cast<int>(fd), nullptr, 0, static_cast<int>(flags), nullptr, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Napi::Number::New(env, -1);
-  if (n < 0) return ThrowRingError(env, errno, "sendto", op), env.Undefined();
+  if (n < 0) {
+    int err = errno;
+    std::string op;
+    if (!Str(info, 1, &op)) return env.Undefined();
+    return ThrowRingError(env, err, "sendto", op), env.Undefined();
+  }
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
