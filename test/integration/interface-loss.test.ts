@@ -96,6 +96,6 @@ describePrivileged('capture when the interface goes away', () => {
     expect(err).toBe(
       `kring: poll(interface ${t.capIf}): ENETDOWN, the interface (ifindex ${t.capIfindex}) was deleted or moved to another network namespace\n`,
     );
-    expect(out).toBe('ready\ncaptured=0 kpkts=0 kdrops=0\n');
+    expect(out).toBe('ready\ncaptured=0 kpkts=0 kdrops=0 sum=0\n');
   });
 });
