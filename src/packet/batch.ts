@@ -235,10 +235,53 @@ export abstract class FrameBatch implements Iterable<FrameView> {
     for (let i = 0; i < this.length; i++) yield this.frame(i);
   }
 
-  /** Copies every frame out of the ring. */
+  /**
+   * Copies every frame out of the ring, with one allocation for all their bytes (each frame's
+   * `data` is a view of it, made on first access): what {@link PacketSocket.frames} emits.
+   */
   copyAll(): Frame[] {
-    const out: Frame[] = new Array(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = this.frame(i).copy();
+    this.#check();
+    const n = this._length;
+    const out: Frame[] = new Array(n);
+    const caplens = this._caplens;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += caplens[i];
+    const store = Buffer.allocUnsafe(total);
+    const dv = this._dv;
+    const l = this._layout;
+    const buf = this._buf;
+    const at = this._data;
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const h = this._offsets[i];
+      const cap = caplens[i];
+      const copied = this._copies?.[i];
+      if (copied) store.set(copied, pos);
+      else store.set(buf.subarray(at[i], at[i] + cap), pos);
+      const status = this._status(i, h);
+      const ll = h + l.sockaddrOffset;
+      let vlan: Frame['vlan'] = null;
+      if (status & TP_STATUS_VLAN_VALID) vlan = { tci: l.vlanTci(dv, h), tpid: status & TP_STATUS_VLAN_TPID_VALID ? l.vlanTpid(dv, h) : ETH_P_8021Q };
+      out[i] = new CapturedFrame(
+        store,
+        pos,
+        cap,
+        this._lens[i],
+        l.sec(dv, h),
+        l.nsec(dv, h),
+        dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),
+        dv.getUint16(ll + SOCKADDR_LL.sll_protocol, false),
+        dv.getUint8(ll + SOCKADDR_LL.sll_pkttype),
+        dv.getUint16(ll + SOCKADDR_LL.sll_hatype, true),
+        Math.min(8, dv.getUint8(ll + SOCKADDR_LL.sll_halen)),
+        dv.getUint32(ll + SOCKADDR_LL.sll_addr, false),
+        dv.getUint32(ll + SOCKADDR_LL.sll_addr + 4, false),
+        vlan,
+        status,
+        l.rxhash(dv, h),
+      );
+      pos += cap;
+    }
     return out;
   }
 
@@ -458,6 +501,8 @@ export class FrameView {
     }
     return new CapturedFrame(
       data,
+      0,
+      data.length,
       b._lens[i],
       l.sec(dv, at),
       l.nsec(dv, at),
@@ -481,8 +526,18 @@ export class FrameView {
 
 /** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. @internal */
 export class CapturedFrame implements Frame {
+  #store: Buffer;
+  #start: number;
+  #caplen: number;
+  #data: Buffer | null = null;
+  /**
+   * The bytes are `store[start .. start + caplen]`: one store per batch copied (its frames share
+   * it; each frame's `data` view is made on first access), or the frame's own buffer.
+   */
   constructor(
-    readonly data: Buffer,
+    store: Buffer,
+    start: number,
+    caplen: number,
     readonly len: number,
     readonly sec: number,
     readonly nsec: number,
@@ -496,9 +551,20 @@ export class CapturedFrame implements Frame {
     readonly vlan: { tci: number; tpid: number } | null,
     readonly status: number,
     readonly rxhash: number,
-  ) {}
+  ) {
+    this.#store = store;
+    this.#start = start;
+    this.#caplen = caplen;
+  }
+  get data(): Buffer {
+    if (this.#data === null) {
+      const s = this.#store;
+      this.#data = this.#start === 0 && this.#caplen === s.length ? s : s.subarray(this.#start, this.#start + this.#caplen);
+    }
+    return this.#data;
+  }
   get caplen(): number {
-    return this.data.length;
+    return this.#caplen;
   }
   get timestamp(): bigint {
     return BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec);
@@ -525,6 +591,6 @@ export class CapturedFrame implements Frame {
     return (this.status & TP_STATUS_CSUM_VALID) !== 0;
   }
   get truncated(): boolean {
-    return this.data.length < this.len;
+    return this.#caplen < this.len;
   }
 }

@@ -60,10 +60,13 @@ export function packFrames(batch: FrameBatch): PackedFrames {
 export function unpackFrames(p: PackedFrames): Frame[] {
   const out: Frame[] = new Array(p.count);
   const f = p.fields;
+  const store = Buffer.from(p.bytes);
   for (let i = 0, k = 0; i < p.count; i++, k += W) {
     const vlan = f[k + 12] < 0 ? null : { tci: f[k + 12] & 0xffff, tpid: f[k + 12] >>> 16 };
     out[i] = new CapturedFrame(
-      Buffer.from(p.bytes, f[k], f[k + 1]),
+      store,
+      f[k],
+      f[k + 1],
       f[k + 2],
       f[k + 3],
       f[k + 4],

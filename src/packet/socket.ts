@@ -394,14 +394,18 @@ export class PacketSocket implements Disposable {
   }
 
   /**
-   * Received frames, each copied out of the ring (safe to keep). Built on {@link batches}: one
-   * emission per frame costs several times the batch path, so prefer batches for high rates.
+   * Received frames, copied out of the ring (safe to keep): one copy per batch, whose frames share
+   * its allocation (each frame's `data` is a view of it, made on first access). Built on
+   * {@link batches}: one emission per frame costs several times the batch path, so prefer batches
+   * for high rates.
    */
   frames(): Observable<Frame> {
     return new Observable<Frame>((subscriber) =>
       this.batches().subscribe({
         next: (batch) => {
-          for (let i = 0; i < batch.length && !subscriber.closed; i++) subscriber.next(batch.frame(i).copy());
+          // One copy per batch: the frames share one allocation for their bytes.
+          const frames = batch.copyAll();
+          for (let i = 0; i < frames.length && !subscriber.closed; i++) subscriber.next(frames[i]);
         },
         error: (e) => subscriber.error(e),
         complete: () => subscriber.complete(),
