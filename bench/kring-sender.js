@@ -1,7 +1,8 @@
 // kring sender for `npm run bench:tx`, same contract and work as c/txring.c: COUNT frames of SIZE
 // bytes (a template copied into the slot, the sequence number written at byte 14) through a
 // TPACKET_V2 TX ring of the same geometry, BATCH frames per kick, waiting on EPOLLOUT when full.
-// WARMUP frames go first, not counted; "ready" is printed after them.
+// WARMUP frames go first, not counted; "ready" is printed after them, and at the end
+// "sent=N ns=WALL cpu_ns=CPU", measured from "ready" to the kernel having taken the last frame.
 //   node bench/kring-sender.js IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH [WARMUP]
 'use strict';
 const { PacketSocket } = require('..');
@@ -42,9 +43,13 @@ async function sendUpTo(upTo) {
   await sendUpTo(WARMUP);
   await w.flush();
   process.stdout.write('ready\n');
+  const w0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage(); // getrusage: every thread of the process, as CLOCK_PROCESS_CPUTIME_ID
   await sendUpTo(COUNT);
   await w.flush();
-  process.stdout.write(`sent=${w.stats().sent - WARMUP}\n`);
+  const wall = process.hrtime.bigint() - w0;
+  const cpu = process.cpuUsage(c0);
+  process.stdout.write(`sent=${w.stats().sent - WARMUP} ns=${wall} cpu_ns=${(cpu.user + cpu.system) * 1000}\n`);
   sock.close();
 })().catch((e) => {
   process.stderr.write(`${e.stack}\n`);

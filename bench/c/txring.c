@@ -4,8 +4,9 @@
  * is full: the same work, geometry and kick as kring's PacketWriter.
  *
  *   txring IFACE COUNT SIZE FRAME_SIZE FRAMES BATCH [WARMUP]
- * Sends WARMUP frames first (not counted), prints "ready", then sends COUNT and prints "sent=N"
- * (frames the kernel took).
+ * Sends WARMUP frames first (not counted), prints "ready", then sends COUNT and prints
+ * "sent=N ns=WALL cpu_ns=CPU": the frames the kernel took, and the wall and process CPU time
+ * (CLOCK_PROCESS_CPUTIME_ID, every thread) from "ready" to the kernel having taken the last one.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
@@ -60,14 +62,22 @@ int main(int argc, char **argv) {
   tmpl[13] = 0xb5;
   for (int i = 18; i < size; i++) tmpl[i] = (uint8_t)i;
   const size_t data_off = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
+  struct timespec w0, c0, w1, c1;
   long written = 0, head = 0;
   int pending = 0;
-  if (warmup == 0) { printf("ready\n"); fflush(stdout); }
+  if (warmup == 0) {
+    printf("ready\n");
+    fflush(stdout);
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+  }
   while (written < count) {
     if (written == warmup && warmup > 0) {
       if (pending) { send(fd, NULL, 0, MSG_DONTWAIT); pending = 0; }
       printf("ready\n");
       fflush(stdout);
+      clock_gettime(CLOCK_MONOTONIC, &w0);
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
       warmup = 0;
     }
     uint8_t *f = map + (head / per_block) * best + (head % per_block) * frame_size;
@@ -100,6 +110,10 @@ int main(int argc, char **argv) {
     struct pollfd p = { fd, POLLOUT, 0 };
     poll(&p, 1, 10);
   }
-  printf("sent=%ld\n", written - (argc > 7 ? atol(argv[7]) : 0));
+  clock_gettime(CLOCK_MONOTONIC, &w1);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+  long long wall = (w1.tv_sec - w0.tv_sec) * 1000000000LL + (w1.tv_nsec - w0.tv_nsec);
+  long long cpu = (c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec);
+  printf("sent=%ld ns=%lld cpu_ns=%lld\n", written - (argc > 7 ? atol(argv[7]) : 0), wall, cpu);
   return 0;
 }
