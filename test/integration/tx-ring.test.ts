@@ -3,7 +3,7 @@
 // kring RX ring, and compared with the bytes the test built. Back-pressure, refused frames, the
 // ring's options and the socket's lifetime are checked against the kernel's own counters.
 import { execFileSync } from 'node:child_process';
-import { from } from 'rxjs';
+import { from, Observable, of } from 'rxjs';
 import {
   Frame,
   PacketSocket,
@@ -136,6 +136,46 @@ describePrivileged(
       expect(progress.at(-1)).toEqual({ written: n, sent: n, queued: 0 });
       expect(progress.length).toBeGreaterThan(n / 32 - 1); // progress once per wake-up that wrote
       for (let i = 1; i < progress.length; i++) expect(progress[i].written).toBeGreaterThanOrEqual(progress[i - 1].written);
+    });
+
+    it('writeAll() pulls a generator and an async iterable one frame at a time, through a full ring', async () => {
+      using rx = rxSocket();
+      using tx = txSocket({ version: 'v2', tx: { geometry: { blockSize: 4096, blockCount: 4, frameSize: 2048, frameCount: 8 } } });
+      const list = frames(400, (seq) => 60 + (seq % 300));
+      let pulled = 0;
+      function* gen() {
+        for (const f of list.slice(0, 200)) {
+          pulled++;
+          yield f;
+        }
+      }
+      async function* agen() {
+        for (const f of list.slice(200)) yield f;
+      }
+      const got = await collect(rx.frames(), 400, () => {
+        void (async () => {
+          expect(await tx.writer.writeAll(gen())).toBe(200);
+          expect(pulled).toBe(200);
+          expect(await tx.writer.writeAll(agen())).toBe(200);
+        })();
+      });
+      sameBytes(
+        got.filter(ours).map((f) => f.data),
+        list,
+      );
+    });
+
+    it("sink() errors with its source's error, and stops", async () => {
+      using tx = txSocket();
+      const boom = new Error('source failed');
+      const source = new Observable<Uint8Array>((s) => {
+        s.next(frames(1)[0]);
+        s.error(boom);
+      });
+      const err = await new Promise((resolve) => tx.writer.sink(source).subscribe({ error: resolve }));
+      expect(err).toBe(boom);
+      const bad = await new Promise((resolve) => tx.writer.sink(of('not bytes' as unknown as Uint8Array)).subscribe({ error: resolve }));
+      expect(bad).toBeInstanceOf(TypeError);
     });
 
     it('a forced stall (a 1 kbit/s qdisc holds the frames) waits on EPOLLOUT with no CPU spent', async () => {
