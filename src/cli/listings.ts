@@ -23,10 +23,10 @@ import { tableId } from './names';
 import { CommandError, common, family, UsageError, write } from './usage';
 
 /** The listings' usage lines. */
-export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [--netns NAME]
-  kring links [--json] [--netns NAME]
-  kring addrs [-4|-6] [--json] [--netns NAME]
-  kring neigh [-4|-6] [--json] [--netns NAME]
+export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [-n|--netns NAME]
+  kring links [--json] [-n|--netns NAME]
+  kring addrs [-4|-6] [--json] [-n|--netns NAME]
+  kring neigh [-4|-6] [--json] [-n|--netns NAME]
 `;
 
 /** What the listings' usage says about them. */

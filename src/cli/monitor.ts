@@ -11,7 +11,7 @@ import { ipContext, routeJson, routeText } from './ip-format';
 import { common, family, UsageError } from './usage';
 
 /** The monitor's usage line. */
-export const MONITOR_USAGE = `  kring monitor routes [-4|-6] [--json] [--netns NAME]
+export const MONITOR_USAGE = `  kring monitor routes [-4|-6] [--json] [-n|--netns NAME]
 `;
 
 /** Runs `kring monitor ARGV` until SIGINT or SIGTERM; resolves to the exit code. */

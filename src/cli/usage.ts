@@ -22,7 +22,7 @@ export const common = {
   4: { type: 'boolean', short: '4' },
   6: { type: 'boolean', short: '6' },
   json: { type: 'boolean', short: 'j' },
-  netns: { type: 'string' },
+  netns: { type: 'string', short: 'n' }, // -n NS: iproute2's spelling
 } as const;
 
 export function family(v: { 4?: boolean; 6?: boolean }): 4 | 6 | undefined {

@@ -28,15 +28,16 @@ function run(args: string[]) {
 }
 
 describe('kring CLI usage errors', () => {
-  it('exits 2 with the usage on a bad option, before opening anything', () => {
+  it('exits 2 with one line naming the problem and where the usage is, before opening anything', () => {
     const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'lo', '--ring', 'v9'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^kring: --ring must be v1, v2 or v3, got "v9"\nusage:/);
+    expect([r.status, r.stdout, r.stderr]).toEqual([2, '', 'kring: --ring must be v1, v2 or v3, got "v9"\nsee kring capture --help\n']);
+    const unknownOption = spawnSync(process.execPath, [KRING, 'links', '--frobnicate'], { encoding: 'utf8' });
+    expect([unknownOption.status, unknownOption.stderr.split('\n')[1]]).toEqual([2, 'see kring links --help']);
     const r2 = spawnSync(process.execPath, [KRING, 'capture', '-i', 'lo', '-c', '0'], { encoding: 'utf8' });
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/--count must be a positive integer, got "0"/);
     const r3 = spawnSync(process.execPath, [KRING, 'frobnicate'], { encoding: 'utf8' });
-    expect(r3.status).toBe(2);
+    expect([r3.status, r3.stderr]).toEqual([2, 'kring: unknown command "frobnicate"\nsee kring help\n']);
     for (const [args, message] of [
       [['--queue', '70000'], 'nfqueue needs --queue N, a queue number 0..65535, got "70000"'],
       [[], 'nfqueue needs --queue N, a queue number 0..65535, got undefined'],
@@ -134,6 +135,15 @@ describePrivileged('kring routes --table as ip route show table', () => {
   afterAll(() => destroy?.());
   const ipOut = (args: string[]) => spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
 
+  it("-n NS is --netns NS (iproute2's spelling): the same listing as ip -n NS", () => {
+    const ip = ipOut(['-j', 'link', 'show']);
+    const short = spawnSync(process.execPath, [KRING, 'links', '--json', '-n', ns], { encoding: 'utf8' });
+    const long = spawnSync(process.execPath, [KRING, 'links', '--json', '--netns', ns], { encoding: 'utf8' });
+    expect([short.status, long.status]).toEqual([0, 0]);
+    expect(short.stdout).toBe(long.stdout);
+    expect(JSON.parse(short.stdout).map((l: { ifname: string }) => l.ifname)).toEqual(JSON.parse(ip.stdout).map((l: { ifname: string }) => l.ifname));
+  });
+
   it('--table 0 lists every table of both families, as ip does', () => {
     for (const fam of [[], ['-6']]) {
       const ip = ipOut([...fam, 'route', 'show', 'table', '0']);
@@ -159,6 +169,34 @@ describePrivileged('kring routes --table as ip route show table', () => {
     expect(ip.stderr.split('\n')[1]).toBe('Dump terminated');
     expect(k.stderr).toBe(`kring: table default: ${reason}\n`);
     expect(k.stdout).toBe('');
+  });
+});
+
+describe('kring CLI conventions', () => {
+  const kring = (...args: string[]) => spawnSync(process.execPath, [KRING, ...args], { encoding: 'utf8' });
+  it('--version prints the package version', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { version } = require('../../package.json') as { version: string };
+    for (const flag of ['--version', '-V']) expect(kring(flag)).toMatchObject({ status: 0, stdout: `kring ${version}\n`, stderr: '' });
+  });
+
+  it('help, help COMMAND and COMMAND --help print to stdout and exit 0', () => {
+    const all = kring('help');
+    expect([all.status, all.stderr]).toEqual([0, '']);
+    expect(all.stdout).toMatch(/^usage:\n {2}kring routes /);
+    for (const command of ['capture', 'send', 'nfqueue', 'monitor', 'routes']) {
+      const help = kring('help', command);
+      expect([help.status, help.stderr]).toEqual([0, '']);
+      expect(help.stdout.split('\n')[1]).toMatch(new RegExp(`^ {2}kring ${command === 'routes' ? 'routes' : command} `));
+      for (const flag of ['--help', '-h']) expect(kring(command, flag)).toMatchObject({ status: 0, stdout: help.stdout, stderr: '' });
+    }
+    expect(kring('help', 'frobnicate')).toMatchObject({ status: 2, stdout: '', stderr: 'kring: no help for "frobnicate": not a command\nsee kring help\n' });
+  });
+
+  it('no command prints the usage on stderr and exits 2', () => {
+    const r = kring();
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toMatch(/^usage:\n/);
   });
 });
 
