@@ -5,6 +5,7 @@
  * decoded object graph (~240 bytes): what `getRoutes()` and the route readers hand out.
  * @packageDocumentation
  */
+import { inspect, InspectOptionsStylized } from 'node:util';
 import * as uapi from '../constants';
 import { NLMSGHDR } from '../layouts/netlink';
 import { RTMSG, RTNEXTHOP } from '../layouts/rtnetlink';
@@ -221,5 +222,19 @@ export class RouteRecord implements Route {
       decoded.set(this, r);
     }
     return r;
+  }
+
+  /**
+   * A plain object copy of the route (its own enumerable fields): what spreading, `Object.keys` or
+   * `structuredClone` need, which see no fields on the record itself (they are getters over the
+   * message bytes).
+   */
+  toObject(): Route {
+    return { ...this.toJSON() };
+  }
+
+  /** `console.log(route)` and `util.inspect(route)` show the route's fields, not an empty record. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, insp: typeof inspect): string {
+    return `RouteRecord ${insp(this.toJSON(), { ...options, depth: options.depth === null ? null : depth })}`;
   }
 }

@@ -1,4 +1,5 @@
 // RouteRecord: a route kept as its bytes, read in place and decoded on first access.
+import { inspect } from 'node:util';
 import { AF_INET, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF, RTA_TABLE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK } from '../../src/constants';
 import { MessageBuilder, NetlinkParseError } from '../../src/netlink/message';
 import { routeJson } from '../../src/cli/ip-format';
@@ -38,6 +39,21 @@ describe('RouteRecord (a route kept as its bytes)', () => {
     expect(routeJson(rec, ctx)).toEqual(routeJson(plain, ctx));
     expect(routeKey(rec)).toBe(routeKey(plain));
   });
+  it('prints and copies like the plain route it is: util.inspect, toObject, structuredClone of toObject', () => {
+    const msg = bytes();
+    const dv = new DataView(msg.buffer);
+    const rec = RouteRecord.from(dv, 16, msg.length - 16, RTM_NEWROUTE) as RouteRecord;
+    const plain = decodeRoute(dv, 16, msg.length - 16, RTM_NEWROUTE) as Route;
+    expect(inspect(rec)).toBe(`RouteRecord ${inspect(plain)}`);
+    expect(inspect(rec)).toContain("dst: '192.0.2.0'");
+    expect({ ...rec }).toEqual({}); // getters over the bytes: spread sees nothing, hence toObject()
+    const copy = rec.toObject();
+    expect(copy).toEqual(plain);
+    expect(copy).not.toBe(rec.toJSON());
+    expect(Object.keys(copy)).toEqual(Object.keys(plain));
+    expect(structuredClone(copy)).toEqual(plain);
+  });
+
   it('malformed bytes are an error value at construction, as decodeRoute gives', () => {
     const bad = Uint8Array.of(...rtmsg(AF_INET, 8, 254), 200, 0, RTA_MULTIPATH, 0);
     const dv = new DataView(bad.buffer);
