@@ -30,6 +30,10 @@ export interface ReaderOptions {
   retries?: number;
   /** Use this socket instead of opening one (it is not closed). */
   socket?: NetlinkSocket;
+  /** Aborting stops the dump: the Observable errors (the Promise rejects) with the signal's reason. */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds: an Error whose code is `'ERR_KRING_TIMEOUT'`. No limit by default. */
+  timeoutMs?: number;
 }
 
 /** Which routes {@link routes} reads. */
@@ -68,6 +72,8 @@ function familyNumber(f: 4 | 6 | undefined): number {
 function checkCommon(o: ReaderOptions): void {
   choice('onInterrupted', o.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
   if (o.retries !== undefined) int('retries', o.retries, 0, 1000);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
+  if (o.timeoutMs !== undefined) int('timeoutMs', o.timeoutMs, 1, 0x7fffffff);
   if (o.socket !== undefined && !(o.socket instanceof NetlinkSocket)) throw new TypeError(`socket must be a NetlinkSocket, got ${describe(o.socket)}`);
   netnsPath(o.netns);
 }
@@ -99,7 +105,7 @@ function dumpRecords<T>(
     let dv: DataView | null = null;
     const stop = sock.dumpInto(
       request,
-      { onInterrupted: policy, retries },
+      { onInterrupted: policy, retries, signal: o.signal, timeoutMs: o.timeoutMs },
       {
         begin: (view) => {
           dv = keepsBytes ? new DataView(new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer) : view;
@@ -156,7 +162,7 @@ export function countRoutes(options: RouteReaderOptions): Promise<{ count: numbe
     const run = (policy: 'retry' | 'flag') =>
       sock.dumpInto(
         request,
-        { onInterrupted: policy, retries: 3 },
+        { onInterrupted: policy, retries: 3, signal: o.signal, timeoutMs: o.timeoutMs },
         {
           record: (m, interrupted) => {
             if (m.type !== RTM_NEWROUTE) return;

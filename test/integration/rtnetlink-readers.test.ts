@@ -143,6 +143,26 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
   });
 
+  it('signal and timeoutMs: an abort or a timeout ends the dump with its reason, and its socket closes', async () => {
+    const before = openSockets();
+    const gone = new Error('no longer wanted');
+    await expect(getRoutes({ netns: ns, signal: AbortSignal.abort(gone) })).rejects.toBe(gone);
+    const ac = new AbortController();
+    const mid = lastValueFrom(routes({ netns: ns }).pipe(toArray()));
+    const aborting = lastValueFrom(routes({ netns: ns, signal: ac.signal }).pipe(toArray()));
+    setImmediate(() => ac.abort(gone)); // the dump of the whole table is under way by then
+    await expect(aborting).rejects.toBe(gone);
+    const whole = (await getRoutes({ netns: ns })).length;
+    expect((await mid).length).toBe(whole); // another dump at the same time is untouched
+    await expect(getRoutes({ netns: ns, timeoutMs: 1 })).rejects.toMatchObject({ code: 'ERR_KRING_TIMEOUT' });
+    expect((await getRoutes({ netns: ns, timeoutMs: 60_000 })).length).toBe(whole);
+    expect(() => getRoutes({ signal: 'stop' as unknown as AbortSignal })).toThrow(TypeError);
+    expect(() => getRoutes({ timeoutMs: 0 })).toThrow(RangeError);
+    // A closing socket with a read-ahead in flight closes its fd when that read is back.
+    for (let turn = 0; turn < 100 && [...openSockets()].some((x) => !before.has(x)); turn++) await new Promise((r) => setTimeout(r, 1));
+    expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
+  });
+
   it('bad options are TypeError/RangeError at call time, before any socket', () => {
     expect(() => routes({ family: 5 as 4 })).toThrow(new RangeError('family must be 4 or 6, got 5'));
     expect(() => routes({ table: -1 })).toThrow(RangeError);
