@@ -106,3 +106,4 @@ export { NfPacket, decodeNfPacket } from './nfqueue/packet';
 export { VerdictError } from './nfqueue/verdict-book';
 export { KernelQueueCounters } from './nfqueue/counters';
 export { QueueWorkers, QueueWorkersOptions, QueueReport } from './nfqueue/workers';
+export { iterate } from './iterate';

@@ -10,6 +10,7 @@ import { MessageCursor } from '../../src/netlink/message';
 import { NLMSG_DONE } from '../../src/constants';
 import { DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { getAddresses, getLinks, getRoutes, links, routes } from '../../src/rtnetlink/readers';
+import { iterate } from '../../src/iterate';
 import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
 import { openSockets } from '../helpers/netlink';
 import { describePrivileged } from '../helpers/privileged';
@@ -159,6 +160,19 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect(() => getRoutes({ signal: 'stop' as unknown as AbortSignal })).toThrow(TypeError);
     expect(() => getRoutes({ timeoutMs: 0 })).toThrow(RangeError);
     // A closing socket with a read-ahead in flight closes its fd when that read is back.
+    for (let turn = 0; turn < 100 && [...openSockets()].some((x) => !before.has(x)); turn++) await new Promise((r) => setTimeout(r, 1));
+    expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
+  });
+
+  it('iterate(routes()) pulls the same routes with for await; a break ends the dump and closes its socket', async () => {
+    const whole = (await getRoutes({ netns: ns })).map((r) => `${r.table} ${r.dst}/${r.dstLen}`);
+    const pulled: string[] = [];
+    for await (const r of iterate(routes({ netns: ns }))) pulled.push(`${r.table} ${r.dst}/${r.dstLen}`);
+    expect(pulled).toEqual(whole);
+    const before = openSockets();
+    let n = 0;
+    for await (const r of iterate(routes({ netns: ns }))) if (r && ++n === 10) break;
+    expect(n).toBe(10);
     for (let turn = 0; turn < 100 && [...openSockets()].some((x) => !before.has(x)); turn++) await new Promise((r) => setTimeout(r, 1));
     expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
   });
