@@ -247,39 +247,15 @@ export abstract class FrameBatch implements Iterable<FrameView> {
     let total = 0;
     for (let i = 0; i < n; i++) total += caplens[i];
     const store = Buffer.allocUnsafe(total);
-    const dv = this._dv;
-    const l = this._layout;
     const buf = this._buf;
     const at = this._data;
     let pos = 0;
     for (let i = 0; i < n; i++) {
-      const h = this._offsets[i];
       const cap = caplens[i];
       const copied = this._copies?.[i];
       if (copied) store.set(copied, pos);
       else store.set(buf.subarray(at[i], at[i] + cap), pos);
-      const status = this._status(i, h);
-      const ll = h + l.sockaddrOffset;
-      let vlan: Frame['vlan'] = null;
-      if (status & TP_STATUS_VLAN_VALID) vlan = { tci: l.vlanTci(dv, h), tpid: status & TP_STATUS_VLAN_TPID_VALID ? l.vlanTpid(dv, h) : ETH_P_8021Q };
-      out[i] = new CapturedFrame(
-        store,
-        pos,
-        cap,
-        this._lens[i],
-        l.sec(dv, h),
-        l.nsec(dv, h),
-        dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),
-        dv.getUint16(ll + SOCKADDR_LL.sll_protocol, false),
-        dv.getUint8(ll + SOCKADDR_LL.sll_pkttype),
-        dv.getUint16(ll + SOCKADDR_LL.sll_hatype, true),
-        Math.min(8, dv.getUint8(ll + SOCKADDR_LL.sll_halen)),
-        dv.getUint32(ll + SOCKADDR_LL.sll_addr, false),
-        dv.getUint32(ll + SOCKADDR_LL.sll_addr + 4, false),
-        vlan,
-        status,
-        l.rxhash(dv, h),
-      );
+      out[i] = capturedFrame(this, i, store, pos, cap);
       pos += cap;
     }
     return out;
@@ -483,9 +459,6 @@ export class FrameView {
     const b = this._b;
     b._check();
     const i = this._i;
-    const at = b._offsets[i];
-    const l = b._layout;
-    const dv = b._dv;
     let data = b._copies?.[i];
     if (!data) {
       const start = b._data[i];
@@ -493,35 +466,44 @@ export class FrameView {
       data = Buffer.allocUnsafe(n);
       data.set(b._buf.subarray(start, start + n));
     }
-    const status = this.#status(at);
-    const ll = at + l.sockaddrOffset;
-    let vlan: Frame['vlan'] = null;
-    if (status & TP_STATUS_VLAN_VALID) {
-      vlan = { tci: l.vlanTci(dv, at), tpid: status & TP_STATUS_VLAN_TPID_VALID ? l.vlanTpid(dv, at) : ETH_P_8021Q };
-    }
-    return new CapturedFrame(
-      data,
-      0,
-      data.length,
-      b._lens[i],
-      l.sec(dv, at),
-      l.nsec(dv, at),
-      dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),
-      dv.getUint16(ll + SOCKADDR_LL.sll_protocol, false),
-      dv.getUint8(ll + SOCKADDR_LL.sll_pkttype),
-      dv.getUint16(ll + SOCKADDR_LL.sll_hatype, true),
-      Math.min(8, dv.getUint8(ll + SOCKADDR_LL.sll_halen)),
-      dv.getUint32(ll + SOCKADDR_LL.sll_addr, false),
-      dv.getUint32(ll + SOCKADDR_LL.sll_addr + 4, false),
-      vlan,
-      status,
-      l.rxhash(dv, at),
-    );
+    return capturedFrame(b, i, data, 0, data.length);
   }
 
   #ll(): number {
     return this.#at() + this._b._layout.sockaddrOffset;
   }
+}
+
+/**
+ * Frame `i` of `b` as a {@link CapturedFrame}: its header's fields read now, its bytes
+ * `store[start .. start + caplen]` (already copied there by the caller).
+ */
+function capturedFrame(b: FrameBatch, i: number, store: Buffer, start: number, caplen: number): CapturedFrame {
+  const at = b._offsets[i];
+  const l = b._layout;
+  const dv = b._dv;
+  const status = b._status(i, at);
+  const ll = at + l.sockaddrOffset;
+  let vlan: Frame['vlan'] = null;
+  if (status & TP_STATUS_VLAN_VALID) vlan = { tci: l.vlanTci(dv, at), tpid: status & TP_STATUS_VLAN_TPID_VALID ? l.vlanTpid(dv, at) : ETH_P_8021Q };
+  return new CapturedFrame(
+    store,
+    start,
+    caplen,
+    b._lens[i],
+    l.sec(dv, at),
+    l.nsec(dv, at),
+    dv.getInt32(ll + SOCKADDR_LL.sll_ifindex, true),
+    dv.getUint16(ll + SOCKADDR_LL.sll_protocol, false),
+    dv.getUint8(ll + SOCKADDR_LL.sll_pkttype),
+    dv.getUint16(ll + SOCKADDR_LL.sll_hatype, true),
+    Math.min(8, dv.getUint8(ll + SOCKADDR_LL.sll_halen)),
+    dv.getUint32(ll + SOCKADDR_LL.sll_addr, false),
+    dv.getUint32(ll + SOCKADDR_LL.sll_addr + 4, false),
+    vlan,
+    status,
+    l.rxhash(dv, at),
+  );
 }
 
 /** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. @internal */
