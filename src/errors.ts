@@ -103,3 +103,25 @@ function privilegeHint(errno: number, syscall: string, op: string): string | und
   // watch), so no hint rather than a wrong one.
   return undefined;
 }
+
+/**
+ * A failure to enter a network namespace while making a socket there (opening its file, or setns)
+ * as an error that names the namespace: `open(/run/netns/blue): ENOENT, no such network
+ * namespace`. Anything else passes through unchanged.
+ * @internal
+ */
+export function namespaceError(e: unknown, netnsPath: string | null): unknown {
+  if (netnsPath === null || !(e instanceof RingError) || (e.syscall !== 'open' && e.syscall !== 'setns')) return e;
+  const what = e.errno === osConstants.errno.ENOENT ? 'no such network namespace' : errnoText(e.errno);
+  return new RingError(e.errno, e.syscall, netnsPath, what);
+}
+
+/**
+ * SIOCGIFINDEX's ENODEV as an error that names the interface (and the namespace looked in):
+ * `ioctl(SIOCGIFINDEX): ENODEV, no interface named eth9 in network namespace /run/netns/blue`.
+ * @internal
+ */
+export function interfaceError(e: unknown, ifname: string, netnsPath: string | null): unknown {
+  if (!(e instanceof RingError) || e.errno !== osConstants.errno.ENODEV) return e;
+  return new RingError(e.errno, e.syscall, e.op, `no interface named ${ifname}${netnsPath ? ` in network namespace ${netnsPath}` : ''}`);
+}

@@ -20,7 +20,7 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
 } from '../constants';
-import { errnoName, RingError, UnsupportedError } from '../errors';
+import { errnoName, namespaceError, RingError, UnsupportedError } from '../errors';
 import { encodeSockaddrNl, sockaddrNlPid } from '../layouts/netlink';
 import { validateNlMmapGeometry } from '../layouts/nl-mmap';
 import { RingGeometry } from '../layouts/types';
@@ -136,7 +136,12 @@ export function openSocketParts(o: NetlinkSocketOptions, ringCalls: (fd: number)
   validateNlMmapGeometry(tx, pageSize);
   checkMappable(rx.blockSize * rx.blockCount + tx.blockSize * tx.blockCount, 'the RX and TX rings');
   const path = netnsPath(o.netns);
-  const fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: protocol, netns: path, op: 'AF_NETLINK' });
+  let fd: number;
+  try {
+    fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: protocol, netns: path, op: 'AF_NETLINK' });
+  } catch (e) {
+    throw namespaceError(e, path);
+  }
   let kernel: KernelRings | null = null;
   try {
     const sa = encodeSockaddrNl();

@@ -46,7 +46,7 @@ import {
   TP_FT_REQ_FILL_RXHASH,
   TPACKET_ALIGN,
 } from '../constants';
-import { errnoText, RingError, UnsupportedError } from '../errors';
+import { errnoText, interfaceError, namespaceError, RingError, UnsupportedError } from '../errors';
 import { encodeSockaddrLl } from '../layouts/sockaddr-ll';
 import { tpacketV1 } from '../layouts/tpacket-v1';
 import { tpacketV2 } from '../layouts/tpacket-v2';
@@ -286,11 +286,21 @@ export class PacketSocket implements Disposable {
     if (o.geometry) validateGeometry(o.geometry, { version: o.version, pageSize });
     if (o.tx?.geometry) validateGeometry(o.tx.geometry, { version: o.version, pageSize });
 
-    const fd = native.krSocket({ domain: AF_PACKET, type: o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, protocol: 0, netns: o.netnsPath, op: 'AF_PACKET' });
+    let fd: number;
+    try {
+      fd = native.krSocket({ domain: AF_PACKET, type: o.mode === 'raw' ? SOCK_RAW : SOCK_DGRAM, protocol: 0, netns: o.netnsPath, op: 'AF_PACKET' });
+    } catch (e) {
+      throw namespaceError(e, o.netnsPath);
+    }
     let mapping: ArrayBuffer | null = null;
     try {
       const any = o.interface === 'any';
-      const ifindex = any ? 0 : native.krIfIndex(fd, o.interface);
+      let ifindex = 0;
+      try {
+        if (!any) ifindex = native.krIfIndex(fd, o.interface);
+      } catch (e) {
+        throw interfaceError(e, o.interface, o.netnsPath);
+      }
       const mtu = any ? 0 : native.krIfMtu(fd, o.interface);
       native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_VERSION, value: o.version, op: 'PACKET_VERSION' });
       let ignoreOutgoing: PacketFeatures['ignoreOutgoing'] = 'off';

@@ -93,7 +93,12 @@ describePrivileged('kring capture', () => {
   it('a missing interface exits 1 with the RingError message', () => {
     const r = spawnSync(process.execPath, [KRING, 'capture', '-i', 'kring-nope0', '--netns', env.t.capNs], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('kring: ioctl(SIOCGIFINDEX): ENODEV, No such device\n');
+    expect(r.stderr).toBe(`kring: ioctl(SIOCGIFINDEX): ENODEV, no interface named kring-nope0 in network namespace /run/netns/${env.t.capNs}\n`);
+    // The namespace, named, for the rtnetlink commands and the capture alike.
+    for (const args of [['links'], ['capture', '-i', 'lo']]) {
+      const n = spawnSync(process.execPath, [KRING, ...args, '--netns', 'kring-no-such-netns'], { encoding: 'utf8' });
+      expect([n.status, n.stderr]).toEqual([1, 'kring: open(/run/netns/kring-no-such-netns): ENOENT, no such network namespace\n']);
+    }
   });
 });
 

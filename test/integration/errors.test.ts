@@ -29,7 +29,7 @@ describePrivileged('kernel errors', () => {
     const e = openError({ interface: 'kring-nope0', netns: t.capNs });
     expect(e).toBeInstanceOf(RingError);
     expect(e).toMatchObject({ code: 'ENODEV', errno: 19, syscall: 'ioctl', op: 'SIOCGIFINDEX', hint: undefined });
-    expect(e.message).toBe('ioctl(SIOCGIFINDEX): ENODEV, No such device');
+    expect(e.message).toBe(`ioctl(SIOCGIFINDEX): ENODEV, no interface named kring-nope0 in network namespace /run/netns/${t.capNs}`);
     expect(fdCount()).toBe(before);
   });
 
@@ -38,9 +38,10 @@ describePrivileged('kernel errors', () => {
     expect(e.code).toBe('ENODEV');
   });
 
-  it('a missing namespace is ENOENT from open', () => {
+  it('a missing namespace is ENOENT from open, named', () => {
     const e = openError({ interface: 'lo', netns: 'kring-no-such-netns' });
-    expect(e).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'open', op: 'AF_PACKET' });
+    expect(e).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'open', op: '/run/netns/kring-no-such-netns' });
+    expect(e.message).toBe('open(/run/netns/kring-no-such-netns): ENOENT, no such network namespace');
   });
 
   it('without CAP_NET_RAW, socket(AF_PACKET) is EPERM with the capability hint', () => {
