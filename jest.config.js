@@ -12,7 +12,7 @@ module.exports = {
       displayName: 'unit',
       roots: ['<rootDir>/test/unit'],
       // No native addon in the unit tier: a stand-in that throws on any syscall (test/unit/no-native.js).
-      moduleNameMapper: { '^.*/build/Release/kring\\.node$': '<rootDir>/test/unit/no-native.js' },
+      moduleNameMapper: { '^node-gyp-build$': '<rootDir>/test/unit/no-native-loader.js' },
     },
     { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'] },
   ],

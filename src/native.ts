@@ -6,6 +6,7 @@
  * @internal
  * @packageDocumentation
  */
+import { join } from 'node:path';
 import { RingError } from './errors';
 
 /**
@@ -162,9 +163,12 @@ export const POLL_READABLE = 1;
 /** {@link NativePoller.start}: wake on writability (EPOLLOUT). */
 export const POLL_WRITABLE = 2;
 
-// The same relative path works from src/ (ts-jest) and dist/ (the published build).
+// node-gyp-build finds the addon: a local build (build/Release, from `npm ci` or node-gyp) first,
+// else the prebuilt binary the package ships for this platform (prebuilds/linux-x64). The package
+// root is one level up from src/ (ts-jest) and from dist/ (the published build).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding = require('../build/Release/kring.node') as NativeBinding;
+const loadAddon = require('node-gyp-build') as (root: string) => NativeBinding;
+const binding = loadAddon(join(__dirname, '..'));
 binding.krInit({ RingError });
 
 /** The loaded, initialised native binding. */
