@@ -21,6 +21,18 @@ describe('the packed tarball', () => {
   }, 300_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+  it('carries a prebuilt addon for linux-x64 and, cross-built, linux-arm64 (ELF e_machine checked)', () => {
+    const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
+    const machine = (arch: string) => {
+      const elf = execFileSync('tar', ['xzf', tarball, '-O', `package/prebuilds/linux-${arch}/kring.node`]);
+      expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      return elf.readUInt16LE(18); // e_machine
+    };
+    expect(listing).toEqual(expect.arrayContaining(['package/prebuilds/linux-x64/kring.node', 'package/prebuilds/linux-arm64/kring.node']));
+    expect(machine('x64')).toBe(62); // EM_X86_64
+    expect(machine('arm64')).toBe(183); // EM_AARCH64
+  });
+
   // A PATH with node and npm only: no cc, g++, make or python to build with.
   function bareBin(): string {
     const bin = join(work, 'bin');
