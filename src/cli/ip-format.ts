@@ -68,7 +68,7 @@ import {
   routeTypeName,
   scopeName,
   tableName,
-} from './names';
+} from '../rtnetlink/names';
 import { Neighbour } from '../rtnetlink/neighbour';
 import { METRIC_NAMES, Nexthop, Route } from '../rtnetlink/route';
 

@@ -19,7 +19,7 @@ import {
   routeJson,
   routeText,
 } from './ip-format';
-import { tableId } from './names';
+import { tableId } from '../rtnetlink/names';
 import { CommandError, common, family, UsageError, write } from './usage';
 
 /** The listings' usage lines. */

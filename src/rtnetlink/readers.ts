@@ -14,6 +14,7 @@ import { Address, addressDumpRequest, decodeAddress } from './address';
 import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';
 import { Route, routeDumpRequest } from './route';
+import { tableId } from './names';
 import { RouteRecord } from './route-record';
 
 /** Options every reader takes. */
@@ -40,8 +41,12 @@ export interface ReaderOptions {
 export interface RouteReaderOptions extends ReaderOptions {
   /** 4, 6, or both (default). */
   family?: 4 | 6;
-  /** A table id, or 'all' (default). Filtered by the kernel (strict checking) and again here. */
-  table?: number | 'all';
+  /**
+   * A table id, a name as ip knows it (`'main'`, `'local'`, `'default'`, or one from
+   * /etc/iproute2/rt_tables), or `'all'` (default; also 0). Filtered by the kernel (strict checking)
+   * and again here.
+   */
+  table?: number | 'all' | 'main' | 'local' | 'default' | (string & {});
   /** Kernel-side filters (strict checking): protocol, type, output interface; a predicate runs here. */
   filter?: { protocol?: number; type?: number; oif?: number; predicate?: (r: Route) => boolean };
 }
@@ -206,13 +211,26 @@ function collect<T>(batches: Observable<T[]>): Promise<T[]> {
   });
 }
 
+// The `table` option: 'all' (also 0, RT_TABLE_UNSPEC, as for the kernel and ip), an id, or a name
+// as ip knows it ('main', 'local', 'default', or one from /etc/iproute2/rt_tables).
+function tableOption(t: RouteReaderOptions['table']): number | 'all' {
+  if (t === undefined || t === 'all' || t === 0) return 'all';
+  if (typeof t === 'string') {
+    const id = t.length > 0 && !/^\d+$/.test(t) ? tableId(t) : undefined;
+    if (id === undefined)
+      throw new RangeError(`table ${JSON.stringify(t)} is not a table name ip knows (main, local, default, or one from /etc/iproute2/rt_tables)`);
+    return id === 0 ? 'all' : id;
+  }
+  return int('table', t, 1, 0xffffffff, " (or 'all', or a table name)");
+}
+
 // A route reader's options, checked: the dump request (with the kernel-side filters), whether it
 // needs strict checking, and the same filter applied here (for kernels that cannot).
 function routeQuery(options: RouteReaderOptions | undefined): { o: RouteReaderOptions; request: Uint8Array; keep: (r: Route) => boolean; strict: boolean } {
   const o = optionsObject('routes()', options);
   const family = familyNumber(o.family);
   // Table 0 (RT_TABLE_UNSPEC) is "every table", as for the kernel and ip.
-  const table = o.table === undefined || o.table === 'all' || o.table === 0 ? 'all' : int('table', o.table, 1, 0xffffffff, " (or 'all')");
+  const table = tableOption(o.table);
   const f = o.filter === undefined ? {} : optionsObject('filter', o.filter);
   if (f.protocol !== undefined) int('filter.protocol', f.protocol, 0, 255);
   if (f.type !== undefined) int('filter.type', f.type, 0, 255);

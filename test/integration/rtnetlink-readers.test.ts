@@ -144,6 +144,31 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
   });
 
+  it("table names as ip knows them: 'main', 'local', 'default' select what the ids select; an unknown name is a RangeError", async () => {
+    const key = (r: { table: number; dst?: string | null; dstLen: number }) => `${r.table} ${r.dst}/${r.dstLen}`;
+    for (const [name, id] of [
+      ['main', 254],
+      ['local', 255],
+      ['default', 253],
+    ] as const) {
+      const byName = (await getRoutes({ netns: ns, table: name })).map(key);
+      const byId = (await getRoutes({ netns: ns, table: id })).map(key);
+      expect(byName).toEqual(byId);
+      // ip agrees on what the table holds (its count, both families).
+      // (ip fails on a table the namespace does not have, as 'default' here: nothing to count.)
+      const ipRoutes = (fam: number) => {
+        try {
+          return (ipJson(ns, [`-${fam}`, 'route', 'show', 'table', name]) as unknown[]).length;
+        } catch {
+          return 0;
+        }
+      };
+      const ipCount = ipRoutes(4) + ipRoutes(6);
+      expect(byName.length).toBe(ipCount);
+    }
+    expect(() => getRoutes({ netns: ns, table: 'no-such-table' })).toThrow(RangeError);
+  });
+
   it('signal and timeoutMs: an abort or a timeout ends the dump with its reason, and its socket closes', async () => {
     const before = openSockets();
     const gone = new Error('no longer wanted');
