@@ -48,6 +48,10 @@ export interface RouteTableOptions {
   netns?: string;
   /** Socket receive buffer (default 4 MiB). Small values make overruns, which the mirror repairs. */
   rcvbuf?: number;
+  /** Aborting before {@link RouteTable.ready} closes the mirror and rejects `ready` with the signal's reason. */
+  signal?: AbortSignal;
+  /** The first dump's time limit: past it the mirror closes and `ready` rejects (code `'ERR_KRING_TIMEOUT'`). */
+  timeoutMs?: number;
 }
 
 function nexthopKey(gateway: string | undefined, via: Route['via'], ifindex: number | undefined): string {
@@ -127,7 +131,7 @@ export class RouteTable implements Disposable {
   /** Last seen IFF_UP | IFF_LOWER_UP of each link that sent an event. */
   #links = new Map<number, number>();
 
-  private constructor(sock: NetlinkSocket, family: number) {
+  private constructor(sock: NetlinkSocket, family: number, o: RouteTableOptions) {
     this.#sock = sock;
     this.#family = family;
     // Events first: what changes during the dump is queued, not missed.
@@ -138,10 +142,42 @@ export class RouteTable implements Disposable {
       sock.messages().subscribe((m) => (this.#dumping && m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK ? this.#queued.push(m) : this.#event(m))),
     );
     this.#subs.push(sock.losses().subscribe(() => this.#resync()));
+    let settle: ((e?: unknown) => void) | null = null;
     this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#dump(resolve, reject);
+      let done = false;
+      const end = (f: () => void) => {
+        if (done) return;
+        done = true;
+        disarm();
+        f();
+      };
+      this.#resolveReady = () => end(resolve);
+      settle = (e) => end(() => reject(e));
+      this.#dump(
+        () => end(resolve),
+        (e) => end(() => reject(e)),
+      );
     });
+    // Cancelling the first dump: the mirror closes, and ready rejects with the reason.
+    const { signal, timeoutMs } = o;
+    const cancel = (e: unknown) => {
+      settle?.(e);
+      this.close();
+    };
+    const onAbort = () => cancel(signal!.reason);
+    const timer =
+      timeoutMs === undefined
+        ? null
+        : setTimeout(
+            () => cancel(Object.assign(new Error(`the route mirror's first dump took more than ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })),
+            timeoutMs,
+          );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function disarm() {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (signal?.aborted) queueMicrotask(onAbort);
   }
 
   /**
@@ -154,8 +190,12 @@ export class RouteTable implements Disposable {
     const groups = [RTNLGRP_LINK];
     if (family !== AF_INET6) groups.push(RTNLGRP_IPV4_ROUTE);
     if (family !== AF_INET) groups.push(RTNLGRP_IPV6_ROUTE);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+    if (o.timeoutMs !== undefined && (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1 || o.timeoutMs > 0x7fffffff)) {
+      throw new RangeError(`timeoutMs must be an integer from 1 to 2^31-1, got ${JSON.stringify(o.timeoutMs)}`);
+    }
     const sock = NetlinkSocket.open({ protocol: 'route', netns: o.netns, groups, rcvbuf: o.rcvbuf, rx: DUMP_RX_RING });
-    return new RouteTable(sock, family);
+    return new RouteTable(sock, family, o);
   }
 
   /** The mirrored routes now (a new array; the Route objects are the mirror's, do not modify them). */

@@ -11,6 +11,7 @@ import { NLMSG_DONE } from '../../src/constants';
 import { DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
 import { getAddresses, getLinks, getRoutes, links, routes } from '../../src/rtnetlink/readers';
 import { iterate } from '../../src/iterate';
+import { RouteTable } from '../../src/rtnetlink/route-table';
 import { createNamespace, ipBatch, ipJson } from '../helpers/netns';
 import { openSockets } from '../helpers/netlink';
 import { describePrivileged } from '../helpers/privileged';
@@ -200,6 +201,20 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect(n).toBe(10);
     for (let turn = 0; turn < 100 && [...openSockets()].some((x) => !before.has(x)); turn++) await new Promise((r) => setTimeout(r, 1));
     expect([...openSockets()].filter((x) => !before.has(x))).toEqual([]);
+  });
+
+  it('RouteTable: signal and timeoutMs cancel the first dump: ready rejects with the reason and the mirror closes', async () => {
+    const gone = new Error('not wanted');
+    const aborted = RouteTable.open({ netns: ns, signal: AbortSignal.abort(gone) });
+    await expect(aborted.ready).rejects.toBe(gone);
+    expect(aborted.size).toBe(0);
+    const slow = RouteTable.open({ netns: ns, timeoutMs: 1 }); // 100k routes take longer than that
+    await expect(slow.ready).rejects.toMatchObject({ code: 'ERR_KRING_TIMEOUT' });
+    const fine = RouteTable.open({ netns: ns, timeoutMs: 60_000, signal: new AbortController().signal });
+    await fine.ready;
+    expect(fine.size).toBe((await getRoutes({ netns: ns })).length);
+    fine.close();
+    expect(() => RouteTable.open({ netns: ns, timeoutMs: 0 })).toThrow(RangeError);
   });
 
   it('bad options are TypeError/RangeError at call time, before any socket', () => {
