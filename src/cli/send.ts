@@ -52,13 +52,16 @@ export async function send(argv: string[]): Promise<number> {
   const sock = PacketSocket.open({ interface: values.interface, netns: values.netns, version, rx: false, tx: { batch } });
   const w = sock.writer;
   let stop = false;
+  // SIGINT/SIGTERM end the replay, also while it waits for room in a stalled ring.
+  const cancel = new AbortController();
   const onSignal = () => {
     stop = true;
+    cancel.abort(new Error('interrupted'));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const start = process.hrtime.bigint();
-  let written = 0;
+  let written = 0; // frames handed to the writer (its stats say what the kernel sent)
   try {
     for (let loop = 0; loop < loops && !stop; loop++) {
       for await (const r of readCaptureFile(file)) {
@@ -75,11 +78,13 @@ export async function send(argv: string[]): Promise<number> {
             await new Promise((r) => setTimeout(r, due - now));
           }
         }
-        while (!w.write(r.data)) await w.writable();
+        while (!w.write(r.data)) await w.writable({ signal: cancel.signal });
         written++;
       }
     }
-    await w.flush();
+    await w.flush({ signal: cancel.signal });
+  } catch (e) {
+    if (!cancel.signal.aborted) throw e; // interrupted: the summary below says what went out
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -44,6 +44,8 @@ interface Member {
   batches: number;
   frames: number;
   waiting: { resolve(s: PacketStats): void; reject(e: Error): void }[];
+  /** Set when the thread exited: nothing asked of it can be answered. */
+  exited: Error | null;
 }
 
 /**
@@ -88,7 +90,7 @@ export class FanoutWorkers {
 
   #spawn(index: number, options: PacketSocketOptions): Promise<void> {
     const worker = new Worker(workerEntry(__dirname, 'packet', 'fanout-worker'), { workerData: options });
-    const member: Member = { worker, batches: 0, frames: 0, waiting: [] };
+    const member: Member = { worker, batches: 0, frames: 0, waiting: [], exited: null };
     this.#members[index] = member;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromFanoutWorker) => {
@@ -111,6 +113,7 @@ export class FanoutWorkers {
       });
       worker.on('exit', () => {
         const e = new Error(`fanout member ${index} exited`);
+        member.exited = e;
         reject(e);
         for (const w of member.waiting.splice(0)) w.reject(e);
         if (!this.#closed) this.#fail(e);
@@ -160,6 +163,7 @@ export class FanoutWorkers {
   }
 
   #ask(m: Member, message: ToFanoutWorker): Promise<PacketStats> {
+    if (m.exited) return Promise.reject(m.exited); // an exited thread answers nothing
     return new Promise((resolve, reject) => {
       m.waiting.push({ resolve, reject });
       m.worker.postMessage(message);

@@ -667,12 +667,7 @@ export class PacketSocket implements Disposable {
         if (!(e instanceof RingError) || e.errno !== osConstants.errno.ENODEV) throw e;
       }
       if (now === this.ifindex) return null; // down, not gone: capture resumes when it is up again
-      return new RingError(
-        err,
-        'poll',
-        `interface ${this.#ifname}`,
-        `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`,
-      );
+      return this.#interfaceGone(err, 'poll');
     }
     return new RingError(err, 'poll', `interface ${this.#ifname}`, errnoText(err));
   }
@@ -684,15 +679,21 @@ export class PacketSocket implements Disposable {
       return native.krRingKick(this.#fd, 'PACKET_TX_RING', flags);
     } catch (e) {
       if (e instanceof RingError && e.errno === osConstants.errno.ENXIO) {
-        throw new RingError(
-          e.errno,
-          'send',
-          `interface ${this.#ifname}`,
-          `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`,
-        );
+        throw this.#interfaceGone(e.errno, 'send');
       }
       throw e;
     }
+  }
+
+  // The bound interface is gone (deleted, or moved to another namespace): the error that ends the
+  // stream (poll) or fails the writer (send).
+  #interfaceGone(errno: number, syscall: string): RingError {
+    return new RingError(
+      errno,
+      syscall,
+      `interface ${this.#ifname}`,
+      `the interface (ifindex ${this.ifindex}) was deleted or moved to another network namespace`,
+    );
   }
 
   #recvWhole(size: number): Buffer {

@@ -198,6 +198,7 @@ describePrivileged(
     it('PACKET_LOSS on: refused frames are skipped and reported; the rest arrive', async () => {
       using rx = rxSocket();
       using tx = txSocket({ tx: { packetLoss: true } });
+      const before = rxPackets(env.t.capNs, env.t.capIf);
       const good = frames(3, () => 200);
       const short = Buffer.alloc(10, 1);
       const long = frames(1, () => 1515)[0]; // MTU 1500 + 14, one byte over, untagged
@@ -222,11 +223,13 @@ describePrivileged(
         },
       ]);
       expect(tx.writer.stats()).toEqual({ written: 5, sent: 3, wrongFormat: 2, kicks: 1 });
+      expect(rxPackets(env.t.capNs, env.t.capIf) - before).toBe(3); // the kernel's count on the far side
     });
 
     it('PACKET_LOSS off: a refused frame fails the writer with a WrongFormatError naming it', async () => {
       using rx = rxSocket();
       using tx = txSocket();
+      const before = rxPackets(env.t.capNs, env.t.capIf);
       const good = frames(2, () => 200);
       const reports: WrongFormatReport[] = [];
       let streamError: unknown = null;
@@ -254,6 +257,7 @@ describePrivileged(
       expect(streamError).toBe(err);
       expect(() => tx.writer.write(good[0])).toThrow(err as Error);
       expect(tx.writer.stats()).toEqual({ written: 3, sent: 1, wrongFormat: 1, kicks: 1 });
+      expect(rxPackets(env.t.capNs, env.t.capIf) - before).toBe(1); // only the frame before the refused one left
     });
 
     it('a frame larger than the slot is a RangeError before anything is written', async () => {
