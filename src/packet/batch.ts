@@ -236,22 +236,29 @@ export abstract class FrameBatch implements Iterable<FrameView> {
   }
 
   /**
-   * Copies every frame out of the ring, with one allocation for all their bytes (each frame's
-   * `data` is a view of it, made on first access): what {@link PacketSocket.frames} emits.
+   * Copies every frame out of the ring, their bytes in stores of about 64 KiB shared by
+   * consecutive frames (each frame's `data` is a view of its store, made on first access): what
+   * {@link PacketSocket.frames} emits.
    */
   copyAll(): Frame[] {
     this.#check();
     const n = this._length;
     const out: Frame[] = new Array(n);
     const caplens = this._caplens;
-    let total = 0;
-    for (let i = 0; i < n; i++) total += caplens[i];
-    const store = Buffer.allocUnsafe(total);
     const buf = this._buf;
     const at = this._data;
+    // Frames share stores of about COPY_STORE_BYTES: few allocations per batch, none of them the
+    // size of a whole block (a multi-megabyte buffer per block costs more than it saves).
+    let store: Buffer | null = null;
     let pos = 0;
     for (let i = 0; i < n; i++) {
       const cap = caplens[i];
+      if (store === null || pos + cap > store.length) {
+        let size = 0;
+        for (let k = i; k < n && (size === 0 || size + caplens[k] <= COPY_STORE_BYTES); k++) size += caplens[k];
+        store = Buffer.allocUnsafe(size);
+        pos = 0;
+      }
       const copied = this._copies?.[i];
       if (copied) store.set(copied, pos);
       else store.set(buf.subarray(at[i], at[i] + cap), pos);
@@ -473,6 +480,9 @@ export class FrameView {
     return this.#at() + this._b._layout.sockaddrOffset;
   }
 }
+
+/** About how many bytes {@link FrameBatch.copyAll} copies into one store. */
+const COPY_STORE_BYTES = 65536;
 
 /**
  * Frame `i` of `b` as a {@link CapturedFrame}: its header's fields read now, its bytes
