@@ -5,11 +5,10 @@
 // routes: routes(), one decoded Route per RxJS emission, counted (the typed streamed path);
 // retain: getRoutes(), every decoded Route kept in one array (the typed retained path).
 'use strict';
-const { NetlinkSocket, routeDumpRequest, routes, getRoutes } = require('..');
+const { NetlinkSocket, routeDumpRequest, routes, getRoutes, AF_INET } = require('..');
 
 const [mode, netns] = process.argv.slice(2);
 const RTM_NEWROUTE = 24;
-const AF_INET = 2;
 let count = 0;
 const fail = (e) => {
   process.stderr.write(`${e.stack}\n`);
@@ -18,9 +17,9 @@ const fail = (e) => {
 const report = () => process.stdout.write(`routes=${count}\n`);
 
 if (mode === 'routes') {
-  routes({ netns, family: 4, onInterrupted: 'flag' }).subscribe({ next: () => void count++, error: fail, complete: report });
+  routes({ netns, family: AF_INET, onInterrupted: 'flag' }).subscribe({ next: () => void count++, error: fail, complete: report });
 } else if (mode === 'retain') {
-  getRoutes({ netns, family: 4 }).then((all) => {
+  getRoutes({ netns, family: AF_INET }).then((all) => {
     count = all.length;
     report();
   }, fail);

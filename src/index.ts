@@ -61,6 +61,8 @@ export {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,
   NLMSGERR_ATTR_COOKIE,
+  AF_INET,
+  AF_INET6,
 } from './constants';
 export { RingWriter, RingWriterTarget } from './ring/writer';
 export { NetlinkFrame } from './netlink/reader';
@@ -96,6 +98,7 @@ export {
   getNeighbours,
   ReaderOptions,
   RouteReaderOptions,
+  AddressFamily,
   Flagged,
   MalformedMessageError,
 } from './rtnetlink/readers';
@@ -107,3 +110,4 @@ export { VerdictError } from './nfqueue/verdict-book';
 export { KernelQueueCounters } from './nfqueue/counters';
 export { QueueWorkers, QueueWorkersOptions, QueueReport } from './nfqueue/workers';
 export { iterate } from './iterate';
+export { CancelOptions } from './cancel';

@@ -20,6 +20,8 @@ import {
   routeText,
 } from './ip-format';
 import { tableId } from '../rtnetlink/names';
+import { AF_INET, AF_INET6 } from '../constants';
+import type { AddressFamily } from '../rtnetlink/readers';
 import { CommandError, common, family, UsageError, write } from './usage';
 
 /** The listings' usage lines. */
@@ -48,7 +50,7 @@ async function routesCommand(argv: string[]): Promise<number> {
   // Table 0 (RT_TABLE_UNSPEC) is every table, as for ip.
   const table = id === 0 ? 'all' : id;
   // ip route show: one table means IPv4 unless -6; "table all" (and 0) lists both families.
-  const fam = family(values) ?? (table === 'all' ? undefined : 4);
+  const fam = family(values) ?? (table === 'all' ? undefined : AF_INET);
   try {
     return await listRoutes(values, fam, table);
   } catch (e) {
@@ -62,7 +64,7 @@ async function routesCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function listRoutes(values: { json?: boolean; count?: boolean; netns?: string }, fam: 4 | 6 | undefined, table: number | 'all'): Promise<number> {
+async function listRoutes(values: { json?: boolean; count?: boolean; netns?: string }, fam: AddressFamily | undefined, table: number | 'all'): Promise<number> {
   if (values.count) {
     // Counted as the dump goes, nothing kept; an interrupted pass is counted again.
     const { count, interrupted } = await countRoutes({ family: fam, table, netns: values.netns });
@@ -106,7 +108,7 @@ async function addrsCommand(argv: string[]): Promise<number> {
   const links = await getLinks({ netns: values.netns, family: fam });
   const addrs = await getAddresses({ netns: values.netns, family: fam });
   const linkLayer = fam === undefined;
-  if (fam === 6) {
+  if (fam === AF_INET6) {
     // IPv6's link handler sends no IFLA_TXQLEN; ip asks SIOCGIFTXQLEN, which is the same value.
     const full = new Map((await getLinks({ netns: values.netns })).map((l) => [l.index, l.txqlen]));
     for (const l of links) l.txqlen ??= full.get(l.index);

@@ -3,6 +3,8 @@
  * ip's exit code), the options the rtnetlink commands have in common, and output with back-pressure.
  * @packageDocumentation
  */
+import { AF_INET, AF_INET6 } from '../constants';
+import type { AddressFamily } from '../rtnetlink/readers';
 import type { Observable } from 'rxjs/internal/Observable';
 /** A bad command line (exit code 2). */
 export class UsageError extends Error {}
@@ -25,9 +27,9 @@ export const common = {
   netns: { type: 'string', short: 'n' }, // -n NS: iproute2's spelling
 } as const;
 
-export function family(v: { 4?: boolean; 6?: boolean }): 4 | 6 | undefined {
+export function family(v: { 4?: boolean; 6?: boolean }): AddressFamily | undefined {
   if (v[4] && v[6]) throw new UsageError('-4 and -6 exclude each other');
-  return v[4] ? 4 : v[6] ? 6 : undefined;
+  return v[4] ? AF_INET : v[6] ? AF_INET6 : undefined;
 }
 
 /** Writes to stdout, resolving once the stream took it (or drained). */

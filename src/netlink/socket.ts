@@ -28,6 +28,7 @@ import { nlMmap } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
 import { RingWriter } from '../ring/writer';
 import { choice, describe, int } from '../validate';
+import { armCancel, CancelOptions, cancelOptionsError } from '../cancel';
 import { DumpInterruptedError, DumpInterruptPolicy, DumpPort, DumpSink, runDump } from './dump';
 import { KernelRingCalls } from './kernel-ring';
 import { MessageCursor, NetlinkError, parseAck } from './message';
@@ -70,13 +71,8 @@ class ReceivedMessage implements NetlinkMessage {
   }
 }
 
-/** Cancellation of a wait: an AbortSignal, and/or a timeout in milliseconds. */
-export interface WaitOptions {
-  /** Aborting rejects (or errors the stream) with the signal's reason and forgets the reply. */
-  signal?: AbortSignal;
-  /** Gives up after this many milliseconds with an Error whose code is `'ERR_KRING_TIMEOUT'`. */
-  timeoutMs?: number;
-}
+/** Cancellation of a socket's wait ({@link CancelOptions}): an abort or a timeout also forgets the reply. */
+export type WaitOptions = CancelOptions;
 
 /** The default timeout of {@link NetlinkSocket.request}: generous, so that only a reply that never comes hits it. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -428,12 +424,7 @@ export class NetlinkSocket implements Disposable {
       sink.error(bad);
       return () => undefined;
     }
-    let timer: NodeJS.Timeout | null = null;
-    const signal = options.signal;
-    const disarm = () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
+    let disarm = () => {};
     const done =
       <A extends unknown[]>(f: (...a: A) => void) =>
       (...a: A) => {
@@ -442,17 +433,10 @@ export class NetlinkSocket implements Disposable {
       };
     const guarded: DumpSink = { ...sink, complete: done(() => sink.complete()), error: done((e) => sink.error(e)), closed: done(() => sink.complete()) };
     const stop = runDump(this.#dumpPort, message, options.onInterrupted, options.retries, guarded);
-    const giveUp = (e: unknown) => {
+    disarm = armCancel(options, 'the netlink dump got no answer', (e) => {
       stop();
       guarded.error(e);
-    };
-    const onAbort = () => giveUp(signal!.reason);
-    if (options.timeoutMs !== undefined) {
-      const ms = options.timeoutMs;
-      timer = setTimeout(() => giveUp(Object.assign(new Error(`the netlink dump got no answer within ${ms} ms`), { code: 'ERR_KRING_TIMEOUT' })), ms);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) queueMicrotask(onAbort);
+    });
     return () => {
       disarm();
       stop();
@@ -577,26 +561,12 @@ export class NetlinkSocket implements Disposable {
   // Arms the timeout and the abort signal of a waiter: either one forgets the entry and fails it.
   // Returns the disarm function (idempotent).
   #cancellation(timeoutMs: number | undefined, signal: AbortSignal | undefined, seq: () => number, what: string): () => void {
-    const fail = (e: unknown) => {
+    return armCancel({ timeoutMs, signal }, `the netlink ${what} got no answer`, (e) => {
       const p = this.#pending.get(seq());
       if (!p) return;
       this.#finish(seq());
       p.fail(e);
-    };
-    const timer =
-      timeoutMs === undefined
-        ? null
-        : setTimeout(
-            () => fail(Object.assign(new Error(`the netlink ${what} got no answer within ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })),
-            timeoutMs,
-          );
-    const onAbort = () => fail(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) queueMicrotask(onAbort);
-    return () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
+    });
   }
 
   // Writes the message into the TX ring with a fresh seq (and extra flags), flushes (one
@@ -684,14 +654,7 @@ function isDumpRequest(message: Uint8Array, protocol: number): boolean {
   return protocol !== NETLINK_ROUTE || (type >= 16 && (type & 3) === 2);
 }
 
-function checkWait(o: WaitOptions | null | undefined): Error | null {
-  if (o === null || typeof o !== 'object') return new TypeError(`options must be an object, got ${describe(o)}`);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) return new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
-  if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0) || o.timeoutMs > 0x7fffffff)) {
-    return new RangeError(`timeoutMs must be a number of milliseconds from 1 to 2^31-1, got ${describe(o.timeoutMs)}`);
-  }
-  return null;
-}
+const checkWait = cancelOptionsError;
 
 function ackError(m: NetlinkMessage): NetlinkError | null {
   const cursor = new MessageCursor(m.bytes);

@@ -52,6 +52,7 @@ import type { NetlinkFrame } from '../netlink/reader';
 import { NetlinkSocket, WaitOptions } from '../netlink/socket';
 import { getLinks } from '../rtnetlink/readers';
 import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
+import { CancelOptions, cancellable, checkCancelOptions } from '../cancel';
 import { KernelQueueCounters, QueueCountersFile } from './counters';
 import { decodeNfPacket, NfPacket, PacketLease } from './packet';
 import { VerdictBook, VerdictExtras } from './verdict-book';
@@ -206,8 +207,8 @@ export class NfQueue implements Disposable {
     const maxLen = o.maxLen === undefined ? undefined : int('maxLen', o.maxLen, 1, 0xffffffff);
     const flags = o.flags === undefined ? {} : optionsObject('flags', o.flags);
     const interval = o.countersIntervalMs === undefined ? 1000 : int('countersIntervalMs', o.countersIntervalMs, 0, 0x7fffffff);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
-    const wait: WaitOptions = { signal: o.signal, timeoutMs: o.timeoutMs === undefined ? undefined : int('timeoutMs', o.timeoutMs, 1, 0x7fffffff) };
+    checkCancelOptions(o);
+    const wait: WaitOptions = { signal: o.signal, timeoutMs: o.timeoutMs };
     o.signal?.throwIfAborted();
     const wanted = FLAGS.filter(([name]) => bool(`flags.${name}`, flags[name]));
     const sock = NetlinkSocket.open({
@@ -265,11 +266,14 @@ export class NfQueue implements Disposable {
   /**
    * The name of an interface of the queue's namespace (a packet's `indev`, `outdev`, …), from a
    * dump of its links (RTM_GETLINK), kept for a second: a miss, or an older answer, reads them
-   * again (one dump for every concurrent caller). Undefined for 0 and unknown indexes.
+   * again (one dump for every concurrent caller). Undefined for 0 and unknown indexes. `signal` and
+   * `timeoutMs` end this caller's wait (the shared dump goes on for the others).
    * @throws RingError (rejection) when the links cannot be read
    */
-  async deviceName(index: number): Promise<string | undefined> {
+  async deviceName(index: number, options: CancelOptions = {}): Promise<string | undefined> {
     int('index', index, 0, 0x7fffffff);
+    checkCancelOptions(options);
+    options.signal?.throwIfAborted();
     if (index === 0) return undefined;
     if (Date.now() - this.#namesAt > NAMES_TTL_MS || !this.#names.has(index)) {
       this.#namesLoad ??= getLinks({ netns: this.#netns })
@@ -278,7 +282,8 @@ export class NfQueue implements Disposable {
           this.#namesAt = Date.now();
         })
         .finally(() => (this.#namesLoad = null));
-      await this.#namesLoad;
+      const load = this.#namesLoad;
+      await cancellable(() => load, options, 'the interface names were not read');
     }
     return this.#names.get(index);
   }

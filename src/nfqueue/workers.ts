@@ -9,10 +9,14 @@ import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import { reviveError, workerEntry } from '../worker-threads';
 import { describe, int, optionsObject } from '../validate';
+import { CancelOptions, cancellable, checkCancelOptions } from '../cancel';
 import { NfQueueOptions, NfQueueStats } from './queue';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker';
 
-/** Options for {@link QueueWorkers.start}. */
+/**
+ * Options for {@link QueueWorkers.start}: a queue's options, and `signal`/`timeoutMs` for the whole
+ * start (every worker stopped, nothing left bound, if they come before all the queues are bound).
+ */
 export interface QueueWorkersOptions extends Omit<NfQueueOptions, 'queue'> {
   /** The queues, one worker each (iptables -j NFQUEUE --queue-balance from:to). */
   queues: { from: number; to: number };
@@ -58,11 +62,15 @@ export class QueueWorkers {
     const from = int('queues.from', range.from, 0, 0xffff);
     const to = int('queues.to', range.to, from, 0xffff);
     if (typeof o.module !== 'string' || !isAbsolute(o.module)) throw new TypeError(`module must be an absolute path, got ${describe(o.module)}`);
-    const { queues: _q, module, ...options } = o;
+    // signal and timeoutMs act here, on the whole start (an AbortSignal cannot go to a thread).
+    const { queues: _q, module, signal, timeoutMs, ...options } = o;
     void _q;
+    checkCancelOptions({ signal, timeoutMs });
+    signal?.throwIfAborted();
     const w = new QueueWorkers(Array.from({ length: to - from + 1 }, (_, k) => from + k));
     try {
-      await Promise.all(w.queues.map((queue) => w.#spawn(queue, { module, options: { ...options, queue } })));
+      const all = () => Promise.all(w.queues.map((queue) => w.#spawn(queue, { module, options: { ...options, queue } })));
+      await cancellable(all, { signal, timeoutMs }, 'the queue workers did not all bind their queues');
     } catch (e) {
       await w.close();
       throw e;
@@ -104,10 +112,15 @@ export class QueueWorkers {
     return this.#reports.asObservable();
   }
 
-  /** Each worker's counters, by queue. Rejects when a worker exits before it answers. */
-  async stats(): Promise<Map<number, NfQueueStats>> {
-    const entries = await Promise.all(
-      [...this.#workers].map(([queue, worker]) => this.#ask(queue, worker, { type: 'stats' }).then((s) => [queue, s] as const)),
+  /**
+   * Each worker's counters, by queue. Rejects when a worker exits before it answers, or with the
+   * abort reason or a timeout (a judge that never returns keeps its worker from answering).
+   */
+  async stats(options: CancelOptions = {}): Promise<Map<number, NfQueueStats>> {
+    const entries = await cancellable(
+      () => Promise.all([...this.#workers].map(([queue, worker]) => this.#ask(queue, worker, { type: 'stats' }).then((s) => [queue, s] as const))),
+      options,
+      'the queue workers did not answer',
     );
     return new Map(entries);
   }

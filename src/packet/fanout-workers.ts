@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { Observable } from 'rxjs/internal/Observable';
 import { Subject } from 'rxjs/internal/Subject';
 import { int, optionsObject } from '../validate';
+import { CancelOptions, cancellable, checkCancelOptions } from '../cancel';
 import { reviveError, workerEntry } from '../worker-threads';
 import type { Frame } from './batch';
 import type { FromFanoutWorker, ToFanoutWorker } from './fanout-worker';
@@ -15,7 +16,8 @@ import { FanoutOptions, normalizePacketOptions, PacketSocketOptions } from './op
 import type { LossEvent, PacketStats } from './socket';
 
 /** Options for {@link FanoutWorkers.start}: a {@link PacketSocketOptions} for every member, and the group. */
-export interface FanoutWorkersOptions extends Omit<PacketSocketOptions, 'fanout' | 'tx' | 'rx'> {
+export interface FanoutWorkersOptions extends Omit<PacketSocketOptions, 'fanout' | 'tx' | 'rx'>, CancelOptions {
+  // signal, timeoutMs (CancelOptions): end start() (every member stopped) if they come first.
   /** How many members (threads), 1–64. */
   members: number;
   /** The group every member joins (`group` is required: members join one id). */
@@ -74,13 +76,17 @@ export class FanoutWorkers {
   static async start(o: FanoutWorkersOptions): Promise<FanoutWorkers> {
     optionsObject('FanoutWorkers.start()', o);
     const n = int('members', o.members, 1, 64);
-    const { members: _m, ...options } = o;
+    // signal and timeoutMs act here, on the whole start (an AbortSignal cannot go to a thread).
+    const { members: _m, signal, timeoutMs, ...options } = o;
     void _m;
+    checkCancelOptions({ signal, timeoutMs });
     normalizePacketOptions(options); // throws what the members would, before any thread starts
     if ((options.fanout as FanoutOptions).uniqueId) throw new RangeError('FanoutWorkers members join one group id: give fanout.group, not fanout.uniqueId');
+    signal?.throwIfAborted();
     const w = new FanoutWorkers(options.fanout.group);
     try {
-      await Promise.all(Array.from({ length: n }, (_, i) => w.#spawn(i, options)));
+      const all = () => Promise.all(Array.from({ length: n }, (_, i) => w.#spawn(i, options)));
+      await cancellable(all, { signal, timeoutMs }, 'the fanout members did not all join');
     } catch (e) {
       await w.close();
       throw e;
@@ -152,9 +158,13 @@ export class FanoutWorkers {
     return this.#losses.asObservable();
   }
 
-  /** Each member's totals. Rejects when a member exits before it answers. */
-  async stats(): Promise<MemberStats[]> {
-    return Promise.all(this.#members.map((m, i) => this.#ask(m, { type: 'stats' }).then((kernel) => this.#statsOf(i, kernel))));
+  /** Each member's totals. Rejects when a member exits before it answers, or with the abort reason or a timeout. */
+  stats(options: CancelOptions = {}): Promise<MemberStats[]> {
+    return cancellable(
+      () => Promise.all(this.#members.map((m, i) => this.#ask(m, { type: 'stats' }).then((kernel) => this.#statsOf(i, kernel)))),
+      options,
+      'the fanout members did not answer',
+    );
   }
 
   #statsOf(member: number, kernel: PacketStats): MemberStats {

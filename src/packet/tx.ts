@@ -27,6 +27,7 @@ import type { SlotLayout, TxFrameLayout } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { RingWriter } from '../ring/writer';
 import { describe, int } from '../validate';
+import { armCancel, CancelOptions, cancelOptionsError } from '../cancel';
 
 const { EINVAL, EMSGSIZE, ENOBUFS } = osConstants.errno;
 
@@ -68,13 +69,8 @@ export interface TxProgress {
   queued: number;
 }
 
-/** Cancels a wait of the writer. */
-export interface TxWaitOptions {
-  /** Aborting rejects the wait with the signal's reason. */
-  signal?: AbortSignal;
-  /** Rejects with an Error whose code is `'ERR_KRING_TIMEOUT'` after this many milliseconds. */
-  timeoutMs?: number;
-}
+/** Cancels a wait of the writer ({@link CancelOptions}). */
+export type TxWaitOptions = CancelOptions;
 
 /**
  * The kernel refused a frame without PACKET_LOSS (TP_STATUS_WRONG_FORMAT): its head stays on that
@@ -567,14 +563,9 @@ export class PacketWriter {
   // A wait: kicks what is submitted, resolves at once when `ready`, else on the wake-up that makes
   // it so. Cancellable; the socket closing rejects it.
   #wait(options: TxWaitOptions, ready: () => boolean): Promise<void> {
-    if (options === null || typeof options !== 'object') return Promise.reject(new TypeError(`options must be an object, got ${describe(options)}`));
-    const { signal, timeoutMs } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      return Promise.reject(new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`));
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 0x7fffffff)) {
-      return Promise.reject(new RangeError(`timeoutMs must be a number of milliseconds from 1 to 2^31-1, got ${describe(timeoutMs)}`));
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const bad = cancelOptionsError(options);
+    if (bad) return Promise.reject(bad);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     try {
       this.send();
     } catch (e) {
@@ -582,28 +573,12 @@ export class PacketWriter {
     }
     if (ready()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const drop = () => {
+      const disarm = armCancel(options, 'the TX ring did not get there', (reason) => {
         const i = this.#waiters.indexOf(w);
         if (i >= 0) this.#waiters.splice(i, 1);
-        disarm();
         if (this.#waiters.length === 0) this.#host.setWaiting(false);
-      };
-      const onAbort = () => {
-        drop();
-        reject(signal!.reason);
-      };
-      const timer =
-        timeoutMs === undefined
-          ? null
-          : setTimeout(() => {
-              drop();
-              reject(Object.assign(new Error(`the TX ring did not get there within ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' }));
-            }, timeoutMs);
-      const disarm = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+        reject(reason);
+      });
       const w: Waiter = { ready, resolve, reject, disarm };
       this.#waiters.push(w);
       this.#host.setWaiting(true);

@@ -15,10 +15,11 @@ import { decodeLink, Link, linkDumpRequest } from './link';
 import { decodeNeighbour, Neighbour, neighbourDumpRequest } from './neighbour';
 import { Route, routeDumpRequest } from './route';
 import { tableId } from './names';
+import { CancelOptions, checkCancelOptions } from '../cancel';
 import { RouteRecord } from './route-record';
 
 /** Options every reader takes. */
-export interface ReaderOptions {
+export interface ReaderOptions extends CancelOptions {
   /** Read inside this network namespace (a name in /run/netns or a path); the calling thread's namespace is untouched. */
   netns?: string;
   /**
@@ -31,16 +32,14 @@ export interface ReaderOptions {
   retries?: number;
   /** Use this socket instead of opening one (it is not closed). */
   socket?: NetlinkSocket;
-  /** Aborting stops the dump: the Observable errors (the Promise rejects) with the signal's reason. */
-  signal?: AbortSignal;
-  /** Gives up after this many milliseconds: an Error whose code is `'ERR_KRING_TIMEOUT'`. No limit by default. */
-  timeoutMs?: number;
+  // signal, timeoutMs (CancelOptions): an abort or a timeout stops the dump; the Observable errors
+  // (the Promise rejects) with the reason. No time limit by default.
 }
 
 /** Which routes {@link routes} reads. */
 export interface RouteReaderOptions extends ReaderOptions {
-  /** 4, 6, or both (default). */
-  family?: 4 | 6;
+  /** `AF_INET` (2), `AF_INET6` (10), or both (default): the numbers records carry in `family`. */
+  family?: AddressFamily;
   /**
    * A table id, a name as ip knows it (`'main'`, `'local'`, `'default'`, or one from
    * /etc/iproute2/rt_tables), or `'all'` (default; also 0). Filtered by the kernel (strict checking)
@@ -67,18 +66,24 @@ const all = (): boolean => true;
 
 type Decoder<T> = (dv: DataView, at: number, len: number, type: number) => T | NetlinkParseError;
 
-function familyNumber(f: 4 | 6 | undefined): number {
+/**
+ * An address family as the kernel numbers it, in options and in records alike (pyroute2's
+ * convention): `AF_INET` (2) or `AF_INET6` (10), both exported by the package.
+ */
+export type AddressFamily = typeof AF_INET | typeof AF_INET6;
+
+/** Checks a `family` option: undefined (both, AF_UNSPEC) or one of {@link AddressFamily}. @internal */
+export function familyNumber(f: AddressFamily | undefined): number {
   if (f === undefined) return 0;
-  if (f === 4) return AF_INET;
-  if (f === 6) return AF_INET6;
-  throw new RangeError(`family must be 4 or 6, got ${describe(f)}`);
+  if (f === AF_INET || f === AF_INET6) return f;
+  const hint = (f as unknown) === 4 ? " (4 is AF_INET's IP version: pass AF_INET)" : (f as unknown) === 6 ? " (6 is AF_INET6's IP version: pass AF_INET6)" : '';
+  throw new RangeError(`family must be AF_INET (2) or AF_INET6 (10), got ${describe(f)}${hint}`);
 }
 
 function checkCommon(o: ReaderOptions): void {
   choice('onInterrupted', o.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
   if (o.retries !== undefined) int('retries', o.retries, 0, 1000);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(o.signal)}`);
-  if (o.timeoutMs !== undefined) int('timeoutMs', o.timeoutMs, 1, 0x7fffffff);
+  checkCancelOptions(o);
   if (o.socket !== undefined && !(o.socket instanceof NetlinkSocket)) throw new TypeError(`socket must be a NetlinkSocket, got ${describe(o.socket)}`);
   netnsPath(o.netns);
 }
@@ -257,7 +262,7 @@ function routeSource(options: RouteReaderOptions | undefined): Observable<Flagge
 }
 
 // The reader options of links/addresses/neighbours, checked at call time.
-function familyOptions(what: string, options: (ReaderOptions & { family?: 4 | 6 }) | undefined): ReaderOptions & { family?: 4 | 6 } {
+function familyOptions(what: string, options: (ReaderOptions & { family?: AddressFamily }) | undefined): ReaderOptions & { family?: AddressFamily } {
   const o = optionsObject(what, options);
   familyNumber(o.family);
   checkCommon(o);
@@ -284,37 +289,37 @@ export function getRoutes(o: RouteReaderOptions = {}): Promise<Flagged<Route>[]>
 }
 
 /**
- * Links (network interfaces), one emission each. Cold, as {@link routes}. `family: 6` asks IPv6's
+ * Links (network interfaces), one emission each. Cold, as {@link routes}. `family: AF_INET6` asks IPv6's
  * handler, which answers with fewer attributes (as `ip -6 addr` asks).
  */
-export function links(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Link>> {
+export function links(options: ReaderOptions & { family?: AddressFamily } = {}): Observable<Flagged<Link>> {
   const o = familyOptions('links()', options);
   return flatten(dumpRecords(o, linkDumpRequest(familyNumber(o.family)), RTM_NEWLINK, decodeLink, all, false));
 }
 /** All links, as one array. */
-export function getLinks(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Link>[]> {
+export function getLinks(options: ReaderOptions & { family?: AddressFamily } = {}): Promise<Flagged<Link>[]> {
   const o = familyOptions('getLinks()', options);
   return collect(dumpRecords(o, linkDumpRequest(familyNumber(o.family)), RTM_NEWLINK, decodeLink, all, false));
 }
 
-/** Interface addresses of `family` (4, 6, or both), one emission each. Cold, as {@link routes}. */
-export function addresses(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Address>> {
+/** Interface addresses of `family` (AF_INET, AF_INET6, or both), one emission each. Cold, as {@link routes}. */
+export function addresses(options: ReaderOptions & { family?: AddressFamily } = {}): Observable<Flagged<Address>> {
   const o = familyOptions('addresses()', options);
   return flatten(dumpRecords(o, addressDumpRequest(familyNumber(o.family)), RTM_NEWADDR, decodeAddress, all, false));
 }
 /** All addresses, as one array. */
-export function getAddresses(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Address>[]> {
+export function getAddresses(options: ReaderOptions & { family?: AddressFamily } = {}): Promise<Flagged<Address>[]> {
   const o = familyOptions('getAddresses()', options);
   return collect(dumpRecords(o, addressDumpRequest(familyNumber(o.family)), RTM_NEWADDR, decodeAddress, all, false));
 }
 
-/** Neighbour (ARP/NDP) entries of `family` (4, 6, or both), one emission each. Cold, as {@link routes}. */
-export function neighbours(options: ReaderOptions & { family?: 4 | 6 } = {}): Observable<Flagged<Neighbour>> {
+/** Neighbour (ARP/NDP) entries of `family` (AF_INET, AF_INET6, or both), one emission each. Cold, as {@link routes}. */
+export function neighbours(options: ReaderOptions & { family?: AddressFamily } = {}): Observable<Flagged<Neighbour>> {
   const o = familyOptions('neighbours()', options);
   return flatten(dumpRecords(o, neighbourDumpRequest(familyNumber(o.family)), RTM_NEWNEIGH, decodeNeighbour, all, false));
 }
 /** All neighbour entries, as one array. */
-export function getNeighbours(options: ReaderOptions & { family?: 4 | 6 } = {}): Promise<Flagged<Neighbour>[]> {
+export function getNeighbours(options: ReaderOptions & { family?: AddressFamily } = {}): Promise<Flagged<Neighbour>[]> {
   const o = familyOptions('getNeighbours()', options);
   return collect(dumpRecords(o, neighbourDumpRequest(familyNumber(o.family)), RTM_NEWNEIGH, decodeNeighbour, all, false));
 }

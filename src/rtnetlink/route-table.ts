@@ -26,7 +26,8 @@ import { NetlinkParseError } from '../netlink/message';
 import { NLM_F_APPEND, NLM_F_REPLACE, NLMSG_HDRLEN } from '../constants';
 import { NetlinkMessage, NetlinkSocket } from '../netlink/socket';
 import { decodeLink, Link } from './link';
-import { DUMP_RX_RING, routeBatches } from './readers';
+import { AddressFamily, DUMP_RX_RING, familyNumber, routeBatches } from './readers';
+import { armCancel, CancelOptions, cancellable, cancelOptionsError, checkCancelOptions } from '../cancel';
 import { decodeRoute, plainRoute, Route } from './route';
 
 const LINK_STATE = IFF_UP | 0x10000; // IFF_LOWER_UP
@@ -42,8 +43,8 @@ export interface RouteDiff {
 
 /** Options of {@link RouteTable.open}. */
 export interface RouteTableOptions {
-  /** 4, 6, or both (default). */
-  family?: 4 | 6;
+  /** `AF_INET` (2), `AF_INET6` (10), or both (default): the numbers routes carry in `family`. */
+  family?: AddressFamily;
   /** Network namespace name or path. */
   netns?: string;
   /** Socket receive buffer (default 4 MiB). Small values make overruns, which the mirror repairs. */
@@ -143,6 +144,7 @@ export class RouteTable implements Disposable {
     );
     this.#subs.push(sock.losses().subscribe(() => this.#resync()));
     let settle: ((e?: unknown) => void) | null = null;
+    let disarm = (): void => undefined;
     this.ready = new Promise((resolve, reject) => {
       let done = false;
       const end = (f: () => void) => {
@@ -159,25 +161,10 @@ export class RouteTable implements Disposable {
       );
     });
     // Cancelling the first dump: the mirror closes, and ready rejects with the reason.
-    const { signal, timeoutMs } = o;
-    const cancel = (e: unknown) => {
+    disarm = armCancel(o, "the route mirror's first dump did not end", (e) => {
       settle?.(e);
       this.close();
-    };
-    const onAbort = () => cancel(signal!.reason);
-    const timer =
-      timeoutMs === undefined
-        ? null
-        : setTimeout(
-            () => cancel(Object.assign(new Error(`the route mirror's first dump took more than ${timeoutMs} ms`), { code: 'ERR_KRING_TIMEOUT' })),
-            timeoutMs,
-          );
-    signal?.addEventListener('abort', onAbort, { once: true });
-    function disarm() {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (signal?.aborted) queueMicrotask(onAbort);
+    });
   }
 
   /**
@@ -185,15 +172,11 @@ export class RouteTable implements Disposable {
    * @throws TypeError / RangeError for bad options; RingError when the socket cannot be opened
    */
   static open(o: RouteTableOptions = {}): RouteTable {
-    const family = o.family === undefined ? 0 : o.family === 4 ? AF_INET : o.family === 6 ? AF_INET6 : -1;
-    if (family < 0) throw new RangeError(`family must be 4 or 6, got ${JSON.stringify(o.family)}`);
+    const family = familyNumber(o.family);
     const groups = [RTNLGRP_LINK];
     if (family !== AF_INET6) groups.push(RTNLGRP_IPV4_ROUTE);
     if (family !== AF_INET) groups.push(RTNLGRP_IPV6_ROUTE);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
-    if (o.timeoutMs !== undefined && (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1 || o.timeoutMs > 0x7fffffff)) {
-      throw new RangeError(`timeoutMs must be an integer from 1 to 2^31-1, got ${JSON.stringify(o.timeoutMs)}`);
-    }
+    checkCancelOptions(o);
     const sock = NetlinkSocket.open({ protocol: 'route', netns: o.netns, groups, rcvbuf: o.rcvbuf, rx: DUMP_RX_RING });
     return new RouteTable(sock, family, o);
   }
@@ -213,10 +196,24 @@ export class RouteTable implements Disposable {
     return this.#dumping !== null;
   }
 
-  /** Resolves when no re-dump is running or queued (at once if none is). */
-  settled(): Promise<void> {
+  /**
+   * Resolves when no re-dump is running or queued (at once if none is; also when the mirror
+   * closes). Rejects with the abort reason or a timeout first if they come first.
+   */
+  settled(options: CancelOptions = {}): Promise<void> {
+    const bad = cancelOptionsError(options);
+    if (bad) return Promise.reject(bad);
     if (!this.#dumping) return Promise.resolve();
-    return new Promise((resolve) => this.#settled.push(resolve));
+    let f: () => void = () => undefined;
+    return cancellable(
+      () => new Promise<void>((resolve) => this.#settled.push((f = resolve))),
+      options,
+      "the route mirror's re-dump did not end",
+      () => {
+        const i = this.#settled.indexOf(f);
+        if (i >= 0) this.#settled.splice(i, 1);
+      },
+    );
   }
 
   /** Every add, change and delete, as they are applied. Hot; completes on close. */
@@ -274,7 +271,7 @@ export class RouteTable implements Disposable {
   #dump(resolve: () => void, reject: (e: unknown) => void): void {
     const fresh = new Map<string, Route>();
     const groups = new Map<string, string[]>();
-    const family = this.#family === AF_INET ? 4 : this.#family === AF_INET6 ? 6 : undefined;
+    const family = this.#family === 0 ? undefined : (this.#family as AddressFamily);
     this.#dumping = routeBatches({ socket: this.#sock, family, onInterrupted: 'retry' }).subscribe({
       next: (batch) => {
         // A dump lists each group's routes in the kernel's order.

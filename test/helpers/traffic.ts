@@ -88,6 +88,15 @@ function sendSome(fd: number, buffer: Buffer, lengths: Uint32Array, count: numbe
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Polls `cond` every 10 ms; throws after `ms`. */
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
 /**
  * Registers beforeAll/afterAll that create a veth pair and a sender on its generator side and
  * remove both. Read the fields inside tests (they are set in beforeAll).

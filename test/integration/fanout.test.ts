@@ -6,7 +6,8 @@ import { BPF_ABS, BPF_ALU, BPF_AND, BPF_B, BPF_K, BPF_LD, BPF_RET, BPF_A } from 
 import { nowNs } from '../helpers/collect';
 import { rxPackets } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
-import { buildUdpFrame, sleep, useVethPair } from '../helpers/traffic';
+import { buildUdpFrame, sleep, until, useVethPair } from '../helpers/traffic';
+import { readdirSync } from 'node:fs';
 
 const N = 2000;
 const FLOWS = 100;
@@ -127,6 +128,30 @@ describePrivileged('PACKET_FANOUT on a veth pair', () => {
       code: 'ENODEV',
     });
     await expect(FanoutWorkers.start({ interface: env.t.capIf, members: 0, fanout: { group: 1, mode: 'hash' } })).rejects.toThrow(RangeError);
+  });
+
+  it('FanoutWorkers: signal and timeoutMs end start() with every member stopped; stats() takes them too', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    const reason = new Error('stop');
+    const ac = new AbortController();
+    const o = { interface: env.t.capIf, netns: env.t.capNs, members: 2, fanout: { group: 108, mode: 'hash' as const } };
+    const starting = FanoutWorkers.start({ ...o, signal: ac.signal });
+    ac.abort(reason);
+    await expect(starting).rejects.toBe(reason);
+    await expect(FanoutWorkers.start({ ...o, timeoutMs: 1 })).rejects.toMatchObject({
+      code: 'ERR_KRING_TIMEOUT',
+      message: 'the fanout members did not all join within 1 ms',
+    });
+    await expect(FanoutWorkers.start({ ...o, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await until(() => threads() === before);
+    const fw = await FanoutWorkers.start({ ...o, timeoutMs: 10_000 });
+    try {
+      await expect(fw.stats({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      expect((await fw.stats({ timeoutMs: 5000 })).map((s) => s.member)).toEqual([0, 1]);
+    } finally {
+      await fw.close();
+    }
   });
 
   it('FanoutWorkers: members that do not keep up report their drops as losses; packets + nothing else = what arrived', async () => {

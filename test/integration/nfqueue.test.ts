@@ -5,6 +5,7 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NFPROTO_IPV4 } from '../../src/constants';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LeaseError, RingError, UnsupportedError } from '../../src/errors';
 import { NfPacket } from '../../src/nfqueue/packet';
@@ -15,6 +16,7 @@ import { simulateKernel } from '../../src/testing';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { startKring } from '../helpers/kring-process';
 import { describePrivileged } from '../helpers/privileged';
+import { until } from '../helpers/traffic';
 import { iptables, queueCounters, rulepackets, sendUdp, udpReceiver, UdpReceiver } from '../helpers/udp';
 
 const GEN = '10.77.0.1';
@@ -88,6 +90,9 @@ describePrivileged(
         undefined,
         undefined,
       ]);
+      const reason = new Error('stop');
+      await expect(q.deviceName(seen[0].indev, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      await expect(q.deviceName(seen[0].indev, { timeoutMs: -1 })).rejects.toThrow(RangeError);
     });
 
     it('batches(): packets read in place are leases: their bytes throw LeaseError after the callback; kept, they are still judged by id', async () => {
@@ -442,6 +447,41 @@ describePrivileged(
       expect(queueCounters(t.capNs, n)).toBeUndefined();
     });
 
+    it('QueueWorkers: signal and timeoutMs end start() (no worker left, nothing bound) and stats() (a judge that blocks its thread)', async () => {
+      const n = useQueue();
+      const module = join(__dirname, '..', 'fixtures', 'nfq-judge-stuck.js');
+      const threads = () => readdirSync('/proc/self/task').length;
+      const before = threads();
+      const reason = new Error('stop');
+      const ac = new AbortController();
+      const starting = QueueWorkers.start({ queues: { from: n, to: n }, netns: t.capNs, module, signal: ac.signal });
+      ac.abort(reason);
+      await expect(starting).rejects.toBe(reason);
+      expect(queueCounters(t.capNs, n)).toBeUndefined();
+      await until(() => threads() === before);
+      await expect(QueueWorkers.start({ queues: { from: n, to: n }, netns: t.capNs, module, timeoutMs: 1 })).rejects.toMatchObject({
+        code: 'ERR_KRING_TIMEOUT',
+        message: 'the queue workers did not all bind their queues within 1 ms',
+      });
+      expect(queueCounters(t.capNs, n)).toBeUndefined();
+      const w = await QueueWorkers.start({ queues: { from: n, to: n }, netns: t.capNs, module, timeoutMs: 10_000 });
+      try {
+        const seen: unknown[] = [];
+        w.reports().subscribe((r) => seen.push(r.value));
+        sendUdp(t.genNs, CAP, PORT, [Buffer.from('stuck')]);
+        await until(() => queueCounters(t.capNs, n)!.idSequence === 1);
+        await expect(w.stats({ timeoutMs: 100 })).rejects.toMatchObject({
+          code: 'ERR_KRING_TIMEOUT',
+          message: 'the queue workers did not answer within 100 ms',
+        });
+        await expect(w.stats({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+        await until(() => seen.length === 1);
+        expect((await w.stats({ timeoutMs: 5000 })).get(n)).toMatchObject({ delivered: 1, judged: 1 });
+      } finally {
+        await w.close();
+      }
+    });
+
     it('open(): an aborted signal rejects with its reason before anything is opened; a signal aborted during open leaves nothing bound', async () => {
       const n = useQueue();
       const reason = new Error('stop');
@@ -468,11 +508,3 @@ describePrivileged(
   },
   ['iptables-legacy', 'python3'],
 );
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

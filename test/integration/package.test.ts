@@ -51,13 +51,13 @@ describe('the published package', () => {
       writeFileSync(
         join(dir, 'consumer.ts'),
         [
-          "import { PacketSocket, PacketWriter, routes, RouteTable, NfQueue, FanoutWorkers, readCaptureFile, RingError } from 'kring';",
+          "import { PacketSocket, PacketWriter, routes, RouteTable, NfQueue, FanoutWorkers, readCaptureFile, RingError, AF_INET } from 'kring';",
           "import { simulateKernel } from 'kring/testing';",
           'export function main(): void {',
           "  const sock = PacketSocket.open({ interface: 'eth0', rx: false, tx: { batch: 32 } });",
           '  const w: PacketWriter = sock.writer;',
           '  w.write(new Uint8Array(60));',
-          '  routes({ family: 4 }).subscribe((r) => console.log(r.dst, r.gateway));',
+          '  routes({ family: AF_INET }).subscribe((r) => console.log(r.dst, r.gateway));',
           '  const sim = simulateKernel("4.5");',
           '  sim.restore();',
           '  void RouteTable; void NfQueue; void FanoutWorkers; void readCaptureFile;',

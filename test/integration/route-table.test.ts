@@ -125,6 +125,20 @@ describePrivileged('RouteTable: a route mirror that does not drift', () => {
     }
   });
 
+  it('settled() takes signal and timeoutMs: an abort ends that wait, the re-dump goes on and settles', async () => {
+    const reason = new Error('stop');
+    table.resync();
+    expect(table.resyncing).toBe(true);
+    const ac = new AbortController();
+    const waiting = table.settled({ signal: ac.signal });
+    ac.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    await expect(table.settled({ timeoutMs: 0 })).rejects.toThrow(RangeError);
+    await table.settled({ timeoutMs: 10_000 });
+    expect(table.resyncing).toBe(false);
+    await equalsIp(table, ns);
+  });
+
   it('close() is idempotent and completes changes()', () => {
     const t = RouteTable.open({ netns: ns });
     let completed = false;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { RTN_BLACKHOLE, RTPROT_STATIC } from '../../src/constants';
+import { AF_INET, AF_INET6, RTN_BLACKHOLE, RTPROT_STATIC } from '../../src/constants';
 import { MessageCursor } from '../../src/netlink/message';
 import { NLMSG_DONE } from '../../src/constants';
 import { DumpInterruptedError, NetlinkSocket } from '../../src/netlink/socket';
@@ -37,7 +37,7 @@ describePrivileged('routing-table readers on the real kernel', () => {
     let count = 0;
     const seen = new Set<string>();
     await new Promise<void>((resolve, reject) =>
-      routes({ netns: ns, family: 4, table: 254 }).subscribe({
+      routes({ netns: ns, family: AF_INET, table: 254 }).subscribe({
         next: (r) => {
           count++;
           if (r.protocol === RTPROT_STATIC) seen.add(r.dst!);
@@ -83,12 +83,12 @@ describePrivileged('routing-table readers on the real kernel', () => {
     expect(t300.every((r) => r.type === RTN_BLACKHOLE && r.table === 300)).toBe(true);
     const blackholes = await getRoutes({ netns: ns, filter: { type: RTN_BLACKHOLE } });
     expect(blackholes.length).toBe(500);
-    const kernelMain = await getRoutes({ netns: ns, family: 4, table: 254, filter: { protocol: 2 /* RTPROT_KERNEL */ } });
+    const kernelMain = await getRoutes({ netns: ns, family: AF_INET, table: 254, filter: { protocol: 2 /* RTPROT_KERNEL */ } });
     expect(kernelMain.map((r) => `${r.dst}/${r.dstLen}`)).toEqual(['10.0.0.0/16']);
     // Every main-table IPv4 route leaves through r0 (N static ones and the connected /16); none through r1.
     const index = async (name: string) => (await getLinks({ netns: ns })).find((l) => l.name === name)!.index;
-    expect((await getRoutes({ netns: ns, family: 4, table: 254, filter: { oif: await index('r0') } })).length).toBe(N + 1);
-    expect(await getRoutes({ netns: ns, family: 4, table: 254, filter: { oif: await index('r1') } })).toEqual([]);
+    expect((await getRoutes({ netns: ns, family: AF_INET, table: 254, filter: { oif: await index('r0') } })).length).toBe(N + 1);
+    expect(await getRoutes({ netns: ns, family: AF_INET, table: 254, filter: { oif: await index('r1') } })).toEqual([]);
   });
 
   it('the filtering happens in the kernel: a table-300 dump of a 100k-route namespace is a datagram or two', async () => {
@@ -107,8 +107,18 @@ describePrivileged('routing-table readers on the real kernel', () => {
     const inside = (await getLinks({ netns: ns })).map((l) => l.name).sort();
     expect(inside).toEqual(['lo', 'r0', 'r1']);
     expect(readlinkSync('/proc/thread-self/ns/net')).toBe(before);
-    const addrs = await getAddresses({ netns: ns, family: 4 });
+    const addrs = await getAddresses({ netns: ns, family: AF_INET });
     expect(addrs.map((a) => `${a.local}/${a.prefixLen}`)).toEqual(['127.0.0.1/8', '10.0.0.1/16']);
+  });
+
+  it('family is AF_* both ways: what an option asks for is what records carry (against ip -4/-6)', async () => {
+    const v6 = await getAddresses({ netns: ns, family: AF_INET6 });
+    const ip6 = (ipJson(ns, ['-6', 'addr', 'show']) as { addr_info: { local: string }[] }[]).flatMap((l) => l.addr_info.map((a) => a.local));
+    expect(v6.map((a) => a.address).sort()).toEqual(ip6.sort());
+    expect(new Set(v6.map((a) => a.family))).toEqual(new Set([10]));
+    const v4 = await getRoutes({ netns: ns, family: AF_INET, table: 'all' });
+    expect(v4.length).toBe((ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]).length);
+    expect(new Set(v4.map((r) => r.family))).toEqual(new Set([2]));
   });
 
   it('cold and torn down: nothing happens before subscribe; take(10) stops the dump and closes its socket', async () => {
@@ -218,7 +228,13 @@ describePrivileged('routing-table readers on the real kernel', () => {
   });
 
   it('bad options are TypeError/RangeError at call time, before any socket', () => {
-    expect(() => routes({ family: 5 as 4 })).toThrow(new RangeError('family must be 4 or 6, got 5'));
+    expect(() => routes({ family: 5 as 2 })).toThrow(new RangeError('family must be AF_INET (2) or AF_INET6 (10), got 5'));
+    expect(() => routes({ family: 4 as 2 })).toThrow(
+      new RangeError("family must be AF_INET (2) or AF_INET6 (10), got 4 (4 is AF_INET's IP version: pass AF_INET)"),
+    );
+    expect(() => RouteTable.open({ family: 6 as 2 })).toThrow(
+      new RangeError("family must be AF_INET (2) or AF_INET6 (10), got 6 (6 is AF_INET6's IP version: pass AF_INET6)"),
+    );
     expect(() => routes({ table: -1 })).toThrow(RangeError);
     expect(() => routes({ onInterrupted: 'sometimes' as 'flag' })).toThrow(RangeError);
     expect(() => routes(null as never)).toThrow(TypeError);
