@@ -153,21 +153,59 @@ export const TPACKET_STATS_V3_SIZE = 12;
 export const PACKET_MREQ_SIZE = 16;
 
 // --- filter.h: classic BPF ---------------------------------------------------------------------
-export const BPF_RET = 0x06;
-export const BPF_K = 0x00;
-/** Classes, sizes and modes of classic BPF (include/uapi/linux/bpf_common.h). */
+// Classes, sizes, modes, operations and sources of classic BPF (include/uapi/linux/bpf_common.h,
+// filter.h). An instruction's code is class | size | mode, class | op | source, …
 export const BPF_LD = 0x00;
-export const BPF_JMP = 0x05;
-export const BPF_B = 0x10;
-export const BPF_ABS = 0x20;
-export const BPF_JEQ = 0x10;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
 export const BPF_ALU = 0x04;
+export const BPF_JMP = 0x05;
+export const BPF_RET = 0x06;
+export const BPF_MISC = 0x07;
+export const BPF_W = 0x00;
+export const BPF_H = 0x08;
+export const BPF_B = 0x10;
+export const BPF_IMM = 0x00;
+export const BPF_ABS = 0x20;
+export const BPF_IND = 0x40;
+export const BPF_MEM = 0x60;
+export const BPF_LEN = 0x80;
+export const BPF_MSH = 0xa0;
+export const BPF_ADD = 0x00;
+export const BPF_SUB = 0x10;
+export const BPF_MUL = 0x20;
+export const BPF_DIV = 0x30;
+export const BPF_OR = 0x40;
 export const BPF_AND = 0x50;
+export const BPF_LSH = 0x60;
+export const BPF_RSH = 0x70;
+export const BPF_NEG = 0x80;
+export const BPF_MOD = 0x90;
+export const BPF_XOR = 0xa0;
+export const BPF_JA = 0x00;
+export const BPF_JEQ = 0x10;
+export const BPF_JGT = 0x20;
+export const BPF_JGE = 0x30;
+export const BPF_JSET = 0x40;
+export const BPF_K = 0x00;
+export const BPF_X = 0x08;
 /** `BPF_RET` operand: the accumulator. */
 export const BPF_A = 0x10;
-/** Ancillary loads: `SKF_AD_OFF + SKF_AD_PKTTYPE` reads skb->pkt_type (include/uapi/linux/filter.h; since 2.6.x). */
+export const BPF_TAX = 0x00;
+export const BPF_TXA = 0x80;
+/** The scratch memory of a classic BPF program: 16 words. */
+export const BPF_MEMWORDS = 16;
+/** The longest classic BPF program the kernel takes. */
+export const BPF_MAXINSNS = 4096;
+/** Ancillary loads: `SKF_AD_OFF + SKF_AD_*` read skb fields, not packet bytes (include/uapi/linux/filter.h). */
 export const SKF_AD_OFF = -0x1000;
+export const SKF_AD_PROTOCOL = 0;
 export const SKF_AD_PKTTYPE = 4;
+export const SKF_AD_IFINDEX = 8;
+export const SKF_AD_VLAN_TAG = 44;
+export const SKF_AD_VLAN_TAG_PRESENT = 48;
+export const SKF_AD_VLAN_TPID = 60;
 /** `sizeof(struct sock_filter)` */
 export const SOCK_FILTER_SIZE = 8;
 
