@@ -285,7 +285,12 @@ class Parser {
     const op = this.#peek();
     if (!['>', '<', '>=', '<=', '=', '==', '!='].includes(op.s) || op.t !== 'op') {
       if (!surely) return null;
-      this.#fail(op, op.t === 'end' ? 'a comparison (>, <, >=, <=, =, !=) was expected, the expression ended' : `a comparison (>, <, >=, <=, =, !=) was expected, got "${op.s}"`);
+      this.#fail(
+        op,
+        op.t === 'end'
+          ? 'a comparison (>, <, >=, <=, =, !=) was expected, the expression ended'
+          : `a comparison (>, <, >=, <=, =, !=) was expected, got "${op.s}"`,
+      );
     }
     this.#next();
     const right = this.#arith();
@@ -557,7 +562,8 @@ class Parser {
   // The value of a qualified primitive (an address, a network, a port, a port range).
   #id(q: Quals): Cond {
     const t = this.#next();
-    if (t.t !== 'word') this.#fail(t, t.t === 'end' ? 'an address or number was expected, the expression ended' : `an address or number was expected, got "${t.s}"`);
+    if (t.t !== 'word')
+      this.#fail(t, t.t === 'end' ? 'an address or number was expected, the expression ended' : `an address or number was expected, got "${t.s}"`);
     this.#last = q;
     const type = q.type ?? (q.proto && ['tcp', 'udp', 'sctp'].includes(q.proto) ? 'port' : 'host');
     if (type === 'port' || type === 'portrange') return this.#port(q, type, t);
@@ -676,15 +682,15 @@ class Parser {
       [lo, hi] = [Number(m[1]), Number(m[2])];
       if (lo > hi) [lo, hi] = [hi, lo];
     } else {
-      if (!/^[0-9]+$/.test(t.s)) this.#fail(t, /^[A-Za-z]/.test(t.s) ? `"${t.s}" is a name: service names are not looked up, give a number` : `"${t.s}" is not a port number`);
+      if (!/^[0-9]+$/.test(t.s))
+        this.#fail(t, /^[A-Za-z]/.test(t.s) ? `"${t.s}" is a name: service names are not looked up, give a number` : `"${t.s}" is not a port number`);
       lo = hi = Number(t.s);
     }
     if (hi > 65535) this.#fail(t, `a port is 0 to 65535, got ${hi}`);
     if (q.proto && !['tcp', 'udp', 'sctp'].includes(q.proto)) this.#fail(t, `"${q.proto}" takes no port`);
     const protos = q.proto ? [IPPROTO[q.proto as 'tcp' | 'udp' | 'sctp']] : [IPPROTO.sctp, IPPROTO.tcp, IPPROTO.udp];
     const nl = ETH_HLEN + this.#vlan;
-    const range = (load: Load): Cond =>
-      lo === hi ? eq(load, lo) : and({ k: 'cmp', load, op: 'jge', v: lo }, not({ k: 'cmp', load, op: 'jgt', v: hi }));
+    const range = (load: Load): Cond => (lo === hi ? eq(load, lo) : and({ k: 'cmp', load, op: 'jge', v: lo }, not({ k: 'cmp', load, op: 'jgt', v: hi })));
     const ports = (src: Load, dst: Load) => this.#dirs(q.dir, range(src), range(dst));
     const v4 = allOf([
       this.#ethertype(ETHERTYPE_IP),
@@ -768,7 +774,17 @@ class Emitter {
           src = BPF_X;
         }
         const [op, t, f] =
-          c.op === '>' ? [BPF_JGT, yes, no] : c.op === '>=' ? [BPF_JGE, yes, no] : c.op === '<' ? [BPF_JGE, no, yes] : c.op === '<=' ? [BPF_JGT, no, yes] : c.op === '!=' ? [BPF_JEQ, no, yes] : [BPF_JEQ, yes, no];
+          c.op === '>'
+            ? [BPF_JGT, yes, no]
+            : c.op === '>='
+              ? [BPF_JGE, yes, no]
+              : c.op === '<'
+                ? [BPF_JGE, no, yes]
+                : c.op === '<='
+                  ? [BPF_JGT, no, yes]
+                  : c.op === '!='
+                    ? [BPF_JEQ, no, yes]
+                    : [BPF_JEQ, yes, no];
         return this.emit(BPF_JMP | op | src, k, t, f);
       }
     }
@@ -832,7 +848,18 @@ class Emitter {
         return this.emit(BPF_LD | size | BPF_IND, base.off);
       }
       case 'bin': {
-        const ops: Record<string, number> = { '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH };
+        const ops: Record<string, number> = {
+          '+': BPF_ADD,
+          '-': BPF_SUB,
+          '*': BPF_MUL,
+          '/': BPF_DIV,
+          '%': BPF_MOD,
+          '&': BPF_AND,
+          '|': BPF_OR,
+          '^': BPF_XOR,
+          '<<': BPF_LSH,
+          '>>': BPF_RSH,
+        };
         const op = ops[a.op];
         this.arith(a.a);
         if (a.b.k === 'num' && !((op === BPF_DIV || op === BPF_MOD) && a.b.v === 0)) return this.emit(BPF_ALU | op | BPF_K, a.b.v >>> 0);

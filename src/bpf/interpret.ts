@@ -160,7 +160,7 @@ function alu(op: number, a: number, v: number): number {
     case BPF_DIV:
       return Math.floor(a / v) >>> 0;
     case BPF_MOD:
-      return a % v >>> 0;
+      return (a % v) >>> 0;
     case BPF_OR:
       return (a | v) >>> 0;
     case BPF_AND:

@@ -48,7 +48,8 @@ const cls = (code: number) => code & 0x07;
  */
 export function checkProgram(program: unknown): BpfProgram {
   if (!Array.isArray(program)) throw new TypeError('a BPF program is an array of [code, jt, jf, k] instructions');
-  if (program.length === 0 || program.length > BPF_MAXINSNS) throw new BpfProgramError(0, `a BPF program has 1 to ${BPF_MAXINSNS} instructions, got ${program.length}`);
+  if (program.length === 0 || program.length > BPF_MAXINSNS)
+    throw new BpfProgramError(0, `a BPF program has 1 to ${BPF_MAXINSNS} instructions, got ${program.length}`);
   program.forEach((ins: unknown, i) => {
     if (!Array.isArray(ins) || ins.length !== 4) throw new TypeError(`instruction ${i} must be [code, jt, jf, k]`);
     const [code, jt, jf, k] = ins as number[];
@@ -65,7 +66,7 @@ export function checkProgram(program: unknown): BpfProgram {
       throw new BpfProgramError(i, `instruction ${i} divides by the constant 0`);
     }
     const mem = ((c === BPF_LD || c === BPF_LDX) && (code & 0xe0) === BPF_MEM) || c === BPF_ST || c === BPF_STX;
-    if (mem && (k >>> 0) >= BPF_MEMWORDS) throw new BpfProgramError(i, `instruction ${i} uses scratch word ${k >>> 0} (there are ${BPF_MEMWORDS})`);
+    if (mem && k >>> 0 >= BPF_MEMWORDS) throw new BpfProgramError(i, `instruction ${i} uses scratch word ${k >>> 0} (there are ${BPF_MEMWORDS})`);
     if (c === BPF_LD && (code & 0xe0) === BPF_IMM && (code & 0x18) !== 0) throw new BpfProgramError(i, `instruction ${i} is an immediate load with a size`);
   });
   if (cls(program[program.length - 1][0]) !== BPF_RET) throw new BpfProgramError(program.length - 1, 'the last instruction must return (BPF_RET)');

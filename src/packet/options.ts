@@ -8,6 +8,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { ETH_P_ALL, TPACKET_V1, TPACKET_V2, TPACKET_V3 } from '../constants';
 import type { RingGeometry } from '../layouts/types';
 import type { SockFilter } from '../layouts/packet-sockopt';
+import { compileFilter } from '../bpf/compile';
+import { BpfProgram, checkProgram } from '../bpf/program';
 import { bool, choice, describe, int, netnsPath } from '../validate';
 
 /** TPACKET version names. */
@@ -83,6 +85,13 @@ export interface PacketSocketOptions {
    * frames sized for the interface MTU.
    */
   snaplen?: number;
+  /**
+   * Only frames this filter accepts reach the ring: a pcap-filter expression (`'tcp port 80'`,
+   * compiled by {@link compileFilter}, for `mode: 'raw'`) or a classic BPF program (for instance
+   * `parseProgramText(tcpdump -dd output)`). Attached before the socket is bound, so no frame
+   * arrives unfiltered. With `snaplen`, each "keep" answer is capped at it.
+   */
+  filter?: string | BpfProgram;
   /** Exact ring geometry (validated with the kernel's rules). Overrides the sizing hints. */
   geometry?: RingGeometry;
   /** Ring size in bytes (default 4 MiB). */
@@ -130,6 +139,7 @@ export interface NormalizedPacketOptions {
   mode: 'raw' | 'dgram';
   protocol: number;
   snaplen: number | null;
+  filter: BpfProgram | null;
   geometry: RingGeometry | null;
   bufferBytes: number | null;
   lineRatePps: number | null;
@@ -236,6 +246,7 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
     mode,
     protocol: o.protocol === undefined ? ETH_P_ALL : int('protocol', o.protocol, 0, 0xffff),
     snaplen: o.snaplen === undefined ? null : int('snaplen', o.snaplen, 1, MAX_SNAPLEN),
+    filter: normalizeFilter(o.filter, mode, rx),
     geometry: o.geometry === undefined ? null : { ...o.geometry },
     // The ring is mapped as one ArrayBuffer, which the running Node caps at buffer.constants.MAX_LENGTH.
     bufferBytes:
@@ -254,6 +265,16 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
     fanout,
     timestampSource,
   };
+}
+
+function normalizeFilter(f: PacketSocketOptions['filter'], mode: 'raw' | 'dgram', rx: boolean): BpfProgram | null {
+  if (f === undefined) return null;
+  if (!rx) throw new RangeError('a filter chooses received frames: it needs the RX ring');
+  if (typeof f === 'string') {
+    if (mode !== 'raw') throw new RangeError("a filter expression is compiled for Ethernet frames: use mode 'raw', or give a program for network-layer data");
+    return compileFilter(f);
+  }
+  return checkProgram(f);
 }
 
 function normalizeTx(t: PacketSocketOptions['tx']): NormalizedTxOptions | null {

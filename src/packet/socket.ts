@@ -54,6 +54,7 @@ import { tpacketV3Block, tpacketV3TxFrame } from '../layouts/tpacket-v3';
 import { native, NativePoller, POLL_READABLE, POLL_WRITABLE } from '../native';
 import { ringRefused, setOptionalInt, takeSocketError } from '../sockopt';
 import { decodeTpacketStats, encodePacketMreq, encodeSockFilter, encodeTpacketReq, SockFilter } from '../layouts/packet-sockopt';
+import type { BpfProgram } from '../bpf/program';
 import { blockOffsets, frameOffsets, ringBytes } from '../ring/addressing';
 import { planRing, planSlots, validateGeometry } from './ring-rules';
 import { RingGeometry, SlotLayout, TxFrameLayout } from '../layouts/types';
@@ -314,8 +315,10 @@ export class PacketSocket implements Disposable {
         if (o.ignoreOutgoing) ignoreOutgoing = setOptionalInt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING') ? 'kernel' : 'filter';
         // snaplen: the filter answers it ("ret #snaplen"). tpacket_rcv() truncates to the filter's
         // answer, so every version gets an exact tp_snaplen and V3 packs only what is kept.
-        if (o.snaplen !== null || ignoreOutgoing === 'filter')
-          native.krAttachFilter(fd, socketFilter(o.snaplen, ignoreOutgoing === 'filter'), 'SO_ATTACH_FILTER');
+        // The user's filter goes in the same program: attached before bind, so nothing unfiltered
+        // is ever queued (the socket has no protocol until then).
+        if (o.snaplen !== null || o.filter || ignoreOutgoing === 'filter')
+          native.krAttachFilter(fd, encodeSockFilter(socketFilter(o.snaplen, ignoreOutgoing === 'filter', o.filter)), 'SO_ATTACH_FILTER');
         if (o.timestampSource) setTimestamping(fd, o.interface, o.timestampSource);
         native.krSetsockopt({ fd: fd, level: SOL_PACKET, name: PACKET_RX_RING, value: encodeRingRequest(o, geometry), op: 'PACKET_RX_RING' });
         rx = { geometry };
@@ -745,13 +748,18 @@ function setTxRing(fd: number, version: number, g: RingGeometry): void {
  * The socket's classic BPF program: keep at most `snaplen` bytes (the whole packet when null), and
  * with `dropOutgoing` drop what the host itself sends (the ancillary load of skb->pkt_type).
  */
-function socketFilter(snaplen: number | null, dropOutgoing: boolean): Uint8Array {
-  const keep: SockFilter = [BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff];
-  if (!dropOutgoing) return encodeSockFilter([keep]);
-  return encodeSockFilter([
+function socketFilter(snaplen: number | null, dropOutgoing: boolean, user: BpfProgram | null): SockFilter[] {
+  // The user's program with each "keep k" capped at snaplen (jumps are relative: replacing
+  // instructions in place and prepending whole ones keeps them right). "ret a" stays as it is.
+  const cap = (k: number) => (snaplen === null ? k : Math.min(k >>> 0, snaplen));
+  const body: SockFilter[] = user
+    ? user.map(([code, jt, jf, k]) => (code === (BPF_RET | BPF_K) && k !== 0 ? [code, jt, jf, cap(k)] : [code, jt, jf, k]))
+    : [[BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff]];
+  if (!dropOutgoing) return body;
+  return [
     [BPF_LD | BPF_B | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_PKTTYPE],
-    [BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING], // outgoing: to "ret #0"
-    keep,
+    [BPF_JMP | BPF_JEQ | BPF_K, 0, 1, PACKET_OUTGOING], // outgoing: the next instruction, "ret #0"
     [BPF_RET | BPF_K, 0, 0, 0],
-  ]);
+    ...body,
+  ];
 }

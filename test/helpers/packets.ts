@@ -42,7 +42,8 @@ export function generatePackets(count: number, seed = 1): { label: string; bytes
     const tags = r() < 0.7 ? 0 : r() < 0.8 ? 1 : 2;
     const kind = pick(['ip', 'ip', 'ip', 'ip6', 'ip6', 'arp', 'rarp', 'other'] as const);
     const eth = [...mac(pick(MACS)), ...mac(pick(MACS))];
-    for (let t = 0; t < tags; t++) eth.push(...[0x8100, 0x88a8, 0x9100].map((x) => [x >> 8, x & 255])[Math.floor(r() * 3)], pick([0x00, 0x00, 0x20, 0xe0, 0x01]), pick([1, 5, 100, 200]));
+    for (let t = 0; t < tags; t++)
+      eth.push(...[0x8100, 0x88a8, 0x9100].map((x) => [x >> 8, x & 255])[Math.floor(r() * 3)], pick([0x00, 0x00, 0x20, 0xe0, 0x01]), pick([1, 5, 100, 200]));
     const proto = pick(PROTOS);
     const l4 = (): number[] => {
       const sp = pick(PORTS);
