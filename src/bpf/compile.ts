@@ -51,6 +51,8 @@ import {
   BPF_W,
   BPF_X,
   BPF_XOR,
+  SKF_AD_OFF,
+  SKF_AD_PROTOCOL,
 } from '../constants';
 import type { SockFilter } from '../layouts/packet-sockopt';
 import { parseAddress } from '../rtnetlink/ip-address';
@@ -58,6 +60,12 @@ import { BpfProgram, checkProgram } from './program';
 
 /** Options of {@link compileFilter}. */
 export interface CompileOptions {
+  /**
+   * What the program runs over: `'ethernet'` frames (default; `mode: 'raw'`) or `'network'`-layer
+   * data with the ethertype in skb->protocol (`mode: 'dgram'`, and `-i any`), where link-layer
+   * primitives (ether, vlan, broadcast) are a SyntaxError.
+   */
+  link?: 'ethernet' | 'network';
   /** What a match returns: the bytes to keep (default 262144, tcpdump's). */
   snaplen?: number;
 }
@@ -198,9 +206,11 @@ class Parser {
   /** Bytes every link-layer offset is moved by: 4 per `vlan` parsed so far (libpcap's off_linktype/off_linkpl). */
   #vlan = 0;
   #last: Quals | null = null;
+  #network: boolean;
 
-  constructor(text: string) {
+  constructor(text: string, network: boolean) {
     this.#text = text;
+    this.#network = network;
     this.#toks = tokenize(text);
   }
 
@@ -356,10 +366,11 @@ class Parser {
 
   // Where proto[...] counts from, and what must hold for it to mean anything (libpcap's gen_load).
   #protoBase(t: Token): { load: Load; guard?: Cond } {
-    const nl = ETH_HLEN + this.#vlan;
+    const nl = this.#nl();
     switch (t.s) {
       case 'ether':
       case 'link':
+        this.#linkLayer(t);
         return { load: abs(0, 1) };
       case 'ip':
         return { load: abs(nl, 1), guard: this.#ethertype(ETHERTYPE_IP) };
@@ -394,18 +405,27 @@ class Parser {
   }
 
   // ---- primitives
+  // Where the network header starts: after the Ethernet header (and the tags `vlan` passed), or
+  // at 0 for network-layer data (mode 'dgram'), whose ethertype is skb->protocol.
+  #nl(): number {
+    return this.#network ? 0 : ETH_HLEN + this.#vlan;
+  }
   #ethertype(type: number): Cond {
+    if (this.#network) return eq(abs((SKF_AD_OFF + SKF_AD_PROTOCOL) >>> 0, 2), type);
     return eq(abs(12 + this.#vlan, 2), type);
   }
+  #linkLayer(t: Token): void {
+    if (this.#network) this.#fail(t, `"${t.s}" needs the link-layer header, which network-layer data (mode 'dgram', -i any) does not have`);
+  }
   #firstFragment(): Cond {
-    return not({ k: 'cmp', load: abs(ETH_HLEN + this.#vlan + 6, 2), op: 'jset', v: 0x1fff });
+    return not({ k: 'cmp', load: abs(this.#nl() + 6, 2), op: 'jset', v: 0x1fff });
   }
   // IPv4 protocol N, or IPv6 next header N (directly or behind a fragment header).
   #ipProto(n: number): Cond {
-    return this.#ethertypeAnd(ETHERTYPE_IP, eq(abs(ETH_HLEN + this.#vlan + 9, 1), n));
+    return this.#ethertypeAnd(ETHERTYPE_IP, eq(abs(this.#nl() + 9, 1), n));
   }
   #ip6Proto(n: number): Cond {
-    const nl = ETH_HLEN + this.#vlan;
+    const nl = this.#nl();
     return and(this.#ethertype(ETHERTYPE_IPV6), or(eq(abs(nl + 6, 1), n), and(eq(abs(nl + 6, 1), IPPROTO.ipv6frag), eq(abs(nl + IP6_HLEN, 1), n))));
   }
   #ethertypeAnd(type: number, c: Cond): Cond {
@@ -424,6 +444,7 @@ class Parser {
         return t.s === 'less' ? not(gt) : gt;
       }
       case 'vlan': {
+        this.#linkLayer(t);
         this.#next();
         const lo = this.#vlan;
         const tagged = anyOf(VLAN_TPIDS.map((p) => eq(abs(12 + lo, 2), p)));
@@ -439,9 +460,11 @@ class Parser {
         return c;
       }
       case 'broadcast':
+        this.#linkLayer(t);
         this.#next();
         return this.#etherBroadcast();
       case 'multicast':
+        this.#linkLayer(t);
         this.#next();
         return { k: 'cmp', load: abs(0, 1), op: 'jset', v: 1 };
       case 'proto': {
@@ -480,6 +503,7 @@ class Parser {
     if ((PROTO_QUALS as readonly string[]).includes(first.s)) {
       this.#next();
       q.proto = first.s as ProtoQual;
+      if (q.proto === 'ether' || q.proto === 'link') this.#linkLayer(first);
       const n = this.#peek();
       if (n.s === 'proto') {
         this.#next();
@@ -551,7 +575,7 @@ class Parser {
   }
 
   #castOf(proto: ProtoQual, what: string, q: Token): Cond {
-    const nl = ETH_HLEN + this.#vlan;
+    const nl = this.#nl();
     if (proto === 'ether' || proto === 'link') return what === 'broadcast' ? this.#etherBroadcast() : { k: 'cmp', load: abs(0, 1), op: 'jset', v: 1 };
     if (proto === 'ip' && what === 'broadcast') return and(this.#ethertype(ETHERTYPE_IP), or(eq(abs(nl + 16, 4), 0), eq(abs(nl + 16, 4), 0xffffffff)));
     if (proto === 'ip' && what === 'multicast') return and(this.#ethertype(ETHERTYPE_IP), { k: 'cmp', load: abs(nl + 16, 1), op: 'jge', v: 224 });
@@ -639,7 +663,7 @@ class Parser {
 
   // host/net: IPv4 over ip, arp and rarp (unless a protocol is named); IPv6 over ip6.
   #net(q: Quals, t: Token, family: 4 | 6, addr: Uint8Array, mask: Uint8Array): Cond {
-    const nl = ETH_HLEN + this.#vlan;
+    const nl = this.#nl();
     const words = (off: number): Cond => {
       const cs: Cond[] = [];
       for (let i = 0; i < addr.length; i += 4) {
@@ -689,7 +713,7 @@ class Parser {
     if (hi > 65535) this.#fail(t, `a port is 0 to 65535, got ${hi}`);
     if (q.proto && !['tcp', 'udp', 'sctp'].includes(q.proto)) this.#fail(t, `"${q.proto}" takes no port`);
     const protos = q.proto ? [IPPROTO[q.proto as 'tcp' | 'udp' | 'sctp']] : [IPPROTO.sctp, IPPROTO.tcp, IPPROTO.udp];
-    const nl = ETH_HLEN + this.#vlan;
+    const nl = this.#nl();
     const range = (load: Load): Cond => (lo === hi ? eq(load, lo) : and({ k: 'cmp', load, op: 'jge', v: lo }, not({ k: 'cmp', load, op: 'jgt', v: hi })));
     const ports = (src: Load, dst: Load) => this.#dirs(q.dir, range(src), range(dst));
     const v4 = allOf([
@@ -898,7 +922,9 @@ export function compileFilter(expression: string, options: CompileOptions = {}):
   if (typeof expression !== 'string') throw new TypeError('a filter expression is a string');
   const snaplen = options.snaplen ?? 262144;
   if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0xffffffff) throw new RangeError(`snaplen must be an integer from 1 to 2^32-1, got ${snaplen}`);
-  const cond = new Parser(expression).parse();
+  const link = options.link ?? 'ethernet';
+  if (link !== 'ethernet' && link !== 'network') throw new RangeError(`link must be 'ethernet' or 'network', got ${JSON.stringify(link)}`);
+  const cond = new Parser(expression, link === 'network').parse();
   if (!cond) return [[BPF_RET | BPF_K, 0, 0, snaplen]];
   const e = new Emitter();
   const yes = new Label();

@@ -87,7 +87,8 @@ export interface PacketSocketOptions {
   snaplen?: number;
   /**
    * Only frames this filter accepts reach the ring: a pcap-filter expression (`'tcp port 80'`,
-   * compiled by {@link compileFilter}, for `mode: 'raw'`) or a classic BPF program (for instance
+   * compiled by {@link compileFilter} for the mode's data: Ethernet frames, or in `'dgram'` mode
+   * network-layer data, where link-layer primitives are a SyntaxError) or a classic BPF program (for instance
    * `parseProgramText(tcpdump -dd output)`). Attached before the socket is bound, so no frame
    * arrives unfiltered. With `snaplen`, each "keep" answer is capped at it.
    */
@@ -270,10 +271,8 @@ export function normalizePacketOptions(o: PacketSocketOptions): NormalizedPacket
 function normalizeFilter(f: PacketSocketOptions['filter'], mode: 'raw' | 'dgram', rx: boolean): BpfProgram | null {
   if (f === undefined) return null;
   if (!rx) throw new RangeError('a filter chooses received frames: it needs the RX ring');
-  if (typeof f === 'string') {
-    if (mode !== 'raw') throw new RangeError("a filter expression is compiled for Ethernet frames: use mode 'raw', or give a program for network-layer data");
-    return compileFilter(f);
-  }
+  // In dgram mode the kernel runs the filter over the network header on (skb->protocol beside it).
+  if (typeof f === 'string') return compileFilter(f, { link: mode === 'raw' ? 'ethernet' : 'network' });
   return checkProgram(f);
 }
 

@@ -31,6 +31,10 @@ export interface CaptureRecord {
   interfaceName?: string;
   /** Byte offset of the record's header in the file. */
   offset: number;
+  /** pcapng: the direction `epb_flags` gives, when it gives one. */
+  direction?: 'inbound' | 'outbound';
+  /** pcapng: the packet's `opt_comment`, when it has one. */
+  comment?: string;
 }
 
 /** A capture file that is not what it claims to be, or ends early. */
@@ -55,6 +59,8 @@ const PCAPNG_OPB = 2; // obsolete packet block
 const PCAPNG_SPB = 3;
 const PCAPNG_EPB = 6;
 const OPT_ENDOFOPT = 0;
+const OPT_COMMENT = 1;
+const EPB_FLAGS = 2;
 const IF_NAME = 2;
 const IF_TSRESOL = 9;
 /** Larger than any sane record: a length beyond this is corruption, not a packet. */
@@ -208,7 +214,7 @@ export class CaptureParser {
     if (blockType === PCAPNG_IDB) {
       if (body < 8) throw new CaptureFileError(off + 4, `interface description block of ${total} bytes (at least 20)`);
       const iface: Interface = { linktype: u16(8), snaplen: u32(12), base: 10, exp: 6 };
-      this.#options(at + 16, at + total - 4, off, le, (code, v) => {
+      this.#options(at, at + 16, at + total - 4, off, le, (code, v) => {
         if (code === IF_TSRESOL && v.length >= 1) {
           iface.base = v[0] & 0x80 ? 2 : 10;
           iface.exp = v[0] & 0x7f;
@@ -225,7 +231,7 @@ export class CaptureParser {
       const cap = u32(20);
       if (cap > body - 20) throw new CaptureFileError(off + 20, `captured length ${cap} runs past the block (room for ${body - 20} bytes)`);
       const { sec, nsec } = ticks(u32(12), u32(16), iface);
-      out.push({
+      const rec: CaptureRecord = {
         data: Buffer.from(b.subarray(at + 28, at + 28 + cap)),
         len: u32(24),
         sec,
@@ -234,7 +240,18 @@ export class CaptureParser {
         interfaceId: id,
         interfaceName: iface.name,
         offset: off,
-      });
+      };
+      if (blockType === PCAPNG_EPB) {
+        this.#options(at, at + 28 + ((cap + 3) & ~3), at + total - 4, off, le, (code, v) => {
+          if (code === OPT_COMMENT) rec.comment = v.toString('utf8');
+          else if (code === EPB_FLAGS && v.length >= 4) {
+            const dir = (le ? v.readUInt32LE(0) : v.readUInt32BE(0)) & 3;
+            if (dir === 1) rec.direction = 'inbound';
+            else if (dir === 2) rec.direction = 'outbound';
+          }
+        });
+      }
+      out.push(rec);
       return total;
     }
     if (blockType === PCAPNG_SPB) {
@@ -257,8 +274,8 @@ export class CaptureParser {
     return total; // statistics, name resolution, decryption secrets, custom: nothing to deliver
   }
 
-  // Walks the options of a block's body in [from, to).
-  #options(from: number, to: number, blockOff: number, le: boolean, each: (code: number, value: Buffer) => void): void {
+  // Walks the options in [from, to) of the block at buffer index `block` (file offset `blockOff`).
+  #options(block: number, from: number, to: number, blockOff: number, le: boolean, each: (code: number, value: Buffer) => void): void {
     const b = this.#buf;
     let at = from;
     while (at + 4 <= to) {
@@ -266,7 +283,7 @@ export class CaptureParser {
       const len = le ? b.readUInt16LE(at + 2) : b.readUInt16BE(at + 2);
       if (code === OPT_ENDOFOPT) return;
       const end = at + 4 + len;
-      if (end > to) throw new CaptureFileError(blockOff + (at - (from - 16)), `option ${code} of ${len} bytes runs past its block`);
+      if (end > to) throw new CaptureFileError(blockOff + (at - block), `option ${code} of ${len} bytes runs past its block`);
       each(code, b.subarray(at + 4, end));
       at = end + ((4 - (len % 4)) % 4);
     }

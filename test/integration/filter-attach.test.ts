@@ -26,17 +26,22 @@ describePrivileged(
       .map((p) => p.bytes)
       .filter((b) => ![0x8100, 0x88a8, 0x9100].includes(b.readUInt16BE(12)));
 
-    async function capture(filter: string | ReturnType<typeof parseProgramText>, expression: string): Promise<{ ours: Buffer[]; theirs: Buffer[] }> {
+    async function capture(
+      filter: string | ReturnType<typeof parseProgramText>,
+      expression: string,
+      mode: 'raw' | 'dgram' = 'raw',
+    ): Promise<{ ours: Buffer[]; theirs: Buffer[] }> {
       const { t, sender } = env;
       const dump = await startTcpdump(t.capNs, t.capIf, { filter: ['-Q', 'in', expression] });
-      const sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, filter, ignoreOutgoing: true });
+      const sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, filter, ignoreOutgoing: true, mode });
       const ours: Buffer[] = [];
       const sub = sock.frames().subscribe((f) => ours.push(Buffer.from(f.data)));
       try {
         expect(sender.send(frames)).toBe(frames.length);
         await sleep(300);
         dump.stop();
-        const theirs = parseCaptureFile(await dump.done).map((r) => r.data);
+        // In dgram mode the ring holds what follows the Ethernet header.
+        const theirs = parseCaptureFile(await dump.done).map((r) => (mode === 'raw' ? r.data : r.data.subarray(14)));
         await until(() => ours.length >= theirs.length, 3000).catch(() => undefined);
         await sleep(50);
         return { ours, theirs };
@@ -60,6 +65,15 @@ describePrivileged(
       expect(theirs.length).toBeLessThan(frames.length);
       expect(sorted(ours)).toEqual(sorted(theirs));
     });
+
+    it.each(['udp port 53', 'host 10.0.0.1 or arp', 'ip6 and tcp'])(
+      "mode 'dgram' (network-layer data, ethertype from skb->protocol), %s: what tcpdump captures",
+      async (expression) => {
+        const { ours, theirs } = await capture(expression, expression, 'dgram');
+        expect(theirs.length).toBeGreaterThan(0);
+        expect(sorted(ours)).toEqual(sorted(theirs));
+      },
+    );
 
     it('a tcpdump -dd program attached as given: the same frames', async () => {
       const expression = 'tcp or udp portrange 20-60';
@@ -106,9 +120,12 @@ describePrivileged(
       }
     });
 
-    it('bad filters are refused before any socket: SyntaxError with the column, RangeError for dgram, TypeError for a non-program', () => {
+    it('bad filters are refused before any socket: SyntaxError with the column, TypeError for a non-program, RangeError without an RX ring', () => {
       expect(() => PacketSocket.open({ interface: 'lo', filter: 'tcp and' })).toThrow(SyntaxError);
-      expect(() => PacketSocket.open({ interface: 'lo', filter: 'tcp', mode: 'dgram' })).toThrow(RangeError);
+      expect(() => PacketSocket.open({ interface: 'lo', filter: 'ether host 00:11:22:33:44:55', mode: 'dgram' })).toThrow(
+        '"ether" needs the link-layer header, which network-layer data (mode \'dgram\', -i any) does not have at column 1 of "ether host 00:11:22:33:44:55"',
+      );
+      expect(() => PacketSocket.open({ interface: 'lo', filter: 'tcp', tx: true, rx: false })).toThrow(RangeError);
       expect(() => PacketSocket.open({ interface: 'lo', filter: [[6, 0, 0]] as never })).toThrow(TypeError);
       expect(() => PacketSocket.open({ interface: 'lo', filter: [[0x15, 5, 0, 1]] })).toThrow('instruction 0 jumps past the end');
     });
