@@ -1,10 +1,10 @@
 /**
- * The `kring` command line: one module per command (`capture`, the rtnetlink `listings`,
+ * The `kring` command line: one module per command (`capture` and `read`, the rtnetlink `listings`,
  * `monitor`, `nfqueue`, `send`), dispatched here, with the usage and the exit codes (2 for a usage error, 1 for a
  * failure, or ip's code where kring fails as ip does).
  * @packageDocumentation
  */
-import { capture, CAPTURE_USAGE } from './capture';
+import { capture, CAPTURE_USAGE, read } from './capture';
 import { LISTINGS_NOTES, LISTINGS_USAGE, runListing } from './listings';
 import { monitor, MONITOR_USAGE } from './monitor';
 import { nfqueue, NFQUEUE_USAGE } from './nfqueue';
@@ -28,6 +28,7 @@ const COMMAND_USAGE: Record<string, string> = {
   neigh: `${LISTINGS_USAGE}\n${LISTINGS_NOTES}`,
   monitor: MONITOR_USAGE,
   capture: CAPTURE_USAGE,
+  read: CAPTURE_USAGE,
   send: SEND_USAGE,
   nfqueue: NFQUEUE_USAGE,
 };
@@ -70,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'capture':
         return await capture(rest);
+      case 'read':
+        return await read(rest);
       case 'monitor':
         return await monitor(rest);
       case 'nfqueue':

@@ -13,6 +13,8 @@ export interface KringProcess {
   interrupt(): Promise<number | null>;
   /** SIGKILL (idempotent; for finally blocks). */
   kill(): void;
+  /** The exit code, when the process ends by itself. */
+  exited: Promise<number | null>;
 }
 
 /** Starts `kring ARGS` (`node -r PRELOAD` first when given, with `env` added to the environment). */
@@ -36,5 +38,6 @@ export function startKring(args: string[], opts: { preload?: string; env?: Recor
       return exited;
     },
     kill: () => void child.kill('SIGKILL'),
+    exited,
   };
 }

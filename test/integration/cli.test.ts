@@ -1,12 +1,12 @@
 // The kring CLI, run as a user would, against frames sent over a veth pair.
 import { constants as bufferConstants } from 'node:buffer';
-import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNamespace, ipBatch } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { scratchDir, startTcpdump } from '../helpers/tcpdump';
-import { buildFrame, Sender, TEST_ETHERTYPE, useVethPair } from '../helpers/traffic';
+import { buildFrame, Sender, sleep, TEST_ETHERTYPE, until, useVethPair } from '../helpers/traffic';
 
 const KRING = join(__dirname, '..', '..', 'bin', 'kring.js');
 
@@ -67,12 +67,47 @@ describePrivileged('kring capture', () => {
       .map((l) => JSON.parse(l));
     expect(lines.length).toBe(5);
     lines.forEach((j, i) => {
-      expect(Object.keys(j)).toEqual(['ts', 'len', 'caplen', 'ifindex', 'pkttype', 'protocol', 'vlan', 'hex']);
-      expect(j).toMatchObject({ len: 100 + i, caplen: 100 + i, ifindex: env.t.capIfindex, pkttype: 'host', protocol: TEST_ETHERTYPE, vlan: null });
+      expect(Object.keys(j)).toEqual(['ts', 'len', 'caplen', 'ifindex', 'interface', 'pkttype', 'protocol', 'vlan', 'hex']);
+      // The interface by the name ip gives its index in that namespace.
+      expect(j).toMatchObject({
+        len: 100 + i,
+        caplen: 100 + i,
+        ifindex: env.t.capIfindex,
+        interface: env.t.capIf,
+        pkttype: 'host',
+        protocol: TEST_ETHERTYPE,
+        vlan: null,
+      });
       expect(j.hex).toBe(sent[i].subarray(0, 32).toString('hex'));
       expect(j.ts).toMatch(/^\d{10}\.\d{9}$/);
     });
     expect(p.err()).toMatch(/5 frames captured, 0 dropped by the kernel\n$/);
+  });
+
+  it('text: a line per frame naming the interface, kept current when it is renamed (-i any, RTM_NEWLINK)', async () => {
+    const { t, sender } = env;
+    const p = run(['capture', '-i', 'any', '--netns', t.capNs, '-c', '2', 'not ip and not ip6 and not arp']);
+    await p.waitFor('stderr', 'listening on');
+    sender.send(frames(1));
+    await until(() => p.out().split('\n').length > 1);
+    const renamed = `${t.capIf.slice(0, 12)}rn`;
+    execFileSync('ip', ['-n', t.capNs, 'link', 'set', t.capIf, 'down']);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'set', t.capIf, 'name', renamed]);
+    execFileSync('ip', ['-n', t.capNs, 'link', 'set', renamed, 'up']);
+    try {
+      await sleep(100);
+      sender.send(frames(1));
+      expect(await p.exited).toBe(0);
+      const lines = p.out().trim().split('\n');
+      expect(lines).toEqual([
+        expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{9} ${t.capIf} In ethertype 0x88b5, length 86$`)),
+        expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{9} ${renamed} In ethertype 0x88b5, length 86$`)),
+      ]);
+    } finally {
+      execFileSync('ip', ['-n', t.capNs, 'link', 'set', renamed, 'down']);
+      execFileSync('ip', ['-n', t.capNs, 'link', 'set', renamed, 'name', t.capIf]);
+      execFileSync('ip', ['-n', t.capNs, 'link', 'set', t.capIf, 'up']);
+    }
   });
 
   it('--quiet prints ready, reads every frame, and on SIGINT captured=N kpkts=N kdrops=N (the bench contract)', async () => {

@@ -1,0 +1,140 @@
+/**
+ * Capture files, judged by tshark and tcpdump: what `kring capture -w` writes (pcapng and pcap) is
+ * what tshark reads with the same count, lengths, timestamps (nanoseconds, the same skb stamps a
+ * tcpdump beside it records) and bytes (the bytes the test sent, 802.1Q tags put back as libpcap
+ * does); what tcpdump writes, `kring read` reads as tshark does; a capture whose interface is deleted
+ * ends non-zero with its file readable; rotation by size splits the frames without losing one.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCaptureFile } from '../../src/pcap/read';
+import { KRING, startKring } from '../helpers/kring-process';
+import { describePrivileged } from '../helpers/privileged';
+import { scratchDir, startTcpdump } from '../helpers/tcpdump';
+import { tsharkFrames } from '../helpers/tshark';
+import { buildFrame, sleep, useVethPair } from '../helpers/traffic';
+
+describePrivileged(
+  'capture files against tshark and tcpdump',
+  () => {
+    const env = useVethPair();
+    const frames = (n: number, vlanEvery = 0, size = 100) =>
+      Array.from({ length: n }, (_, seq) => {
+        const f = buildFrame(env.t.capMac, env.t.genMac, {
+          seq,
+          size: size + (seq % 50),
+          ...(vlanEvery && seq % vlanEvery === 0 ? { vlan: { tci: 100 } } : {}),
+        });
+        return f.wire;
+      });
+
+    it.each(['pcapng', 'pcap'])('kring capture -w (%s): tshark reads the frames sent, with the timestamps tcpdump recorded', async (format) => {
+      const { t, sender } = env;
+      const file = join(scratchDir(), `k.${format}`);
+      const dump = await startTcpdump(t.capNs, t.capIf, { nano: true, count: 40 });
+      const k = startKring(['capture', '-i', t.capIf, '--netns', t.capNs, '-w', file, '-c', '40']);
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        const sent = frames(40, 4);
+        expect(sender.send(sent)).toBe(40);
+        expect(await k.exited).toBe(0);
+        expect(k.err()).toMatch(/40 frames captured, 0 dropped by the kernel\n$/);
+        const ours = tsharkFrames(file);
+        const theirs = tsharkFrames((await dump.done, dump.file));
+        // Bytes: what was sent, tags included (the receiving veth took them out; both put them back).
+        expect(ours.map((f) => f.hex)).toEqual(sent.map((b) => b.toString('hex')));
+        expect(ours.map((f) => [f.len, f.caplen])).toEqual(sent.map((b) => [b.length, b.length]));
+        expect(ours.map((f) => f.epoch)).toEqual(theirs.map((f) => f.epoch));
+        expect(ours[0].epoch).toMatch(/^\d{10}\.\d{9}$/);
+        if (format === 'pcapng') {
+          expect(new Set(ours.map((f) => [f.iface, f.direction].join()))).toEqual(new Set([`${t.capIf},0x00000001`]));
+        }
+      } finally {
+        k.kill();
+        dump.stop();
+      }
+    });
+
+    it('kring read -r of a tcpdump file prints what tshark reads, and a filter picks what tcpdump -r picks', async () => {
+      const { t, sender } = env;
+      const dump = await startTcpdump(t.capNs, t.capIf, { nano: true, count: 30 });
+      sender.send(frames(30, 3));
+      await dump.done;
+      const r = spawnSync(process.execPath, [KRING, 'read', '-r', dump.file, '--json'], { encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const ours = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { ts: string; len: number; caplen: number; hex: string });
+      expect(ours.map((j) => [j.ts, j.len, j.caplen, j.hex])).toEqual(tsharkFrames(dump.file).map((f) => [f.epoch, f.len, f.caplen, f.hex]));
+      const filtered = spawnSync(process.execPath, [KRING, 'read', '-r', dump.file, 'vlan', '--json'], { encoding: 'utf8' });
+      const picked = join(scratchDir(), 'vlan.pcap');
+      execFileSync('tcpdump', ['-r', dump.file, '-w', picked, 'vlan'], { stdio: 'ignore' });
+      const want = tsharkFrames(picked).map((f) => f.hex);
+      expect(
+        filtered.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { hex: string }).hex),
+      ).toEqual(want);
+      expect(want.length).toBe(10);
+      // A text line per frame: time, then the decode.
+      const text = spawnSync(process.execPath, [KRING, 'read', '-r', dump.file, '-c', '1'], { encoding: 'utf8' });
+      expect(text.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{9} vlan 100, p 0, ethertype 0x88b5, length \d+\n$/);
+    });
+
+    it('deleting the interface mid-capture ends kring capture -w with an error naming it, exit 1, and a readable file', async () => {
+      const { t, sender } = env;
+      const file = join(scratchDir(), 'gone.pcapng');
+      const k = startKring(['capture', '-i', t.capIf, '--netns', t.capNs, '-w', file]);
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        const sent = frames(25);
+        sender.send(sent);
+        await sleep(200);
+        execFileSync('ip', ['-n', t.capNs, 'link', 'del', t.capIf]);
+        expect(await k.exited).toBe(1);
+        expect(k.err()).toMatch(new RegExp(`kring: .*${t.capIf}.*\\n25 frames captured`));
+        expect(tsharkFrames(file).map((f) => f.hex)).toEqual(sent.map((b) => b.toString('hex')));
+      } finally {
+        k.kill();
+      }
+    });
+  },
+  ['tcpdump', 'tshark'],
+);
+
+describePrivileged(
+  'capture file rotation',
+  () => {
+    const env = useVethPair();
+    it('-C 1 -W 3: files of about a million bytes each, reused in turn; together the frames sent', async () => {
+      const { t, sender } = env;
+      const dir = scratchDir();
+      const k = startKring(['capture', '-i', t.capIf, '--netns', t.capNs, '-w', join(dir, 'r.pcap'), '-C', '1', '-W', '3', '-c', '2000']);
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        const sent = Array.from({ length: 2000 }, (_, seq) => buildFrame(t.capMac, t.genMac, { seq, size: 1000 }).wire);
+        for (let i = 0; i < sent.length; i += 200) {
+          sender.send(sent.slice(i, i + 200));
+          await sleep(5);
+        }
+        expect(await k.exited).toBe(0);
+        expect(readdirSync(dir).sort()).toEqual(['r.pcap0', 'r.pcap1', 'r.pcap2']);
+        const counts: number[] = [];
+        for (const f of ['r.pcap0', 'r.pcap1', 'r.pcap2']) {
+          let n = 0;
+          for await (const r of readCaptureFile(join(dir, f))) (void r, n++);
+          counts.push(n);
+        }
+        // 2000 frames of 1024 bytes + 16 of record: two files full (rotated past 1e6 bytes), one with the rest.
+        expect(counts.reduce((a, b) => a + b)).toBe(2000);
+        expect(tsharkFrames(join(dir, 'r.pcap1')).length).toBe(counts[1]);
+      } finally {
+        k.kill();
+      }
+    });
+  },
+  ['tshark'],
+);
