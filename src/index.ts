@@ -31,6 +31,10 @@ export { PacketWriter, TxStats, TxProgress, TxWaitOptions, WrongFormatReport, Wr
 export { TimestampSource } from './packet/timestamps';
 export { FanoutWorkers, FanoutWorkersOptions, MemberBatch, MemberStats } from './packet/fanout-workers';
 export { CaptureParser, CaptureRecord, CaptureFileError, readCaptureFile, parseCaptureFile } from './pcap/read';
+export { CaptureWriter, CaptureWriterOptions, CaptureWriteRecord, CaptureInterface, CaptureStatistics, sllHeader, sll2Header, withVlanTag } from './pcap/write';
+export { compileFilter, CompileOptions, FilterSyntaxError } from './bpf/compile';
+export { runFilter, FilterContext } from './bpf/interpret';
+export { BpfProgram, BpfProgramError, checkProgram, parseProgramText, formatProgramText } from './bpf/program';
 export { Frame, FrameBatch, SlotBatch, BlockBatch, FrameView } from './packet/batch';
 export { MessageBuilder, MessageCursor, AttrCursor, NetlinkError, NetlinkParseError, AckInfo, parseAck, parseDone } from './netlink/message';
 export {

@@ -55,7 +55,6 @@ import {
   SKF_AD_PROTOCOL,
 } from '../constants';
 import type { SockFilter } from '../layouts/packet-sockopt';
-import { parseAddress } from '../rtnetlink/ip-address';
 import { BpfProgram, checkProgram } from './program';
 
 /** Options of {@link compileFilter}. */
@@ -635,13 +634,7 @@ class Parser {
   }
 
   #v6(t: Token, s: string): Uint8Array {
-    try {
-      const a = parseAddress(s);
-      if (a.family === 10) return a.bytes;
-    } catch {
-      /* reported below */
-    }
-    return this.#fail(t, `"${s}" is not an IPv6 address`);
+    return parseIPv6(s) ?? this.#fail(t, `"${s}" is not an IPv6 address`);
   }
 
   #mac(t: Token): Uint8Array {
@@ -729,6 +722,39 @@ class Parser {
     ]);
     return or(v6, v4);
   }
+}
+
+// RFC 4291 text: eight groups of hex, one "::" for a run of zeros, an IPv4 tail. Null if not one.
+function parseIPv6(s: string): Uint8Array | null {
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (h: string): number[] | null => {
+    if (h === '') return [];
+    const out: number[] = [];
+    const parts = h.split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (i === parts.length - 1 && p.includes('.')) {
+        const v4 = p.split('.');
+        if (v4.length !== 4 || !v4.every((x) => /^[0-9]{1,3}$/.test(x) && Number(x) <= 255)) return null;
+        out.push((Number(v4[0]) << 8) | Number(v4[1]), (Number(v4[2]) << 8) | Number(v4[3]));
+      } else if (/^[0-9a-f]{1,4}$/i.test(p)) out.push(parseInt(p, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
+  const words = [...head, ...new Array<number>(fill).fill(0), ...tail];
+  const b = new Uint8Array(16);
+  words.forEach((w, i) => {
+    b[2 * i] = w >> 8;
+    b[2 * i + 1] = w & 0xff;
+  });
+  return b;
 }
 
 function prefixMask(bytes: number, bits: number): Uint8Array {

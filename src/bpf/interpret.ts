@@ -76,9 +76,10 @@ export function runFilter(program: BpfProgram, packet: Uint8Array, ctx: FilterCo
   const mem = new Uint32Array(16);
   let A = 0;
   let X = 0;
-  const load = (at: number, size: number): number | null => {
-    if (at >= AD) return ancillary(at - AD, ctx);
-    if (at < 0 || at + size > caplen) return null;
+  // Ancillary data only for absolute loads (the kernel's convert_bpf_extensions); X + k wraps at 32 bits.
+  const load = (at: number, size: number, absolute: boolean): number | null => {
+    if (absolute && at >= AD) return ancillary(at - AD, ctx);
+    if (at + size > caplen) return null;
     return size === 4 ? dv.getUint32(at) : size === 2 ? dv.getUint16(at) : dv.getUint8(at);
   };
   for (let pc = 0; pc < program.length; pc++) {
@@ -95,7 +96,7 @@ export function runFilter(program: BpfProgram, packet: Uint8Array, ctx: FilterCo
         else if (mode === BPF_MEM) A = mem[k & 15];
         else if (mode === BPF_ABS || mode === BPF_IND) {
           const at = mode === BPF_ABS ? k : (X + k) >>> 0;
-          const v = load(at, size);
+          const v = load(at, size, mode === BPF_ABS);
           if (v === null) return 0;
           A = v >>> 0;
         } else return 0;

@@ -7,6 +7,7 @@ const RANK: Record<string, number> = {
   base: 0,
   layouts: 1,
   pcap: 1.5,
+  bpf: 1.5,
   ring: 2,
   packet: 3,
   netlink: 3,
