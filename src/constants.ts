@@ -79,6 +79,9 @@ export const PACKET_MULTICAST = 2;
 export const PACKET_OTHERHOST = 3;
 export const PACKET_OUTGOING = 4;
 export const PACKET_LOOPBACK = 5;
+/** nlmon's types of a netlink message (netlink_deliver_tap): sent by a user socket, or by the kernel. */
+export const PACKET_USER = 6;
+export const PACKET_KERNEL = 7;
 
 /** `enum tpacket_versions` */
 export const TPACKET_V1 = 0;
@@ -451,6 +454,8 @@ export const IFF_POINTOPOINT = 0x10;
 /** `ARPHRD_*` used by default */
 export const ARPHRD_ETHER = 1;
 export const ARPHRD_LOOPBACK = 772;
+/** if_arp.h: a netlink monitor device (nlmon); LINKTYPE_NETLINK's cooked header carries it. */
+export const ARPHRD_NETLINK = 824;
 
 /** `IFA_*` (address attributes). */
 export const IFA_ADDRESS = 1;

@@ -20,12 +20,14 @@ import {
   routeText,
 } from './ip-format';
 import { tableId } from '../rtnetlink/names';
+import { NetlinkSocket } from '../netlink/socket';
+import { DUMP_RX_RING } from '../rtnetlink/readers';
 import { AF_INET, AF_INET6 } from '../constants';
 import type { AddressFamily } from '../rtnetlink/readers';
 import { CommandError, common, family, UsageError, write } from './usage';
 
 /** The listings' usage lines. */
-export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [-n|--netns NAME]
+export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N] [--json] [--count] [-n|--netns NAME] [--trace FILE]
   kring links [--json] [-n|--netns NAME]
   kring addrs [-4|-6] [--json] [-n|--netns NAME]
   kring neigh [-4|-6] [--json] [-n|--netns NAME]
@@ -34,15 +36,21 @@ export const LISTINGS_USAGE = `  kring routes [-4|-6] [--table main|local|all|N]
 /** What the listings' usage says about them. */
 export const LISTINGS_NOTES = `  routes lists the main table by default, IPv4 unless -6 or --table all (as ip route show);
   --count prints only routes=N. --json output equals ip -j for the same listing.
+  --trace FILE writes the netlink conversation (every request and reply) to FILE as pcapng,
+  which Wireshark and tshark dissect as netlink/rtnetlink.
 `;
 
 /** The names ip prints for interface indexes, from a link dump. */
-export async function context(netns: string | undefined): Promise<IpContext> {
-  return ipContext(await getLinks({ netns }));
+export async function context(netns: string | undefined, socket?: NetlinkSocket): Promise<IpContext> {
+  return ipContext(await getLinks({ netns, socket }));
 }
 
 async function routesCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, table: { type: 'string' }, count: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...common, table: { type: 'string' }, count: { type: 'boolean' }, trace: { type: 'string' } },
+    strict: true,
+  });
   const tableArg = values.table ?? 'main';
   const id = tableArg === 'all' ? 0 : tableId(tableArg);
   if (id === undefined || id > 0xffffffff)
@@ -51,8 +59,13 @@ async function routesCommand(argv: string[]): Promise<number> {
   const table = id === 0 ? 'all' : id;
   // ip route show: one table means IPv4 unless -6; "table all" (and 0) lists both families.
   const fam = family(values) ?? (table === 'all' ? undefined : AF_INET);
+  // --trace: one socket for every dump of the command, its conversation written as it goes.
+  const socket =
+    values.trace === undefined
+      ? undefined
+      : NetlinkSocket.open({ protocol: 'route', netns: values.netns, strict: true, rx: DUMP_RX_RING, trace: values.trace });
   try {
-    return await listRoutes(values, fam, table);
+    return await listRoutes(values, fam, table, socket);
   } catch (e) {
     // ip: "Error: ipv4: FIB table does not exist." (the kernel's extended ACK), exit 2.
     if (e instanceof NetlinkError && e.code === 'ENOENT' && table !== 'all') {
@@ -61,23 +74,30 @@ async function routesCommand(argv: string[]): Promise<number> {
       throw new CommandError(`table ${tableArg}: ${reason}${reason.endsWith('.') ? '' : '.'}`, 2);
     }
     throw e;
+  } finally {
+    socket?.close();
   }
 }
 
-async function listRoutes(values: { json?: boolean; count?: boolean; netns?: string }, fam: AddressFamily | undefined, table: number | 'all'): Promise<number> {
+async function listRoutes(
+  values: { json?: boolean; count?: boolean; netns?: string },
+  fam: AddressFamily | undefined,
+  table: number | 'all',
+  socket: NetlinkSocket | undefined,
+): Promise<number> {
   if (values.count) {
     // Counted as the dump goes, nothing kept; an interrupted pass is counted again.
-    const { count, interrupted } = await countRoutes({ family: fam, table, netns: values.netns });
+    const { count, interrupted } = await countRoutes({ family: fam, table, netns: values.netns, socket });
     await write(`routes=${count}${interrupted ? ' interrupted' : ''}\n`);
     return 0;
   }
-  const ctx = await context(values.netns);
+  const ctx = await context(values.netns, socket);
   const json = values.json ?? false;
   let first = true;
   if (json) await write('[');
   // Output follows each datagram; stdout buffers what the terminal or pipe has not taken yet.
   await new Promise<void>((resolve, reject) =>
-    routeBatches({ family: fam, table, netns: values.netns }).subscribe({
+    routeBatches({ family: fam, table, netns: values.netns, socket }).subscribe({
       next: (batch) => {
         if (batch.length === 0) return;
         const lines = batch.map((r) => (json ? JSON.stringify(routeJson(r, ctx, table === 'all')) : routeText(r, ctx, table === 'all')));

@@ -68,6 +68,12 @@ export interface NetlinkSocketOptions {
   strict?: boolean;
   /** NETLINK_NO_ENOBUFS: do not report overruns (default false). */
   noEnobufs?: boolean;
+  /**
+   * A file path: every datagram the socket sends and receives is written there as pcapng
+   * (LINKTYPE_NETLINK, direction in each record), which Wireshark's and tshark's netlink
+   * dissectors read (a trace of kring's own rtnetlink or NFQUEUE conversation, no nlmon needed).
+   */
+  trace?: string;
 }
 
 /**
@@ -90,6 +96,8 @@ let defaultRingCalls: (fd: number) => KernelRingCalls = nativeRingCalls;
 /** What an opened socket is made of (openSocketParts makes them, NetlinkSocket._fromParts takes them). */
 export interface SocketParts {
   fd: number;
+  /** The trace file's path, checked. */
+  trace: string | null;
   protocol: number;
   portId: number;
   rings: RingPair;
@@ -129,6 +137,8 @@ export function openSocketParts(o: NetlinkSocketOptions, ringCalls: (fd: number)
   const extAck = bool('extAck', o.extAck, true);
   const strict = bool('strict', o.strict);
   const noEnobufs = bool('noEnobufs', o.noEnobufs);
+  if (o.trace !== undefined && (typeof o.trace !== 'string' || o.trace.length === 0))
+    throw new TypeError(`trace must be a file path, got ${describe(o.trace)}`);
   const rx = o.rx ?? DEFAULT_RX;
   const tx = o.tx ?? DEFAULT_TX;
   const pageSize = native.krPageSize();
@@ -178,6 +188,7 @@ export function openSocketParts(o: NetlinkSocketOptions, ringCalls: (fd: number)
     const rings = kernel ? kernelRings(kernel) : emulatedRings(fd, rx, tx);
     return {
       fd,
+      trace: o.trace ?? null,
       protocol,
       portId,
       rings,

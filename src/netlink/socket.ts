@@ -34,6 +34,7 @@ import { KernelRingCalls } from './kernel-ring';
 import { MessageCursor, NetlinkError, parseAck } from './message';
 import { NetlinkFeatures, NetlinkSocketOptions, openSocketParts, SocketParts } from './open';
 import { NetlinkFrame, NetlinkReader } from './reader';
+import { NetlinkTrace } from './trace';
 import { RingPair } from './ring-pair';
 
 const { ENOBUFS, EPROTO } = osConstants.errno;
@@ -186,6 +187,7 @@ export class NetlinkSocket implements Disposable {
   #dumps = 0;
   // The producer reading ahead's wake-up: frames came in beside the consumer (see RingPair.readAhead).
   #wake = (): void => this.dispatch();
+  #trace: NetlinkTrace | null = null;
   #token = {};
 
   private constructor(p: SocketParts) {
@@ -199,6 +201,11 @@ export class NetlinkSocket implements Disposable {
     this.#writer = p.rings.writer;
     this.#reader = new NetlinkReader(p.rings.backend, p.frameSize);
     this.#poller = new native.Poller(p.fd, 'AF_NETLINK', NetlinkSocket.#pollCallback(new WeakRef(this)));
+    if (p.trace !== null) {
+      // Opened last: a file that cannot be opened fails open() (and _fromParts closes the socket).
+      this.#trace = new NetlinkTrace(p.trace, p.protocol);
+      this.#writer.observe((bytes) => this.#traced(bytes, 'out'));
+    }
     finalizer.register(this, { fd: p.fd, poller: this.#poller }, this.#token);
   }
 
@@ -465,6 +472,10 @@ export class NetlinkSocket implements Disposable {
       const frames = this.#reader.read();
       this.#reportLosses();
       if (frames.length === 0 || this.#closed) return;
+      if (this.#trace) {
+        for (const f of frames) this.#traced(f.data, 'in');
+        this.#traced(null, 'in');
+      }
       for (const sub of this.#frameSubs) {
         sub.next(frames);
         if (this.#closed) return;
@@ -533,8 +544,32 @@ export class NetlinkSocket implements Disposable {
       else p.fail(new SocketClosedError('request'));
     }
     this.#losses.complete();
+    this.#traced(null, 'close');
     const fd = this.#fd;
     this.#rings.close(() => native.krClose(fd, 'AF_NETLINK'));
+  }
+
+  // Records a datagram in the trace (null: flushes it; 'close': closes it). A trace that cannot be
+  // written (a full disk) ends with a warning: the socket's work goes on without it.
+  #traced(bytes: Uint8Array | null, what: 'in' | 'out' | 'close'): void {
+    const t = this.#trace;
+    if (!t) return;
+    try {
+      if (what === 'close') t.close();
+      else if (bytes) t.record(bytes, what);
+      else t.flush();
+    } catch (e) {
+      this.#trace = null;
+      this.#writer.observe(null);
+      process.emitWarning(`the netlink trace stopped: ${(e as Error).message}`, 'KringTraceWarning');
+      if (what !== 'close') {
+        try {
+          t.close();
+        } catch {
+          // the warning said it
+        }
+      }
+    }
   }
 
   /** Same as {@link close}. */

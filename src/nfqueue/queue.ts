@@ -87,6 +87,8 @@ export interface NfQueueOptions {
   netns?: string;
   /** The netlink ring: see {@link NetlinkSocketOptions.ring}. */
   ring?: 'auto' | 'kernel' | 'emulated';
+  /** Writes the queue's netlink conversation (bindings, packets, verdicts) to this pcapng file ({@link NetlinkSocketOptions.trace}). */
+  trace?: string;
   /** Cancels open(): the binding and configuration requests (rejecting with the signal's reason; nothing stays bound). */
   signal?: AbortSignal;
   /** Gives up each configuration request after this many ms (default: NetlinkSocket's request timeout). */
@@ -218,6 +220,7 @@ export class NfQueue implements Disposable {
       ring: choice('ring', o.ring ?? 'auto', ['auto', 'kernel', 'emulated'] as const),
       rx: o.rx,
       tx: TX,
+      trace: o.trace,
     });
     const q = new NfQueue(sock, queues);
     q.#netns = o.netns;

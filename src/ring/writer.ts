@@ -30,6 +30,7 @@ export class RingWriter<Hdr extends SlotLayout> {
   #dv: DataView;
   #pending = 0;
   #views: (Uint8Array | undefined)[] = [];
+  #observer: ((payload: Uint8Array) => void) | null = null;
 
   constructor(target: RingWriterTarget<Hdr>) {
     this.#t = target;
@@ -88,9 +89,22 @@ export class RingWriter<Hdr extends SlotLayout> {
     return t.ring.peekTx();
   }
 
+  /**
+   * Calls `f` with each payload as it is submitted (a view of the slot, valid during the call):
+   * what a trace records. One observer; null removes it.
+   * @internal
+   */
+  observe(f: ((payload: Uint8Array) => void) | null): void {
+    this.#observer = f;
+  }
+
   // Takes the head slot `i` (the one #free returned) and hands it to the kernel.
   #submit(i: number, length: number): void {
     const t = this.#t;
+    if (this.#observer) {
+      const start = t.ring.slotOffsets[i] + t.payloadOffset;
+      this.#observer(this.#bytes.subarray(start, start + length));
+    }
     t.writeLength(this.#dv, t.ring.slotOffsets[i], length);
     t.ring.advanceTx();
     t.ring.submitTx(i);

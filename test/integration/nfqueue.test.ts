@@ -17,6 +17,8 @@ import { createVethPair, VethPair } from '../helpers/netns';
 import { startKring } from '../helpers/kring-process';
 import { describePrivileged } from '../helpers/privileged';
 import { until } from '../helpers/traffic';
+import { scratchDir } from '../helpers/tcpdump';
+import { tsharkFrames } from '../helpers/tshark';
 import { iptables, queueCounters, rulepackets, sendUdp, udpReceiver, UdpReceiver } from '../helpers/udp';
 
 const GEN = '10.77.0.1';
@@ -116,14 +118,30 @@ describePrivileged(
       sub.unsubscribe();
     });
 
-    it('drop: no packet reaches the receiver; the kernel counts none waiting', async () => {
+    it('drop: no packet reaches the receiver; the kernel counts none waiting; the trace holds the conversation', async () => {
       const n = useQueue();
-      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const trace = join(scratchDir(), 'nfq.pcapng');
+      using q = await NfQueue.open({ queue: n, netns: t.capNs, trace });
       const sub = q.batches().subscribe((ps) => ps.forEach((p) => q.drop(p)));
       sendUdp(t.genNs, CAP, PORT, payloads(10, 'drop'));
       await until(() => q.stats().judged === 10);
       expect(await rx.waitFor(1, 300)).toEqual([]);
       expect(queueCounters(t.capNs, n)).toMatchObject({ total: 0, queueDropped: 0 });
+      q.close();
+      // tshark reads it as netlink: config requests and verdicts out, ACKs and the 10 packets in.
+      const rows = execFileSync('tshark', ['-r', trace, '-T', 'fields', '-e', 'frame.packet_flags_direction', '-e', 'frame.protocols'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t'));
+      expect(rows.every(([, p]) => /^netlink(:|$)/.test(p))).toBe(true);
+      // Every message of every datagram read: the 10 NFQNL_MSG_PACKET the test sent.
+      let packetsIn = 0;
+      for (const f of tsharkFrames(trace).filter((x) => x.direction === '0x00000001')) {
+        const d = Buffer.from(f.hex, 'hex');
+        for (let at = 16; at + 16 <= d.length; at += (d.readUInt32LE(at) + 3) & ~3) if (d.readUInt16LE(at + 4) === 3 << 8) packetsIn++;
+      }
+      expect(packetsIn).toBe(10);
+      expect(rows.some(([d]) => d === '0x00000002')).toBe(true);
       sub.unsubscribe();
     });
 
@@ -506,5 +524,5 @@ describePrivileged(
       expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['0123456789']);
     });
   },
-  ['iptables-legacy', 'python3'],
+  ['iptables-legacy', 'python3', 'tshark'],
 );
