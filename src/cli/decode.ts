@@ -1,6 +1,6 @@
 /**
  * A one-line decode of a frame, in the shape `tcpdump -n` prints: Ethernet (with 802.1Q tags),
- * IPv4, IPv6, TCP, UDP, ICMP, ICMPv6 and ARP; anything else by its ethertype or protocol number.
+ * IPv4, IPv6, TCP, UDP, SCTP, ICMP, ICMPv6 and ARP; anything else by its ethertype or protocol number.
  * For the CLI's text output; never throws on short or malformed frames (it says what is missing).
  * @packageDocumentation
  */
@@ -96,6 +96,10 @@ function decodeIPv6(b: Buffer, at: number): string {
 
 function transport(ip: string, src: string, dst: string, proto: number, b: Buffer, at: number, len: number): string {
   const have = b.length - at;
+  // Ports are the first four bytes of TCP, UDP and SCTP: shown whenever they are there, as tcpdump does.
+  if ((proto === 6 || proto === 17 || proto === 132) && have >= 4 && have < (proto === 6 ? 20 : proto === 17 ? 8 : 12)) {
+    return `${ip} ${src}.${b.readUInt16BE(at)} > ${dst}.${b.readUInt16BE(at + 2)}: ${proto === 6 ? 'tcp [|tcp]' : proto === 17 ? 'udp [|udp]' : 'sctp [|sctp]'}`;
+  }
   if (proto === 6) {
     if (have < 20) return `${ip} ${src} > ${dst}: tcp [|tcp]`;
     const sp = b.readUInt16BE(at);
@@ -106,6 +110,10 @@ function transport(ip: string, src: string, dst: string, proto: number, b: Buffe
   if (proto === 17) {
     if (have < 8) return `${ip} ${src} > ${dst}: udp [|udp]`;
     return `${ip} ${src}.${b.readUInt16BE(at)} > ${dst}.${b.readUInt16BE(at + 2)}: UDP, length ${Math.max(0, b.readUInt16BE(at + 4) - 8)}`;
+  }
+  if (proto === 132) {
+    if (have < 12) return `${ip} ${src} > ${dst}: sctp [|sctp]`;
+    return `${ip} ${src}.${b.readUInt16BE(at)} > ${dst}.${b.readUInt16BE(at + 2)}: sctp, length ${len}`;
   }
   if (proto === 1 && ip === 'IP') {
     if (have < 1) return `${ip} ${src} > ${dst}: ICMP [|icmp]`;
@@ -137,9 +145,14 @@ function decodeArp(b: Buffer, at: number): string {
   const op = b.readUInt16BE(at + 6);
   const sha = formatHardware(b.subarray(at + 8, at + 14));
   const spa = formatIPv4(b.subarray(at + 14, at + 18));
+  const thaBytes = b.subarray(at + 18, at + 24);
+  const tha = formatHardware(thaBytes);
   const tpa = formatIPv4(b.subarray(at + 24, at + 28));
-  if (op === 1) return `ARP, Request who-has ${tpa} tell ${spa}, length 28`;
+  // As tcpdump: a request shows the target's hardware address when it is not all zeros.
+  if (op === 1) return `ARP, Request who-has ${tpa}${thaBytes.some((x) => x !== 0) ? ` (${tha})` : ''} tell ${spa}, length 28`;
   if (op === 2) return `ARP, Reply ${spa} is-at ${sha}, length 28`;
+  if (op === 3) return `ARP, Reverse Request who-is ${tha} tell ${sha}, length 28`;
+  if (op === 4) return `ARP, Reverse Reply ${tha} at ${tpa}, length 28`;
   return `ARP, op ${op}, length 28`;
 }
 

@@ -53,6 +53,8 @@ export function generatePackets(count: number, seed = 1): { label: string; bytes
       body[1] = sp & 255;
       body[2] = dp >> 8;
       body[3] = dp & 255;
+      if (proto === 6) body[12] = 0x50; // a 20-byte TCP header
+      if (proto === 17) body.splice(4, 2, body.length >> 8, body.length & 255); // the UDP length
       body[13] = pick([0x02, 0x12, 0x10, 0x11, 0x04, 0x18]); // TCP flags
       if (proto === 1 || proto === 58) body[0] = pick([0, 3, 8, 11, 128, 129, 135]);
       return body;

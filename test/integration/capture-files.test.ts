@@ -5,7 +5,10 @@
  * does); what tcpdump writes, `kring read` reads as tshark does; a capture whose interface is deleted
  * ends non-zero with its file readable; rotation by size splits the frames without losing one.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { CaptureWriter } from '../../src/pcap/write';
+import { createNamespace } from '../helpers/netns';
+import { generatePackets } from '../helpers/packets';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KRING, startKring } from '../helpers/kring-process';
@@ -83,6 +86,80 @@ describePrivileged(
       expect(text.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{9} vlan 100, p 0, ethertype 0x88b5, length \d+\n$/);
     });
 
+    it('text lines decode as tcpdump -n does: addresses, ports, protocol, TCP flags, lengths, ARP whole', () => {
+      // Whole, unfragmented, untagged frames of every kind the generator makes, written by kring.
+      const file = join(scratchDir(), 'decode.pcap');
+      const w = CaptureWriter.open(file, { format: 'pcap' });
+      const pkts = generatePackets(600, 11)
+        .map((p) => p.bytes)
+        .filter((b) => b.readUInt16BE(12) !== 0x8100 && b.readUInt16BE(12) !== 0x88a8 && b.readUInt16BE(12) !== 0x9100)
+        .filter((b) => !(b.readUInt16BE(12) === 0x0800 && (b.readUInt16BE(20) & 0x3fff) !== 0))
+        .filter((b) => !(b.readUInt16BE(12) === 0x86dd && b[20] === 44))
+        .filter((b) => b.readUInt16BE(12) !== 0x8035);
+      pkts.forEach((data, i) => w.write({ data, sec: 1700000000 + i, nsec: 0 }));
+      w.close();
+      const ours = spawnSync(process.execPath, [KRING, 'read', '-r', file], { encoding: 'utf8' }).stdout.trim().split('\n');
+      // tcpdump's continuation lines (options, payload decodes) are indented: one line per frame is the unindented one.
+      const theirs = execFileSync('tcpdump', ['-n', '-tt', '-r', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')
+        .filter((l) => /^\d/.test(l));
+      expect(ours.length).toBe(pkts.length);
+      expect(theirs.length).toBe(pkts.length);
+      let compared = 0;
+      const kinds = { arp: 0, ip: 0, udp: 0, tcp: 0 };
+      ours.forEach((line, i) => {
+        const mine = line.replace(/^\S+ /, '');
+        const t = theirs[i].replace(/^\S+ /, '');
+        if (mine.startsWith('ARP')) {
+          expect(mine).toBe(t);
+          kinds.arp++;
+        } else if (mine.startsWith('IP')) {
+          // "IP a.p > b.q" (tcpdump's port names are off with -n), then the protocol's own words.
+          expect(mine.split(': ')[0]).toBe(t.split(': ')[0]);
+          kinds.ip++;
+          if (/: UDP, length/.test(mine) && /: UDP, length/.test(t)) {
+            expect(mine).toBe(t);
+            kinds.udp++;
+          }
+          // (a random TCP header may have a data offset below 5: tcpdump then prints no flags)
+          if (/Flags \[/.test(mine) && /Flags \[/.test(t)) {
+            expect(mine.match(/Flags \[[^\]]*\]/)![0]).toBe(t.match(/Flags \[[^\]]*\]/)![0]);
+            kinds.tcp++;
+          }
+          // ICMP echo by name (tcpdump words the errors after their codes and quoted headers: not compared).
+          if (/: ICMP /.test(mine)) {
+            for (const w of ['ICMP echo request', 'ICMP echo reply']) expect(t.includes(w)).toBe(mine.includes(w));
+          }
+        } else expect(mine).toMatch(/^ethertype 0x[0-9a-f]{4}, length \d+$/);
+        compared++;
+      });
+      expect(compared).toBe(pkts.length);
+      expect(kinds).toEqual({ arp: expect.any(Number), ip: expect.any(Number), udp: expect.any(Number), tcp: expect.any(Number) });
+      expect([kinds, Math.min(...Object.values(kinds)) >= 5]).toEqual([kinds, true]);
+    });
+
+    it('on a terminal, a progress line on stderr each second: frames, bytes, rate, kernel drops', async () => {
+      const { t, sender } = env;
+      // script(1) gives the capture a pseudo-terminal; what it writes there comes back on stdout.
+      const k = spawn('script', ['-qfc', `${process.execPath} ${KRING} capture -i ${t.capIf} --netns ${t.capNs} -w /dev/null`, '/dev/null']);
+      let out = '';
+      k.stdout.on('data', (d) => (out += d));
+      try {
+        const deadline = Date.now() + 10_000;
+        while (!out.includes('listening on') && Date.now() < deadline) await sleep(20);
+        for (let i = 0; i < 5; i++) {
+          sender.send(frames(20));
+          await sleep(300);
+        }
+        expect(out).toMatch(/\r\d+ frames, \d+ bytes, \d+ frames\/s, 0 dropped by the kernel/);
+        const shown = [...out.matchAll(/\r(\d+) frames, (\d+) bytes/g)].map((m) => Number(m[1]));
+        expect(shown.length).toBeGreaterThanOrEqual(1);
+        expect(shown.every((n) => n > 0 && n <= 100)).toBe(true);
+      } finally {
+        k.kill('SIGINT');
+      }
+    });
+
     it('deleting the interface mid-capture ends kring capture -w with an error naming it, exit 1, and a readable file', async () => {
       const { t, sender } = env;
       const file = join(scratchDir(), 'gone.pcapng');
@@ -102,6 +179,33 @@ describePrivileged(
     });
   },
   ['tcpdump', 'tshark'],
+);
+
+describePrivileged(
+  'a capture whose interface moves away',
+  () => {
+    const env = useVethPair();
+    const frames = (n: number) => Array.from({ length: n }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: 100 }).wire);
+    it('an interface moved to another namespace mid-capture ends the capture too, exit 1', async () => {
+      const { t, sender } = env;
+      const file = join(scratchDir(), 'moved.pcap');
+      const k = startKring(['capture', '-i', t.capIf, '--netns', t.capNs, '-w', file]);
+      const away = createNamespace();
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        sender.send(frames(5));
+        await sleep(200);
+        execFileSync('ip', ['-n', t.capNs, 'link', 'set', t.capIf, 'netns', away.ns]);
+        expect(await k.exited).toBe(1);
+        expect(k.err()).toMatch(new RegExp(`kring: .*${t.capIf}.*\\n5 frames captured`));
+        expect(tsharkFrames(file).length).toBe(5);
+      } finally {
+        k.kill();
+        away.destroy();
+      }
+    });
+  },
+  ['tshark'],
 );
 
 describePrivileged(
