@@ -44,7 +44,7 @@ export const CAPTURE_USAGE = `  kring capture [-i IFACE|any] [-w FILE] [-r FILE]
   -B KIB                 ring size in KiB (default 4096; --buffer-mb N in MiB)
   -p                     do not put the interface in promiscuous mode (it is by default)
   -n                     accepted for tcpdump's sake: addresses are never resolved
-  -x                     print each frame's bytes in hex after its line
+  -x                     print each frame's bytes in hex after its line, from the network header
   -G SECONDS             with -w: start a new file every SECONDS (FILE may hold strftime %Y %m %d %H %M %S)
   -C MB                  with -w: start a new file when this one passes MB million bytes (FILE, FILE1, …)
   -W N                   with -C: keep N files, reused in turn; with -G: stop after N files
@@ -364,7 +364,8 @@ function clock(sec: number, nsec: number): string {
 function formatText(v: FrameView, names: InterfaceNames | null, network: boolean, hex: boolean): string {
   const data = v.data;
   const line = `${clock(v.sec, v.nsec)} ${names ? names.name(v.ifindex) : `if${v.ifindex}`} ${DIRECTIONS[v.pkttype] ?? v.pkttype} ${network ? decodeLine(data, { network, protocol: v.protocol }) : decodeLine(withVlanTag(data, v.vlanTci >= 0 ? { tci: v.vlanTci, tpid: v.vlanTpid } : null))}`;
-  return hex ? `${line}\n${hexLines(data)}` : line;
+  // -x as tcpdump's: the bytes from the network header on (the device took any 802.1Q tag out).
+  return hex ? `${line}\n${hexLines(network ? data : data.subarray(14))}` : line;
 }
 
 function formatJson(v: FrameView, names: InterfaceNames | null): string {
@@ -445,7 +446,7 @@ async function readFile(path: string, expression: string, o: { count?: number; h
               : `link type ${r.linktype}, length ${r.len}`;
         const dir = r.direction === 'outbound' ? ' Out' : r.direction === 'inbound' ? ' In' : '';
         const line = `${clock(r.sec, r.nsec)}${r.interfaceName ? ` ${r.interfaceName}` : ''}${dir} ${what}`;
-        lines.push(o.hex ? `${line}\n${hexLines(r.data)}` : line);
+        lines.push(o.hex ? `${line}\n${hexLines(r.linktype === LINKTYPE_ETHERNET ? frame.data.subarray(etherHeaderLength(frame.data)) : frame.data)}` : line);
       }
       if (lines.length >= 256) await write(lines.splice(0).join('\n') + '\n');
     }
@@ -457,6 +458,13 @@ async function readFile(path: string, expression: string, o: { count?: number; h
   }
   if (lines.length) await write(lines.join('\n') + '\n');
   return 0;
+}
+
+// An Ethernet header's length with the 802.1Q tags it carries inline (as in a file).
+function etherHeaderLength(b: Buffer): number {
+  let at = 12;
+  while (b.length >= at + 6 && [0x8100, 0x88a8, 0x9100].includes(b.readUInt16BE(at))) at += 4;
+  return Math.min(at + 2, b.length);
 }
 
 // A Linux cooked frame's header taken off (its protocol and packet type kept); other frames as they are.

@@ -136,6 +136,30 @@ describePrivileged(
       expect(compared).toBe(pkts.length);
       expect(kinds).toEqual({ arp: expect.any(Number), ip: expect.any(Number), udp: expect.any(Number), tcp: expect.any(Number) });
       expect([kinds, Math.min(...Object.values(kinds)) >= 5]).toEqual([kinds, true]);
+      // -x: the bytes from the network header, in tcpdump's lines (frame by frame; where tcpdump
+      // adds a hex dump of a payload it did not decode, that frame has two blocks: not compared).
+      const hexBlocks = (text: string) => {
+        const frames: string[][] = [];
+        for (const l of text.split('\n')) {
+          if (/^\d/.test(l)) frames.push([]);
+          else if (l.startsWith('\t0x')) frames[frames.length - 1].push(l);
+        }
+        return frames;
+      };
+      const ourHex = hexBlocks(spawnSync(process.execPath, [KRING, 'read', '-r', file, '-x'], { encoding: 'utf8' }).stdout);
+      const theirHex = hexBlocks(execFileSync('tcpdump', ['-n', '-x', '-r', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+      expect([ourHex.length, theirHex.length]).toEqual([pkts.length, pkts.length]);
+      let hexCompared = 0;
+      theirHex.forEach((block, i) => {
+        // (and frames where tcpdump's dump is not the frame less its 14-byte Ethernet header: an
+        // 802.3 frame's LLC header counts as link layer to it, and a malformed ICMPv6 option makes
+        // it dump the whole frame)
+        const bytes = block.join('').replace(/\t0x[0-9a-f]{4}:|\s/g, '').length / 2;
+        if (block.filter((l) => l.startsWith('\t0x0000:')).length !== 1 || bytes !== pkts[i].length - 14) return;
+        expect(ourHex[i]).toEqual(block);
+        hexCompared++;
+      });
+      expect(hexCompared).toBeGreaterThan(pkts.length * 0.7);
     });
 
     it('on a terminal, a progress line on stderr each second: frames, bytes, rate, kernel drops', async () => {
@@ -232,6 +256,36 @@ describePrivileged(
         for (const f of ['r.pcap0', 'r.pcap1']) expect(statSync(join(dir, f)).size).toBeGreaterThan(1_000_000);
         expect(statSync(join(dir, 'r.pcap0')).size).toBeLessThan(1_000_000 + 1100);
         expect(statSync(join(dir, 'r.pcap2')).size).toBeLessThan(1_000_000);
+      } finally {
+        k.kill();
+      }
+    });
+
+    it('-G 1 -W 2 with a strftime name: a file per second, the capture ends after the second; together every frame captured', async () => {
+      const { t, sender } = env;
+      const dir = scratchDir();
+      const k = startKring(['capture', '-i', t.capIf, '--netns', t.capNs, '-w', join(dir, 'g-%s.pcapng'), '-G', '1', '-W', '2']);
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        const sent: Buffer[] = [];
+        let seq = 0;
+        const deadline = Date.now() + 8000;
+        while (Date.now() < deadline && !/frames captured/.test(k.err())) {
+          const batch = Array.from({ length: 10 }, () => buildFrame(t.capMac, t.genMac, { seq: seq++, size: 80 }).wire);
+          sender.send(batch);
+          sent.push(...batch);
+          await sleep(50);
+        }
+        expect(await k.exited).toBe(0);
+        const files = readdirSync(dir).sort();
+        expect(files.length).toBe(2);
+        expect(files.every((f) => /^g-\d{10}\.pcapng$/.test(f))).toBe(true);
+        expect(Number(files[1].slice(2, 12)) - Number(files[0].slice(2, 12))).toBeGreaterThanOrEqual(1);
+        const got = files.flatMap((f) => tsharkFrames(join(dir, f)).map((x) => x.hex));
+        const captured = Number(/(\d+) frames captured/.exec(k.err())![1]);
+        expect(got.length).toBe(captured);
+        // What was captured is what was sent, in order, from the start.
+        expect(got).toEqual(sent.slice(0, captured).map((b) => b.toString('hex')));
       } finally {
         k.kill();
       }
