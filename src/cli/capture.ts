@@ -135,8 +135,9 @@ export async function capture(argv: string[]): Promise<number> {
   const quiet = values.quiet ?? false;
   const json = values.json ?? false;
   const hex = values.hex ?? false;
-  const names = quiet || files ? null : await InterfaceNames.open(values.netns).catch(() => null);
-  const out = files ? new RotatingWriter(files, any, values.interface, snap || MAX_SNAPLEN) : null;
+  // Names for text lines, and for -i any's files (a pcapng interface per device).
+  const names = quiet || (files && !(any && files.format === 'pcapng')) ? null : await InterfaceNames.open(values.netns).catch(() => null);
+  const out = files ? new RotatingWriter(files, any, values.interface, snap || MAX_SNAPLEN, names) : null;
   let captured = 0;
   let bytes = 0;
   let touched = 0; // what --quiet read, printed so that the work cannot be optimised away
@@ -256,17 +257,32 @@ class RotatingWriter {
   #iface: string;
   #snaplen: number;
   #w: CaptureWriter;
+  #names: InterfaceNames | null;
+  /** -i any, pcapng: each device's interface in the current file, by ifindex. */
+  #ids = new Map<number, number>();
   #files = 0;
   #opened = Date.now();
   /** Set when -G with -W has written its last file: the capture should end. */
   done = false;
 
-  constructor(o: FileOptions, any: boolean, iface: string, snaplen: number) {
+  constructor(o: FileOptions, any: boolean, iface: string, snaplen: number, names: InterfaceNames | null) {
     this.#o = o;
     this.#any = any;
     this.#iface = iface;
     this.#snaplen = snaplen;
+    this.#names = names;
     this.#w = this.#open();
+  }
+
+  // The pcapng interface of a frame: one per device on -i any (described on its first frame), else 0.
+  #interfaceOf(ifindex: number): number {
+    if (!this.#any || this.#o.format !== 'pcapng') return 0;
+    let id = this.#ids.get(ifindex);
+    if (id === undefined) {
+      id = this.#w.addInterface({ linktype: LINKTYPE_LINUX_SLL2, snaplen: this.#snaplen, name: this.#names?.name(ifindex) ?? `if${ifindex}` });
+      this.#ids.set(ifindex, id);
+    }
+    return id;
   }
 
   get path(): string {
@@ -287,6 +303,8 @@ class RotatingWriter {
     this.#files++;
     this.#opened = Date.now();
     const linktype = this.#any ? LINKTYPE_LINUX_SLL2 : LINKTYPE_ETHERNET;
+    this.#ids.clear();
+    // pcapng: the interface captured on first (on -i any, 'any': the socket's counts go with it).
     return CaptureWriter.open(name, {
       format: this.#o.format,
       linktype,
@@ -303,7 +321,9 @@ class RotatingWriter {
       len: v.len + extra,
       sec: v.sec,
       nsec: v.nsec,
-      ...(this.#o.format === 'pcapng' ? { direction: v.pkttype === PACKET_OUTGOING ? ('outbound' as const) : ('inbound' as const) } : {}),
+      ...(this.#o.format === 'pcapng'
+        ? { interfaceId: this.#interfaceOf(v.ifindex), direction: v.pkttype === PACKET_OUTGOING ? ('outbound' as const) : ('inbound' as const) }
+        : {}),
     });
     if (this.#o.megabytes !== undefined && this.#w.bytes > this.#o.megabytes * 1_000_000) this.#rotate();
   }

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { CaptureWriter } from '../../src/pcap/write';
-import { createNamespace } from '../helpers/netns';
+import { createNamespace, ipJson } from '../helpers/netns';
 import { generatePackets } from '../helpers/packets';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +55,41 @@ describePrivileged(
       } finally {
         k.kill();
         dump.stop();
+      }
+    });
+
+    it('-i any -w: Linux cooked v2 records, a pcapng interface per device named as ip names it', async () => {
+      const { t, sender } = env;
+      const file = join(scratchDir(), 'any.pcapng');
+      const k = startKring(['capture', '-i', 'any', '--netns', t.capNs, '-w', file, '-c', '8', 'not ip6']);
+      try {
+        await k.until(() => k.err().includes('listening on'));
+        const sent = frames(5);
+        sender.send(sent);
+        // Three datagrams on lo: each shows once (as libpcap, the loopback's outgoing copy is left out).
+        execFileSync('ip', [
+          'netns',
+          'exec',
+          t.capNs,
+          'python3',
+          '-c',
+          "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(3): s.sendto(b'lo%d'%i,('127.0.0.1',9))",
+        ]);
+        expect(await k.exited).toBe(0);
+        const rows = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'sll.ifindex', '-e', 'sll.etype'], {
+          encoding: 'utf8',
+        })
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t'));
+        const lo = (ipJson(t.capNs, ['link', 'show', 'lo']) as { ifindex: number }[])[0].ifindex;
+        expect(rows.filter(([name]) => name === t.capIf).map(([, idx, type]) => [Number(idx), type])).toEqual(sent.map(() => [t.capIfindex, '0x88b5']));
+        expect(rows.filter(([name]) => name === 'lo').map(([, idx, type]) => [Number(idx), type])).toEqual([0, 1, 2].map(() => [lo, '0x0800']));
+        // The captured bytes: the 20-byte cooked header, then what followed the Ethernet header.
+        const ours = tsharkFrames(file).filter((f) => f.iface === t.capIf);
+        expect(ours.map((f) => f.hex.slice(40))).toEqual(sent.map((b) => b.subarray(14).toString('hex')));
+      } finally {
+        k.kill();
       }
     });
 
