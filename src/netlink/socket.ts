@@ -8,6 +8,7 @@ import { constants as osConstants } from 'node:os';
 // Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
 // start-up, which a short-lived CLI or dump pays on every run (docs/benchmarks.md).
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
 import {
@@ -271,7 +272,7 @@ export class NetlinkSocket implements Disposable {
   // A cold stream fed by dispatch(): subscribing adds a reader (and starts polling), teardown is the
   // exact inverse; after close it completes at once.
   #stream<T>(subscribers: Set<Subscriber<T>>): Observable<T> {
-    return new Observable<T>((sub) => {
+    return new GuardedObservable<T>((sub) => {
       if (this.#closed) return sub.complete();
       subscribers.add(sub);
       this.#updatePolling();
@@ -313,7 +314,7 @@ export class NetlinkSocket implements Disposable {
 
   /** Overruns (ENOBUFS) as they are reported; the streams go on. Completes on close. */
   losses(): Observable<NetlinkLossEvent> {
-    return this.#losses.asObservable();
+    return guarded(this.#losses.asObservable());
   }
 
   /**
@@ -364,7 +365,7 @@ export class NetlinkSocket implements Disposable {
   dump(message: Uint8Array, options: DumpOptions = {}): Observable<NetlinkMessage> {
     const policy = choice('onInterrupted', options.onInterrupted ?? 'retry', ['retry', 'error', 'flag'] as const);
     const retries = options.retries === undefined ? 3 : int('retries', options.retries, 0, 1000);
-    return new Observable((sub) => {
+    return new GuardedObservable((sub) => {
       let held: NetlinkMessage[] = [];
       return this.dumpInto(
         message,
@@ -400,7 +401,7 @@ export class NetlinkSocket implements Disposable {
    */
   dumpBatches(message: Uint8Array, options: { onInterrupted?: 'error' | 'flag' } & WaitOptions = {}): Observable<DumpBatch> {
     const policy = choice('onInterrupted', options.onInterrupted ?? 'error', ['error', 'flag'] as const);
-    return new Observable<DumpBatch>((sub) => {
+    return new GuardedObservable<DumpBatch>((sub) => {
       let dv: DataView | null = null;
       return this.dumpInto(
         message,

@@ -6,6 +6,7 @@
 import '../dispose';
 import { constants as osConstants } from 'node:os';
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscriber } from 'rxjs/internal/Subscriber';
 import {
@@ -339,7 +340,7 @@ export class NfQueue implements Disposable {
 
   /** Each packet, copied. */
   packets(): Observable<NfPacket> {
-    return new Observable<NfPacket>((sub) =>
+    return new GuardedObservable<NfPacket>((sub) =>
       this.#consume(false).subscribe({
         next: (ps) => {
           for (const p of ps) sub.next(p);
@@ -388,7 +389,7 @@ export class NfQueue implements Disposable {
   }
 
   #consume(inPlace: boolean): Observable<readonly NfPacket[]> {
-    return new Observable<readonly NfPacket[]>((sub) => {
+    return new GuardedObservable<readonly NfPacket[]>((sub) => {
       if (this.#closed) return sub.complete();
       if (this.#consumer) return sub.error(new Error('NfQueue: one consumer at a time (batches(), packets() or the async iterator)'));
       if (this.#failure !== undefined) return sub.error(this.#failure);
@@ -477,7 +478,7 @@ export class NfQueue implements Disposable {
 
   /** Losses as they happen: overruns, id gaps, refused verdicts. Completes on close. */
   losses(): Observable<NfLossEvent> {
-    return this.#losses.asObservable();
+    return guarded(this.#losses.asObservable());
   }
 
   #onFrames(frames: readonly NetlinkFrame[]): void {

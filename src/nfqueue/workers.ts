@@ -6,6 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Observable } from 'rxjs/internal/Observable';
+import { guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import { reviveError, workerEntry } from '../worker-threads';
 import { describe, int, optionsObject } from '../validate';
@@ -109,7 +110,7 @@ export class QueueWorkers {
 
   /** What the judges returned, tagged with their queue. Hot; errors with a worker's failure; completes on close. */
   reports(): Observable<QueueReport> {
-    return this.#reports.asObservable();
+    return guarded(this.#reports.asObservable());
   }
 
   /**

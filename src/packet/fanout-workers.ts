@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import { int, optionsObject } from '../validate';
 import { CancelOptions, cancellable, checkCancelOptions } from '../cancel';
@@ -143,7 +144,7 @@ export class FanoutWorkers {
    * unsubscription stops them. Errors with a member's failure; completes on close.
    */
   batches(): Observable<MemberBatch> {
-    return new Observable<MemberBatch>((subscriber) => {
+    return new GuardedObservable<MemberBatch>((subscriber) => {
       const sub = this.#batches.subscribe(subscriber);
       if (this.#consumers++ === 0) this.#post({ type: 'start' });
       return () => {
@@ -155,7 +156,7 @@ export class FanoutWorkers {
 
   /** Every member's losses ({@link PacketSocket.losses}), tagged with the member. Hot; completes on close. */
   losses(): Observable<LossEvent & { member: number }> {
-    return this.#losses.asObservable();
+    return guarded(this.#losses.asObservable());
   }
 
   /** Each member's totals. Rejects when a member exits before it answers, or with the abort reason or a timeout. */

@@ -9,6 +9,7 @@ import { constants as osConstants, endianness } from 'node:os';
 // Deep imports: the same classes the 'rxjs' entry re-exports, without loading every operator at
 // start-up, which a short-lived CLI or dump pays on every run (docs/benchmarks.md).
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import {
   AF_PACKET,
@@ -395,7 +396,7 @@ export class PacketSocket implements Disposable {
    * `'ERR_KRING_BUSY'`. Multicast with `share()`.
    */
   batches(): Observable<FrameBatch> {
-    return new Observable<FrameBatch>((subscriber) => {
+    return new GuardedObservable<FrameBatch>((subscriber) => {
       const consumer: Consumer = {
         push: (b) => subscriber.next(b),
         error: (e) => subscriber.error(e),
@@ -413,7 +414,7 @@ export class PacketSocket implements Disposable {
    * for high rates.
    */
   frames(): Observable<Frame> {
-    return new Observable<Frame>((subscriber) =>
+    return new GuardedObservable<Frame>((subscriber) =>
       this.batches().subscribe({
         next: (batch) => {
           // One copy per batch: the frames share one allocation for their bytes.
@@ -490,7 +491,7 @@ export class PacketSocket implements Disposable {
    * before subscription are not replayed (the totals are in {@link stats}). Completes on close.
    */
   losses(): Observable<LossEvent> {
-    return this.#losses.asObservable();
+    return guarded(this.#losses.asObservable());
   }
 
   /**

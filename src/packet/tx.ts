@@ -20,6 +20,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import { ETH_P_8021AD, ETH_P_8021Q, TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_WRONG_FORMAT } from '../constants';
 import { errnoText, RingError } from '../errors';
@@ -270,7 +271,7 @@ export class PacketWriter {
    * completes. Errors with the source's error or the writer's failure.
    */
   sink(source$: Observable<Uint8Array>): Observable<TxProgress> {
-    return new Observable<TxProgress>((subscriber) => {
+    return new GuardedObservable<TxProgress>((subscriber) => {
       const queue: Uint8Array[] = [];
       let head = 0;
       let written = 0;
@@ -355,7 +356,7 @@ export class PacketWriter {
    * with the {@link WrongFormatError}. Hot; completes when the socket closes.
    */
   wrongFormat(): Observable<WrongFormatReport> {
-    return this.#reports.asObservable();
+    return guarded(this.#reports.asObservable());
   }
 
   /** Running totals. */

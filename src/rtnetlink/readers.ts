@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { Observable } from 'rxjs/internal/Observable';
+import { GuardedObservable } from '../guarded';
 import { AF_INET, AF_INET6, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE } from '../constants';
 import { MalformedMessageError, NetlinkParseError } from '../netlink/message';
 import { DumpInterruptedError, DumpInterruptPolicy, NetlinkSocket } from '../netlink/socket';
@@ -108,7 +109,7 @@ function dumpRecords<T>(
   checkCommon(o);
   const policy = o.onInterrupted ?? 'retry';
   const retries = o.retries ?? 3;
-  return new Observable<Flagged<T>[]>((sub) => {
+  return new GuardedObservable<Flagged<T>[]>((sub) => {
     const sock = o.socket ?? NetlinkSocket.open({ protocol: 'route', netns: o.netns, strict, rx: DUMP_RX_RING });
     let held: Flagged<T>[][] = [];
     let out: Flagged<T>[] = [];
@@ -197,7 +198,7 @@ export function countRoutes(options: RouteReaderOptions): Promise<{ count: numbe
 }
 
 function flatten<T>(batches: Observable<T[]>): Observable<T> {
-  return new Observable<T>((sub) => {
+  return new GuardedObservable<T>((sub) => {
     const s = batches.subscribe({
       next: (b) => {
         for (let i = 0; i < b.length && !sub.closed; i++) sub.next(b[i]);

@@ -7,6 +7,7 @@
  */
 import '../dispose';
 import { Observable } from 'rxjs/internal/Observable';
+import { guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Subscription } from 'rxjs/internal/Subscription';
 import {
@@ -218,7 +219,7 @@ export class RouteTable implements Disposable {
 
   /** Every add, change and delete, as they are applied. Hot; completes on close. */
   changes(): Observable<RouteDiff> {
-    return this.#changes.asObservable();
+    return guarded(this.#changes.asObservable());
   }
 
   /**
@@ -227,7 +228,7 @@ export class RouteTable implements Disposable {
    * the routes of a new link arrive. Hot; completes on close.
    */
   linkChanges(): Observable<Link> {
-    return this.#linkChanges.asObservable();
+    return guarded(this.#linkChanges.asObservable());
   }
 
   /** Dumps again now and emits the difference (what overruns and link-down events do). */

@@ -118,6 +118,41 @@ describePrivileged(
       sub.unsubscribe();
     });
 
+    it('a consumer whose callback throws: batches() and packets() error with its exception, the process lives, a new consumer judges', async () => {
+      const n = useQueue();
+      using q = await NfQueue.open({ queue: n, netns: t.capNs });
+      const boom = new Error('judge failed');
+      const failed = new Promise<unknown>((resolve) =>
+        q.batches().subscribe({
+          next: () => {
+            throw boom;
+          },
+          error: resolve,
+        }),
+      );
+      sendUdp(t.genNs, CAP, PORT, payloads(1, 'throw'));
+      expect(await failed).toBe(boom);
+      const failed2 = new Promise<unknown>((resolve) =>
+        q.packets().subscribe({
+          next: () => {
+            throw boom;
+          },
+          error: resolve,
+        }),
+      );
+      sendUdp(t.genNs, CAP, PORT, payloads(1, 'again'));
+      expect(await failed2).toBe(boom);
+      // The queue is still bound: a consumer that behaves judges what comes next. The two packets
+      // the failed consumers were given stay undecided (the kernel holds them) until decided by id
+      // or the queue closes.
+      const sub = q.packets().subscribe((p) => q.accept(p));
+      sendUdp(t.genNs, CAP, PORT, payloads(1, 'after'));
+      expect((await rx.waitFor(1, 5000)).map(String)).toEqual(['after-0-']);
+      expect(q.stats()).toMatchObject({ delivered: 3, judged: 1 });
+      expect(queueCounters(t.capNs, n)).toMatchObject({ total: 2, idSequence: 3 });
+      sub.unsubscribe();
+    });
+
     it('drop: no packet reaches the receiver; the kernel counts none waiting; the trace holds the conversation', async () => {
       const n = useQueue();
       const trace = join(scratchDir(), 'nfq.pcapng');
