@@ -7,5 +7,9 @@ const { values } = parseArgs({ options: { seconds: { type: 'string' }, seed: { t
 const env = { ...process.env };
 if (values.seconds !== undefined) env.KRING_FUZZ_SECONDS = values.seconds;
 if (values.seed !== undefined) env.KRING_FUZZ_SEED = values.seed;
-const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', 'jest.fuzz.config.js'], { stdio: 'inherit', env, cwd: require('node:path').join(__dirname, '..') });
+const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', 'jest.fuzz.config.js'], {
+  stdio: 'inherit',
+  env,
+  cwd: require('node:path').join(__dirname, '..'),
+});
 process.exit(r.status ?? 1);
