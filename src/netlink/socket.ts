@@ -471,8 +471,11 @@ export class NetlinkSocket implements Disposable {
     while (!this.#closed) {
       if (this.#dumps > 0) this.#rings.readAhead?.(this.#wake);
       const frames = this.#reader.read();
-      this.#reportLosses();
-      if (frames.length === 0 || this.#closed) return;
+      // An overrun happened after the frames just read were queued: they are dispatched first, and
+      // the loss is reported after them (a mirror that re-dumps on it must not see these older
+      // messages as newer than its dump). A running dump is told at once (its chunks may be gone).
+      const lost = this.#takeLosses();
+      if (frames.length === 0 || this.#closed) return this.#emitLosses(lost);
       if (this.#trace) {
         for (const f of frames) this.#traced(f.data, 'in');
         this.#traced(null, 'in');
@@ -512,6 +515,8 @@ export class NetlinkSocket implements Disposable {
         }
         if (!this.#done(f)) return;
       }
+      this.#emitLosses(lost);
+      if (this.#closed) return;
       // The emulation found the socket empty: the next datagram is a new poll wake-up. (While a
       // dump runs, read-ahead is in charge, and the loop goes on as before.)
       if (this.#dumps === 0 && this.#rings.drained?.()) return;
@@ -669,15 +674,19 @@ export class NetlinkSocket implements Disposable {
     });
   }
 
-  #reportLosses(): void {
+  // The overruns since the last look; a running dump hears of them at once.
+  #takeLosses(): number {
     let count = this.#reader.overruns - this.#overruns;
     this.#overruns = this.#reader.overruns;
     if (this.#rings.takeError() === ENOBUFS) count++;
-    if (count === 0) return;
-    this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
     // Only the kernel's ring can drop a dump's chunk (the emulation's dumps are flow-controlled by
     // the socket buffer, and its overruns are multicast): there, a dump running now is suspect.
-    if (this.ringMode === 'kernel') for (const p of [...this.#pending.values()]) p.overran?.();
+    if (count > 0 && this.ringMode === 'kernel') for (const p of [...this.#pending.values()]) p.overran?.();
+    return count;
+  }
+
+  #emitLosses(count: number): void {
+    if (count > 0 && !this.#closed) this.#losses.next({ kind: 'enobufs', count, at: Date.now() });
   }
 }
 
