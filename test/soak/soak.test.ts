@@ -16,7 +16,7 @@ import { createNamespace, ipBatch, rxPackets } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { equalsIp } from '../helpers/route-mirror';
 import { buildUdpFrame, sleep, until, useVethPair } from '../helpers/traffic';
-import { iptables, queueCounters, udpReceiver } from '../helpers/udp';
+import { iptables, queueCounters } from '../helpers/udp';
 
 const SHORT = process.env.KRING_SOAK_SHORT === '1';
 const CYCLES = SHORT ? 300 : 10_000;
