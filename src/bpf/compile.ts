@@ -815,12 +815,7 @@ class Emitter {
         let k = 0;
         if (c.right.k === 'num') k = c.right.v >>> 0;
         else {
-          const t = this.#scratch();
-          this.emit(BPF_ST, t);
-          this.arith(c.right);
-          this.emit(BPF_MISC | BPF_TAX);
-          this.emit(BPF_LD | BPF_MEM, t);
-          this.#depth--;
+          this.#rightIntoX(c.right);
           src = BPF_X;
         }
         const [op, t, f] =
@@ -913,15 +908,21 @@ class Emitter {
         const op = ops[a.op];
         this.arith(a.a);
         if (a.b.k === 'num' && !((op === BPF_DIV || op === BPF_MOD) && a.b.v === 0)) return this.emit(BPF_ALU | op | BPF_K, a.b.v >>> 0);
-        const t = this.#scratch();
-        this.emit(BPF_ST, t);
-        this.arith(a.b);
-        this.emit(BPF_MISC | BPF_TAX);
-        this.emit(BPF_LD | BPF_MEM, t);
-        this.#depth--;
+        this.#rightIntoX(a.b);
         return this.emit(BPF_ALU | op | BPF_X);
       }
     }
+  }
+
+  // With the left operand in A: keeps it in a scratch word, computes `right` into X, and has the
+  // left operand back in A (for "A op X").
+  #rightIntoX(right: Arith): void {
+    const t = this.#scratch();
+    this.emit(BPF_ST, t);
+    this.arith(right);
+    this.emit(BPF_MISC | BPF_TAX);
+    this.emit(BPF_LD | BPF_MEM, t);
+    this.#depth--;
   }
 
   resolve(): SockFilter[] {
