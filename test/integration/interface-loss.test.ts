@@ -1,9 +1,10 @@
 // A capture whose interface goes away (deleted, or moved to another namespace) ends with a
 // RingError (ENETDOWN, which the kernel's packet_notifier() sets on the bound socket); an interface
-// that only goes down and up again does not end it. kring capture exits 1 saying so.
+// that only goes down and up again does not end it, nor does the namespace's name being deleted
+// (the namespace lives on while sockets hold it). kring capture exits 1 saying so.
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { FrameBatch, PacketSocket, RingError } from '../../src';
+import { FrameBatch, getLinks, NetlinkSocket, PacketSocket, RingError } from '../../src';
 import { createVethPair, VethPair } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { buildFrame, Sender, sleep } from '../helpers/traffic';
@@ -79,6 +80,27 @@ describePrivileged('capture when the interface goes away', () => {
     expect(r.error).toBeNull();
     expect(r.completed).toBe(false);
     expect(r.seqs).toEqual([0, 1, 2, 3, 4, 100, 101, 102]);
+  });
+
+  it("the namespace's name deleted under open sockets: they carry on (the namespace lives while they hold it); a new open by that name is ENOENT naming it", async () => {
+    const nl = NetlinkSocket.open({ protocol: 'route', netns: t.capNs });
+    let error: unknown = null;
+    const r = await captureThrough(
+      () => execFileSync('ip', ['netns', 'del', t.capNs]),
+      () => {
+        execFileSync('sleep', ['0.1']);
+        sender.send(frames(3, 100));
+      },
+    ).catch((e: unknown) => ((error = e), null));
+    expect(error).toBeNull();
+    expect(r!.error).toBeNull();
+    expect(r!.seqs).toEqual([0, 1, 2, 3, 4, 100, 101, 102]);
+    // The netlink socket still answers, from inside the namespace it was opened in.
+    const links = await getLinks({ socket: nl });
+    expect(links.map((l) => l.name).sort()).toEqual(['lo', t.capIf].sort());
+    nl.close();
+    expect(() => PacketSocket.open({ interface: t.capIf, netns: t.capNs })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => PacketSocket.open({ interface: t.capIf, netns: t.capNs })).toThrow(new RegExp(t.capNs));
   });
 
   it('kring capture exits 1 with the error when its interface is deleted', async () => {
