@@ -2,7 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Frame, FrameBatch, LeaseError, PacketSocket, TpacketVersionName } from '../../src';
+import { lastValueFrom, toArray } from 'rxjs';
+import { Frame, FrameBatch, LeaseError, linkDumpRequest, MessageBuilder, NetlinkFrame, NetlinkSocket, PacketSocket, TpacketVersionName } from '../../src';
+import { RTM_GETLINK } from '../../src/constants';
 import { collect } from '../helpers/collect';
 import { describePrivileged } from '../helpers/privileged';
 import { buildFrame, sleep, useVethPair } from '../helpers/traffic';
@@ -109,6 +111,55 @@ describePrivileged('lifetime', () => {
     const sub2 = sock.frames().subscribe({ error: (e) => (err = e) });
     expect(sub2.closed).toBe(false);
     sub2.unsubscribe();
+  });
+
+  it('close() with everything outstanding: a held batch, TX fills and waits, a netlink request, a dump and a held frame each settle as documented', async () => {
+    // Packet side: a batch held, frames written but not kicked, a flush and a drained wait pending.
+    const rx = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version: 'v2' });
+    let held: FrameBatch | null = null;
+    let completed = false;
+    rx.batches().subscribe({ next: (b) => void (held ??= b.hold()), complete: () => (completed = true) });
+    env.sender.send(frames(3));
+    for (let i = 0; i < 100 && !held; i++) await sleep(5);
+    expect(held).not.toBeNull();
+    // A 1 kbit/s qdisc on the sender keeps the TX frames in the device's queue: the waits stay pending.
+    execFileSync('ip', ['-n', env.t.genNs, 'link', 'set', env.t.genIf, 'up']);
+    execFileSync('tc', ['-n', env.t.genNs, 'qdisc', 'replace', 'dev', env.t.genIf, 'root', 'tbf', 'rate', '1kbit', 'burst', '1600', 'limit', '3000']);
+    const tx = PacketSocket.open({ interface: env.t.genIf, netns: env.t.genNs, rx: false, tx: { batch: 1000 } });
+    for (let i = 0; i < 20; i++) tx.writer.write(frames(1, 100 + i)[0]);
+    const drained = tx.writer.drained().then(
+      () => 'resolved',
+      (e: Error) => e.name,
+    );
+    // Netlink side: a request and a dump in flight, a frame held from frames().
+    const nl = NetlinkSocket.open({ protocol: 'route', netns: env.t.capNs });
+    let frame: NetlinkFrame | null = null;
+    nl.frames().subscribe((fs) => {
+      if (!frame) nl.hold((frame = fs[0]));
+    });
+    const dumped = lastValueFrom(nl.dump(linkDumpRequest()).pipe(toArray())).then(
+      () => 'completed',
+      (e: Error) => e.name,
+    );
+    for (let i = 0; i < 100 && !frame; i++) await sleep(5);
+    const request = nl.request(new MessageBuilder().begin(RTM_GETLINK, 0, 0).bytes(new Uint8Array(16)).finish()).then(
+      () => 'resolved',
+      (e: Error) => e.name,
+    );
+    rx.close();
+    tx.close();
+    nl.close();
+    execFileSync('tc', ['-n', env.t.genNs, 'qdisc', 'del', 'dev', env.t.genIf, 'root']);
+    expect(completed).toBe(true);
+    expect(held!.released).toBe(true);
+    expect(() => held!.frame(0).len).toThrow(LeaseError);
+    expect(await drained).toBe('PacketSocketClosedError');
+    expect(() => tx.writer.write(frames(1)[0])).toThrow(expect.objectContaining({ name: 'PacketSocketClosedError' }));
+    expect(await request).toBe('SocketClosedError');
+    expect(['completed', 'SocketClosedError']).toContain(await dumped);
+    expect(frame).not.toBeNull();
+    expect(() => frame!.data[0]).not.toThrow(); // a detached view: reads give undefined, never memory
+    expect(frame!.data.length).toBe(0);
   });
 
   it('a held batch keeps its slots from the kernel until released', async () => {
