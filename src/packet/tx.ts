@@ -30,7 +30,7 @@ import { RingWriter } from '../ring/writer';
 import { describe, int } from '../validate';
 import { armCancel, CancelOptions, cancelOptionsError } from '../cancel';
 
-const { EINVAL, EMSGSIZE, ENOBUFS } = osConstants.errno;
+const { EINVAL, EMSGSIZE, ENETDOWN, ENOBUFS } = osConstants.errno;
 
 /** Running totals of a {@link PacketWriter}. */
 export interface TxStats {
@@ -220,7 +220,8 @@ export class PacketWriter {
   /**
    * Kicks now: hands every submitted frame to the kernel (one syscall). Returns the frames the
    * kernel took with this call.
-   * @throws the writer's failure (a {@link WrongFormatError}, or a {@link RingError} such as ENETDOWN or ENXIO for a lost interface)
+   * @throws the writer's failure (a {@link WrongFormatError}, or a {@link RingError} ENXIO or ENETDOWN for a lost interface);
+   *   a RingError ENETDOWN when the interface is only down (not a failure: the frames wait, send again once it is up)
    */
   send(): number {
     if (this.#failure) throw this.#failure;
@@ -427,6 +428,17 @@ export class PacketWriter {
       // The frames before the one that failed were sent.
       this.#scanTaken();
       this.#stats.sent += this.#taken - before;
+      if (e instanceof RingError && e.errno === ENETDOWN) {
+        // The interface is down, not gone (a gone one is ENXIO): tpacket_snd() checks IFF_UP before
+        // it takes a frame, so the frames wait in the ring. Not the writer's end: what waits ends
+        // with the error, and a send() once the interface is up again sends them.
+        for (const w of this.#waiters.splice(0)) {
+          w.disarm();
+          w.reject(e);
+        }
+        this.#host.setWaiting(false);
+        throw e;
+      }
       throw this.#fail(e instanceof RingError && (e.errno === EINVAL || e.errno === EMSGSIZE) ? (this.#refused(e.errno) ?? e) : e);
     }
     if (bytes === this.#unsentBytes && bytes > 0) {

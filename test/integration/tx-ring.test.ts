@@ -87,6 +87,31 @@ describePrivileged(
       });
     });
 
+    it("the interface down and up during TX: sends are ENETDOWN while down, not the writer's end; what waited goes out once it is up", async () => {
+      using tx = txSocket();
+      const list = frames(5);
+      const ip = (state: string) => execFileSync('ip', ['-n', env.t.genNs, 'link', 'set', env.t.genIf, state]);
+      const before = rxPackets(env.t.capNs, env.t.capIf);
+      tx.writer.write(list[0]);
+      await tx.writer.drained({ timeoutMs: 2000 });
+      ip('down');
+      try {
+        tx.writer.write(list[1]);
+        tx.writer.write(list[2]);
+        const waiting = tx.writer.drained({ timeoutMs: 2000 }).catch((e: unknown) => e);
+        expect(() => tx.writer.send()).toThrow(expect.objectContaining({ name: 'RingError', code: 'ENETDOWN', syscall: 'sendto' }));
+        expect(await waiting).toMatchObject({ code: 'ENETDOWN' });
+      } finally {
+        ip('up');
+      }
+      await sleep(50); // the veth's carrier comes back
+      tx.writer.write(list[3]);
+      tx.writer.write(list[4]);
+      await tx.writer.drained({ timeoutMs: 2000 });
+      expect(tx.writer.stats()).toMatchObject({ written: 5, sent: 5, wrongFormat: 0 });
+      expect(rxPackets(env.t.capNs, env.t.capIf) - before).toBe(5); // the kernel's count on the far side
+    });
+
     it('write(length, fill) fills the slot in place; a fill that throws submits nothing', async () => {
       const list = frames(3);
       using rx = rxSocket();
