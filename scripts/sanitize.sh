@@ -16,9 +16,9 @@ mkdir -p "$reports"
 (cd "$root" && git ls-files -z | tar --null -cf - -T -) | tar -xf - -C "$work"
 ln -s "$root/node_modules" "$work/node_modules"
 cd "$work"
-export CXXFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1"
-export LDFLAGS="-fsanitize=address,undefined"
-npx node-gyp rebuild --jobs max >/dev/null
+# The flags for this build only: the suites' own builds (npm pack's prebuilds) are the ordinary ones.
+CXXFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1" LDFLAGS="-fsanitize=address,undefined" \
+  npx node-gyp rebuild --jobs max >/dev/null
 # The run means something only if the addon it loads is the instrumented one.
 ldd build/Release/kring.node | grep -q libasan || { echo "the addon is not built with ASan" >&2; exit 1; }
 npm run -s build

@@ -24,7 +24,7 @@ describe('the packed tarball', () => {
   it('carries a prebuilt addon for linux-x64 and, cross-built, linux-arm64 (ELF e_machine checked)', () => {
     const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
     const machine = (arch: string) => {
-      const elf = execFileSync('tar', ['xzf', tarball, '-O', `package/prebuilds/linux-${arch}/kring.node`]);
+      const elf = execFileSync('tar', ['xzf', tarball, '-O', `package/prebuilds/linux-${arch}/kring.node`], { maxBuffer: 64 << 20 });
       expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
       return elf.readUInt16LE(18); // e_machine
     };
