@@ -24,8 +24,15 @@ export const MSG_DONTWAIT = 0x40;
 // --- if_ether.h --------------------------------------------------------------------------------
 export const ETH_P_ALL = 0x0003;
 export const ETH_P_IP = 0x0800;
+export const ETH_P_ARP = 0x0806;
+export const ETH_P_RARP = 0x8035;
+export const ETH_P_IPV6 = 0x86dd;
 export const ETH_P_8021Q = 0x8100;
 export const ETH_P_8021AD = 0x88a8;
+/** A pre-standard 802.1Q-in-Q tag that libpcap's `vlan` also matches. */
+export const ETH_P_QINQ1 = 0x9100;
+/** The tag types (TPIDs) a VLAN tag comes with: what `vlan` filters and decoders look through. */
+export const VLAN_TPIDS: readonly number[] = [ETH_P_8021Q, ETH_P_8021AD, ETH_P_QINQ1];
 export const ETH_HLEN = 14;
 
 // --- if_packet.h: socket options (level SOL_PACKET) --------------------------------------------

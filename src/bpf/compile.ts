@@ -51,8 +51,14 @@ import {
   BPF_W,
   BPF_X,
   BPF_XOR,
+  ETH_HLEN,
+  ETH_P_ARP,
+  ETH_P_IP,
+  ETH_P_IPV6,
+  ETH_P_RARP,
   SKF_AD_OFF,
   SKF_AD_PROTOCOL,
+  VLAN_TPIDS,
 } from '../constants';
 import type { SockFilter } from '../layouts/packet-sockopt';
 import { BpfProgram, checkProgram } from './program';
@@ -81,13 +87,7 @@ export class FilterSyntaxError extends SyntaxError {
   }
 }
 
-const ETHERTYPE_IP = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_RARP = 0x8035;
-const VLAN_TPIDS = [0x8100, 0x88a8, 0x9100];
 const IPPROTO = { icmp: 1, igmp: 2, tcp: 6, udp: 17, ipv6frag: 44, icmp6: 58, sctp: 132 } as const;
-const ETH_HLEN = 14;
 const IP6_HLEN = 40;
 
 // ---- conditions and arithmetic -----------------------------------------------------------------
@@ -372,13 +372,13 @@ class Parser {
         this.#linkLayer(t);
         return { load: abs(0, 1) };
       case 'ip':
-        return { load: abs(nl, 1), guard: this.#ethertype(ETHERTYPE_IP) };
+        return { load: abs(nl, 1), guard: this.#ethertype(ETH_P_IP) };
       case 'ip6':
-        return { load: abs(nl, 1), guard: this.#ethertype(ETHERTYPE_IPV6) };
+        return { load: abs(nl, 1), guard: this.#ethertype(ETH_P_IPV6) };
       case 'arp':
-        return { load: abs(nl, 1), guard: this.#ethertype(ETHERTYPE_ARP) };
+        return { load: abs(nl, 1), guard: this.#ethertype(ETH_P_ARP) };
       case 'rarp':
-        return { load: abs(nl, 1), guard: this.#ethertype(ETHERTYPE_RARP) };
+        return { load: abs(nl, 1), guard: this.#ethertype(ETH_P_RARP) };
       case 'tcp':
       case 'udp':
       case 'sctp':
@@ -387,10 +387,10 @@ class Parser {
         // IPv4 only, unfragmented or first fragment, past the header's own length (X).
         return {
           load: { mode: 'ind', size: 1, off: nl, iphdr: nl },
-          guard: allOf([this.#ethertype(ETHERTYPE_IP), eq(abs(nl + 9, 1), IPPROTO[t.s]), this.#firstFragment()]),
+          guard: allOf([this.#ethertype(ETH_P_IP), eq(abs(nl + 9, 1), IPPROTO[t.s]), this.#firstFragment()]),
         };
       case 'icmp6':
-        return { load: abs(nl + IP6_HLEN, 1), guard: and(this.#ethertype(ETHERTYPE_IPV6), eq(abs(nl + 6, 1), IPPROTO.icmp6)) };
+        return { load: abs(nl + IP6_HLEN, 1), guard: and(this.#ethertype(ETH_P_IPV6), eq(abs(nl + 6, 1), IPPROTO.icmp6)) };
       default:
         return this.#fail(t, `"${t.s}" has no bytes to index (ether, ip, ip6, arp, rarp, tcp, udp, sctp, icmp, icmp6, igmp)`);
     }
@@ -421,11 +421,11 @@ class Parser {
   }
   // IPv4 protocol N, or IPv6 next header N (directly or behind a fragment header).
   #ipProto(n: number): Cond {
-    return this.#ethertypeAnd(ETHERTYPE_IP, eq(abs(this.#nl() + 9, 1), n));
+    return this.#ethertypeAnd(ETH_P_IP, eq(abs(this.#nl() + 9, 1), n));
   }
   #ip6Proto(n: number): Cond {
     const nl = this.#nl();
-    return and(this.#ethertype(ETHERTYPE_IPV6), or(eq(abs(nl + 6, 1), n), and(eq(abs(nl + 6, 1), IPPROTO.ipv6frag), eq(abs(nl + IP6_HLEN, 1), n))));
+    return and(this.#ethertype(ETH_P_IPV6), or(eq(abs(nl + 6, 1), n), and(eq(abs(nl + 6, 1), IPPROTO.ipv6frag), eq(abs(nl + IP6_HLEN, 1), n))));
   }
   #ethertypeAnd(type: number, c: Cond): Cond {
     return and(this.#ethertype(type), c);
@@ -538,13 +538,13 @@ class Parser {
   #protocol(t: Token): Cond {
     switch (t.s) {
       case 'ip':
-        return this.#ethertype(ETHERTYPE_IP);
+        return this.#ethertype(ETH_P_IP);
       case 'ip6':
-        return this.#ethertype(ETHERTYPE_IPV6);
+        return this.#ethertype(ETH_P_IPV6);
       case 'arp':
-        return this.#ethertype(ETHERTYPE_ARP);
+        return this.#ethertype(ETH_P_ARP);
       case 'rarp':
-        return this.#ethertype(ETHERTYPE_RARP);
+        return this.#ethertype(ETH_P_RARP);
       case 'tcp':
       case 'udp':
       case 'sctp':
@@ -561,7 +561,7 @@ class Parser {
 
   #protoOf(proto: ProtoQual, t: Token, q: Token): Cond {
     if (proto === 'ether' || proto === 'link') {
-      const names: Record<string, number> = { ip: ETHERTYPE_IP, ip6: ETHERTYPE_IPV6, arp: ETHERTYPE_ARP, rarp: ETHERTYPE_RARP };
+      const names: Record<string, number> = { ip: ETH_P_IP, ip6: ETH_P_IPV6, arp: ETH_P_ARP, rarp: ETH_P_RARP };
       const name = t.s.replace(/^\\/, '');
       const v = names[name] ?? (/^[0-9]/.test(name) ? this.#number(t) : NaN);
       // Values up to 1500 are 802.3 lengths, which libpcap matches through LLC headers: not done here.
@@ -576,9 +576,9 @@ class Parser {
   #castOf(proto: ProtoQual, what: string, q: Token): Cond {
     const nl = this.#nl();
     if (proto === 'ether' || proto === 'link') return what === 'broadcast' ? this.#etherBroadcast() : { k: 'cmp', load: abs(0, 1), op: 'jset', v: 1 };
-    if (proto === 'ip' && what === 'broadcast') return and(this.#ethertype(ETHERTYPE_IP), or(eq(abs(nl + 16, 4), 0), eq(abs(nl + 16, 4), 0xffffffff)));
-    if (proto === 'ip' && what === 'multicast') return and(this.#ethertype(ETHERTYPE_IP), { k: 'cmp', load: abs(nl + 16, 1), op: 'jge', v: 224 });
-    if (proto === 'ip6' && what === 'multicast') return and(this.#ethertype(ETHERTYPE_IPV6), eq(abs(nl + 24, 1), 255));
+    if (proto === 'ip' && what === 'broadcast') return and(this.#ethertype(ETH_P_IP), or(eq(abs(nl + 16, 4), 0), eq(abs(nl + 16, 4), 0xffffffff)));
+    if (proto === 'ip' && what === 'multicast') return and(this.#ethertype(ETH_P_IP), { k: 'cmp', load: abs(nl + 16, 1), op: 'jge', v: 224 });
+    if (proto === 'ip6' && what === 'multicast') return and(this.#ethertype(ETH_P_IPV6), eq(abs(nl + 24, 1), 255));
     return this.#fail(q, `"${q.s} ${what}" is not supported`);
   }
 
@@ -670,20 +670,20 @@ class Parser {
     };
     if (family === 6) {
       if (q.proto && q.proto !== 'ip6') this.#fail(t, `an IPv6 address with "${q.proto}"`);
-      return and(this.#ethertype(ETHERTYPE_IPV6), this.#dirs(q.dir, words(nl + 8), words(nl + 24)));
+      return and(this.#ethertype(ETH_P_IPV6), this.#dirs(q.dir, words(nl + 8), words(nl + 24)));
     }
     const over = (type: number, src: number, dst: number) => and(this.#ethertype(type), this.#dirs(q.dir, words(nl + src), words(nl + dst)));
-    const ip = () => over(ETHERTYPE_IP, 12, 16);
+    const ip = () => over(ETH_P_IP, 12, 16);
     const arp = (type: number) => over(type, 14, 24);
     switch (q.proto) {
       case undefined:
-        return anyOf([ip(), arp(ETHERTYPE_ARP), arp(ETHERTYPE_RARP)]);
+        return anyOf([ip(), arp(ETH_P_ARP), arp(ETH_P_RARP)]);
       case 'ip':
         return ip();
       case 'arp':
-        return arp(ETHERTYPE_ARP);
+        return arp(ETH_P_ARP);
       case 'rarp':
-        return arp(ETHERTYPE_RARP);
+        return arp(ETH_P_RARP);
       default:
         return this.#fail(t, `"${q.proto}" takes no host or net`);
     }
@@ -710,16 +710,12 @@ class Parser {
     const range = (load: Load): Cond => (lo === hi ? eq(load, lo) : and({ k: 'cmp', load, op: 'jge', v: lo }, not({ k: 'cmp', load, op: 'jgt', v: hi })));
     const ports = (src: Load, dst: Load) => this.#dirs(q.dir, range(src), range(dst));
     const v4 = allOf([
-      this.#ethertype(ETHERTYPE_IP),
+      this.#ethertype(ETH_P_IP),
       anyOf(protos.map((p) => eq(abs(nl + 9, 1), p))),
       this.#firstFragment(),
       ports({ mode: 'ind', size: 2, off: nl, iphdr: nl }, { mode: 'ind', size: 2, off: nl + 2, iphdr: nl }),
     ]);
-    const v6 = allOf([
-      this.#ethertype(ETHERTYPE_IPV6),
-      anyOf(protos.map((p) => eq(abs(nl + 6, 1), p))),
-      ports(abs(nl + IP6_HLEN, 2), abs(nl + IP6_HLEN + 2, 2)),
-    ]);
+    const v6 = allOf([this.#ethertype(ETH_P_IPV6), anyOf(protos.map((p) => eq(abs(nl + 6, 1), p))), ports(abs(nl + IP6_HLEN, 2), abs(nl + IP6_HLEN + 2, 2))]);
     return or(v6, v4);
   }
 }

@@ -11,6 +11,7 @@ import { runFilter } from '../bpf/interpret';
 import type { BpfProgram } from '../bpf/program';
 import {
   ARPHRD_LOOPBACK,
+  ETH_HLEN,
   LINKTYPE_ETHERNET,
   LINKTYPE_LINUX_SLL,
   LINKTYPE_LINUX_SLL2,
@@ -26,7 +27,7 @@ import { MAX_SNAPLEN, TpacketVersionName } from '../packet/options';
 import { PacketSocket } from '../packet/socket';
 import { CaptureFileError, readCaptureFile } from '../pcap/read';
 import { CaptureWriter, sll2Header, withVlanTag } from '../pcap/write';
-import { decodeLine, hexLines } from './decode';
+import { decodeLine, etherHeaderLength, hexLines } from './decode';
 import { InterfaceNames } from './if-names';
 import { CommandError, positiveInt, untilDone, UsageError, write } from './usage';
 
@@ -181,6 +182,7 @@ export async function capture(argv: string[]): Promise<number> {
           process.stderr.write(`\r${captured} frames, ${bytes} bytes, ${Math.round(captured / s)} frames/s, ${sock.stats().drops} dropped by the kernel `);
         }, 1000)
       : null;
+  let unfinished = false;
   const done = untilDone(sock.batches(), onBatch, () => {
     if (progress) {
       clearInterval(progress);
@@ -189,7 +191,14 @@ export async function capture(argv: string[]): Promise<number> {
     const st = sock.stats();
     sock.close();
     names?.close();
-    out?.close(st);
+    try {
+      out?.close(st);
+    } catch (e) {
+      // The file could not be finished (a full disk): said, and the exit is a failure, not a throw
+      // past the capture's end.
+      process.stderr.write(`kring: ${files!.path}: ${(e as Error).message}\n`);
+      unfinished = true;
+    }
     if (quiet) process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops} sum=${touched}\n`);
     else process.stderr.write(`${captured} frames captured, ${st.drops} dropped by the kernel\n`);
   });
@@ -198,7 +207,7 @@ export async function capture(argv: string[]): Promise<number> {
     const where = out ? `, writing ${files!.path}` : '';
     process.stderr.write(`kring: listening on ${values.interface}, TPACKET_${sock.ring!.version.toUpperCase()} ring of ${sock.ring!.bytes} bytes${where}\n`);
   }
-  return done;
+  return done.then((code) => (unfinished ? 1 : code));
 }
 
 function bufferOption(kib: string | undefined, mib: string | undefined): number | undefined {
@@ -385,7 +394,7 @@ function formatText(v: FrameView, names: InterfaceNames | null, network: boolean
   const data = v.data;
   const line = `${clock(v.sec, v.nsec)} ${names ? names.name(v.ifindex) : `if${v.ifindex}`} ${DIRECTIONS[v.pkttype] ?? v.pkttype} ${network ? decodeLine(data, { network, protocol: v.protocol }) : decodeLine(withVlanTag(data, v.vlanTci >= 0 ? { tci: v.vlanTci, tpid: v.vlanTpid } : null))}`;
   // -x as tcpdump's: the bytes from the network header on (the device took any 802.1Q tag out).
-  return hex ? `${line}\n${hexLines(network ? data : data.subarray(14))}` : line;
+  return hex ? `${line}\n${hexLines(network ? data : data.subarray(ETH_HLEN))}` : line;
 }
 
 function formatJson(v: FrameView, names: InterfaceNames | null): string {
@@ -478,13 +487,6 @@ async function readFile(path: string, expression: string, o: { count?: number; h
   }
   if (lines.length) await write(lines.join('\n') + '\n');
   return 0;
-}
-
-// An Ethernet header's length with the 802.1Q tags it carries inline (as in a file).
-function etherHeaderLength(b: Buffer): number {
-  let at = 12;
-  while (b.length >= at + 6 && [0x8100, 0x88a8, 0x9100].includes(b.readUInt16BE(at))) at += 4;
-  return Math.min(at + 2, b.length);
 }
 
 // A Linux cooked frame's header taken off (its protocol and packet type kept); other frames as they are.

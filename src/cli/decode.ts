@@ -4,12 +4,8 @@
  * For the CLI's text output; never throws on short or malformed frames (it says what is missing).
  * @packageDocumentation
  */
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, VLAN_TPIDS } from '../constants';
 import { formatHardware, formatIPv4, formatIPv6 } from '../rtnetlink/ip-address';
-
-const ETHERTYPE_IP = 0x0800;
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_IPV6 = 0x86dd;
-const VLAN_TPIDS = new Set([0x8100, 0x88a8, 0x9100]);
 
 const ICMP_TYPES: Record<number, string> = {
   0: 'echo reply',
@@ -43,7 +39,7 @@ export function decodeLine(data: Uint8Array, opts: { network?: boolean; protocol
   let type = b.readUInt16BE(12);
   let at = 14;
   const tags: string[] = [];
-  while (VLAN_TPIDS.has(type) && b.length >= at + 4) {
+  while (VLAN_TPIDS.includes(type) && b.length >= at + 4) {
     const tci = b.readUInt16BE(at);
     tags.push(`vlan ${tci & 0xfff}, p ${tci >> 13}`);
     type = b.readUInt16BE(at + 2);
@@ -55,9 +51,9 @@ export function decodeLine(data: Uint8Array, opts: { network?: boolean; protocol
 
 function decodeNetwork(b: Buffer, type: number, at: number): string {
   const length = b.length - at;
-  if (type === ETHERTYPE_IP) return decodeIPv4(b, at);
-  if (type === ETHERTYPE_IPV6) return decodeIPv6(b, at);
-  if (type === ETHERTYPE_ARP) return decodeArp(b, at);
+  if (type === ETH_P_IP) return decodeIPv4(b, at);
+  if (type === ETH_P_IPV6) return decodeIPv6(b, at);
+  if (type === ETH_P_ARP) return decodeArp(b, at);
   return `ethertype 0x${type.toString(16).padStart(4, '0')}, length ${length}`;
 }
 
@@ -141,7 +137,7 @@ function tcpFlags(f: number): string {
 }
 
 function decodeArp(b: Buffer, at: number): string {
-  if (b.length < at + 28 || b.readUInt16BE(at + 2) !== ETHERTYPE_IP || b[at + 4] !== 6 || b[at + 5] !== 4) return `ARP, length ${b.length - at}`;
+  if (b.length < at + 28 || b.readUInt16BE(at + 2) !== ETH_P_IP || b[at + 4] !== 6 || b[at + 5] !== 4) return `ARP, length ${b.length - at}`;
   const op = b.readUInt16BE(at + 6);
   const sha = formatHardware(b.subarray(at + 8, at + 14));
   const spa = formatIPv4(b.subarray(at + 14, at + 18));
@@ -154,6 +150,14 @@ function decodeArp(b: Buffer, at: number): string {
   if (op === 3) return `ARP, Reverse Request who-is ${tha} tell ${sha}, length 28`;
   if (op === 4) return `ARP, Reverse Reply ${tha} at ${tpa}, length 28`;
   return `ARP, op ${op}, length 28`;
+}
+
+/** The Ethernet header's length with the 802.1Q tags it carries inline (as in a file), at most the frame's. */
+export function etherHeaderLength(b: Uint8Array): number {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let at = 12;
+  while (b.length >= at + 6 && VLAN_TPIDS.includes(dv.getUint16(at))) at += 4;
+  return Math.min(at + 2, b.length);
 }
 
 /** `-x`: the bytes as tcpdump prints them, 16 per line in groups of two, each line indented with its offset. */

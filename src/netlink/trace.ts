@@ -8,9 +8,9 @@
  * @packageDocumentation
  */
 import { ARPHRD_NETLINK, LINKTYPE_NETLINK, PACKET_KERNEL, PACKET_USER } from '../constants';
-import { CaptureWriter } from '../pcap/write';
+import { CaptureWriter, sllHeader } from '../pcap/write';
 
-const SLL_HEADER = 16;
+const NO_ADDRESS = new Uint8Array(0);
 
 /** Writes one socket's datagrams to a pcapng file. @internal */
 export class NetlinkTrace {
@@ -24,12 +24,8 @@ export class NetlinkTrace {
 
   /** A datagram kring sent (`'out'`) or read (`'in'`). */
   record(datagram: Uint8Array, dir: 'in' | 'out'): void {
-    const data = Buffer.allocUnsafe(SLL_HEADER + datagram.length);
-    data.writeUInt16BE(dir === 'out' ? PACKET_USER : PACKET_KERNEL, 0);
-    data.writeUInt16BE(ARPHRD_NETLINK, 2);
-    data.fill(0, 4, 14); // no link-layer address
-    data.writeUInt16BE(this.#protocol, 14);
-    data.set(datagram, SLL_HEADER);
+    const header = sllHeader({ pkttype: dir === 'out' ? PACKET_USER : PACKET_KERNEL, hatype: ARPHRD_NETLINK, address: NO_ADDRESS, protocol: this.#protocol });
+    const data = Buffer.concat([header, datagram]);
     // Wall-clock time to the microsecond (performance.now() is fractional milliseconds).
     const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
     this.#w.write({ data, sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n), direction: dir === 'out' ? 'outbound' : 'inbound' });

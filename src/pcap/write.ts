@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { LINKTYPE_ETHERNET } from '../constants';
+import { ETH_P_8021Q, LINKTYPE_ETHERNET } from '../constants';
 import { describe, int } from '../validate';
 
 /** A record to write. */
@@ -404,7 +404,7 @@ export function withVlanTag(data: Uint8Array, vlan: { tci: number; tpid: number 
   if (!vlan || data.length < 12) return data;
   const out = Buffer.allocUnsafe(data.length + 4);
   out.set(data.subarray(0, 12), 0);
-  out.writeUInt16BE(vlan.tpid || 0x8100, 12);
+  out.writeUInt16BE(vlan.tpid || ETH_P_8021Q, 12);
   out.writeUInt16BE(vlan.tci, 14);
   out.set(data.subarray(12), 16);
   return out;
