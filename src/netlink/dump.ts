@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR } from '../constants';
-import { MalformedMessageError, MessageCursor, NetlinkError, parseAck, parseDone } from './message';
+import { MalformedMessageError, MessageCursor, NetlinkError, NetlinkParseError, parseAck, parseDone } from './message';
 
 /** How a dump treats NLM_F_DUMP_INTR (the table changed during the dump). */
 export type DumpInterruptPolicy = 'retry' | 'error' | 'flag';
@@ -118,10 +118,12 @@ export function runDump(port: DumpPort, request: Uint8Array, policy: DumpInterru
             }
             if (m.type === NLMSG_ERROR) {
               const ack = parseAck(m);
+              // The kernel never acknowledges a dump (netlink_rcv_skb skips the ACK of a started
+              // one): an ACK here, or an error message that cannot be read, is a malformed answer.
               const e =
                 'error' in ack && ack.error < 0
                   ? new NetlinkError(-ack.error, m.seq, ack.extackMessage, ack.extackOffset)
-                  : new Error('a dump answered with an ACK');
+                  : new MalformedMessageError(ack instanceof NetlinkParseError ? ack : new NetlinkParseError('an ACK inside a dump', m.offset));
               return finish(() => sink.error(e));
             }
             sink.record(m, interrupted);

@@ -2,7 +2,8 @@
  * Fuzzers of every decoder kring runs over bytes it did not make: the netlink message and attribute
  * cursors, NLMSG_ERROR with extended ACK, the rtnetlink route/link/address/neighbour decoders, the
  * NFQUEUE packet decoder, the V3 block walk, the pcap/pcapng parser, the pcap-filter compiler and
- * the cBPF interpreter. Inputs start from a corpus captured from this kernel (test/fuzz/corpus,
+ * the cBPF interpreter; and, end to end, mutated route dumps produced by the simulated kernel into a
+ * kernel-mode socket's ring and read by getRoutes(). Inputs start from a corpus captured from this kernel (test/fuzz/corpus,
  * made by make-corpus.sh: kring's own netlink traces and tcpdump's files) and are mutated by
  * fast-check (seeded: a failure prints the seed and the shrunk input to replay it).
  *
@@ -17,9 +18,9 @@ import { join } from 'node:path';
 import { compileFilter, FilterSyntaxError } from '../../src/bpf/compile';
 import { runFilter } from '../../src/bpf/interpret';
 import { BpfProgramError, checkProgram } from '../../src/bpf/program';
-import { TP_STATUS_USER } from '../../src/constants';
+import { NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, TP_STATUS_USER } from '../../src/constants';
 import { tpacketV3Block } from '../../src/layouts/tpacket-v3';
-import { AttrCursor, MessageCursor, NetlinkParseError, parseAck } from '../../src/netlink/message';
+import { AttrCursor, MalformedMessageError, MessageCursor, NetlinkError, NetlinkParseError, parseAck } from '../../src/netlink/message';
 import { decodeNfPacket } from '../../src/nfqueue/packet';
 import { BlockReader } from '../../src/packet/reader';
 import { CaptureFileError, CaptureParser, parseCaptureFile } from '../../src/pcap/read';
@@ -28,48 +29,66 @@ import { decodeAddress } from '../../src/rtnetlink/address';
 import { decodeLink } from '../../src/rtnetlink/link';
 import { decodeNeighbour } from '../../src/rtnetlink/neighbour';
 import { decodeRoute } from '../../src/rtnetlink/route';
+import { DumpInterruptedError } from '../../src/netlink/dump';
+import { NetlinkSocket } from '../../src/netlink/socket';
+import { getRoutes } from '../../src/rtnetlink/readers';
+import { KernelProfile, NetlinkRingKernel, openSimulatedNetlinkSocket } from '../../src/testing';
 import { FILTER_CORPUS as FILTERS } from '../helpers/filter-corpus';
 
 const SECONDS = Number(process.env.KRING_FUZZ_SECONDS ?? 20);
 const SEED = Number(process.env.KRING_FUZZ_SEED ?? 20261130);
 const CORPUS_DIR = join(__dirname, 'corpus');
 
-// Runs a property for the time budget (as many runs as fit), seeded.
-function fuzz<T>(arb: fc.Arbitrary<T>, check: (v: T) => void, salt: number): void {
-  const r = fc.check(
-    fc.property(arb, (v) => {
-      check(v);
-    }),
-    { seed: SEED + salt, numRuns: 100_000_000, interruptAfterTimeLimit: SECONDS * 1000, markInterruptAsFailure: false, endOnFailure: true },
-  );
+const budget = (salt: number) =>
+  ({ seed: SEED + salt, numRuns: 100_000_000, interruptAfterTimeLimit: SECONDS * 1000, markInterruptAsFailure: false, endOnFailure: true }) as const;
+
+// A run's verdict: a failure throws with the seed and the shrunk input; a budget that ran almost
+// nothing would prove nothing.
+function judge<T>(r: fc.RunDetails<T>): void {
   if (r.failed) throw new Error(fc.defaultReportMessage(r) ?? 'fuzz property failed');
-  // A budget that ran almost nothing would prove nothing.
   expect(r.numRuns).toBeGreaterThan(100);
 }
 
-// A seed input, changed: bytes overwritten, inserted or deleted, the end cut, and length fields
-// (the first words of a message or record) bent toward their edge values.
-function mutated(seeds: Buffer[]): fc.Arbitrary<Buffer> {
-  const edit = fc.oneof(
-    fc.tuple(fc.constant('set' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
-    fc.tuple(fc.constant('insert' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
-    fc.tuple(fc.constant('delete' as const), fc.nat(), fc.constant(0)),
-    fc.tuple(fc.constant('cut' as const), fc.nat(), fc.constant(0)),
-    fc.tuple(fc.constant('word' as const), fc.nat(), fc.constantFrom(0, 1, 3, 4, 15, 16, 17, 0x7fff, 0xffff, 0xffffffff)),
+// Runs a property for the time budget (as many runs as fit), seeded.
+function fuzz<T>(arb: fc.Arbitrary<T>, check: (v: T) => void, salt: number): void {
+  judge(
+    fc.check(
+      fc.property(arb, (v) => void check(v)),
+      budget(salt),
+    ),
   );
-  return fc.record({ seed: fc.integer({ min: 0, max: seeds.length - 1 }), edits: fc.array(edit, { maxLength: 6 }) }).map(({ seed, edits }) => {
-    let b = Buffer.from(seeds[seed]);
-    for (const [kind, at, v] of edits) {
-      if (b.length === 0) break;
-      const i = at % b.length;
-      if (kind === 'set') b[i] = v;
-      else if (kind === 'insert') b = Buffer.concat([b.subarray(0, i), Buffer.of(v), b.subarray(i)]);
-      else if (kind === 'delete') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
-      else if (kind === 'cut') b = b.subarray(0, i);
-      else if (i + 4 <= b.length) b.writeUInt32LE(v >>> 0, i - (i % 4));
-    }
-    return b;
-  });
+}
+
+// An edit of a seed input: a byte overwritten, inserted or deleted, the end cut, or a length field
+// (the first words of a message or record) bent toward its edge values.
+type Edit = ['set' | 'insert' | 'delete' | 'cut' | 'word', number, number];
+const edit: fc.Arbitrary<Edit> = fc.oneof(
+  fc.tuple(fc.constant('set' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
+  fc.tuple(fc.constant('insert' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
+  fc.tuple(fc.constant('delete' as const), fc.nat(), fc.constant(0)),
+  fc.tuple(fc.constant('cut' as const), fc.nat(), fc.constant(0)),
+  fc.tuple(fc.constant('word' as const), fc.nat(), fc.constantFrom(0, 1, 3, 4, 15, 16, 17, 0x7fff, 0xffff, 0xffffffff)),
+);
+
+function applyEdits(seed: Uint8Array, edits: Edit[]): Buffer {
+  let b: Buffer = Buffer.from(seed);
+  for (const [kind, at, v] of edits) {
+    if (b.length === 0) break;
+    const i = at % b.length;
+    if (kind === 'set') b[i] = v;
+    else if (kind === 'insert') b = Buffer.concat([b.subarray(0, i), Buffer.of(v), b.subarray(i)]);
+    else if (kind === 'delete') b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
+    else if (kind === 'cut') b = b.subarray(0, i);
+    else if (i + 4 <= b.length) b.writeUInt32LE(v >>> 0, i - (i % 4));
+  }
+  return b;
+}
+
+// A seed input, changed by up to six edits.
+function mutated(seeds: Buffer[]): fc.Arbitrary<Buffer> {
+  return fc
+    .record({ seed: fc.integer({ min: 0, max: seeds.length - 1 }), edits: fc.array(edit, { maxLength: 6 }) })
+    .map(({ seed, edits }) => applyEdits(seeds[seed], edits));
 }
 
 function corpusFile(name: string): Buffer {
@@ -129,6 +148,72 @@ describe('fuzz (seeded, time-bounded)', () => {
       },
       1,
     );
+  });
+
+  it('netlink traffic end to end: a mutated route dump through the simulated kernel ring to getRoutes() gives routes or a documented error', async () => {
+    // The dump's messages as this kernel sent them (RTM_NEWROUTE), and others a dump may carry.
+    const messagesOf = (ds: Buffer[], types: number[]) =>
+      ds.flatMap((d) => {
+        const out: Buffer[] = [];
+        const c = new MessageCursor(d);
+        while (c.next()) if (types.includes(c.type)) out.push(d.subarray(c.offset, c.offset + c.len));
+        return out;
+      });
+    const routeRecords = messagesOf(datagrams('routes.pcapng'), [RTM_NEWROUTE]);
+    const others = messagesOf(netlink, [RTM_NEWLINK, RTM_NEWADDR, RTM_NEWNEIGH, NLMSG_ERROR, NLMSG_DONE]);
+    expect(routeRecords.length).toBeGreaterThan(10);
+    const documented = (e: unknown) => e instanceof MalformedMessageError || e instanceof NetlinkError || e instanceof DumpInterruptedError;
+    const input = fc.record({
+      profile: fc.constantFrom<KernelProfile>('3.10', '4.4', '4.5'),
+      first: fc.nat({ max: routeRecords.length - 1 }),
+      count: fc.integer({ min: 1, max: routeRecords.length }),
+      inserted: fc.array(fc.tuple(fc.nat(), fc.nat({ max: others.length - 1 })), { maxLength: 2 }),
+      edits: fc.array(fc.tuple(fc.nat(), edit), { maxLength: 6 }),
+      wrongSeq: fc.array(fc.nat(), { maxLength: 1 }),
+    });
+    const outcomes = new Map<string, number>();
+    const r = await fc.check(
+      fc.asyncProperty(input, async ({ profile, first, count, inserted, edits, wrongSeq }) => {
+        const records: Buffer[] = routeRecords.slice(first, first + count).map((b) => Buffer.from(b));
+        const routeCount = records.length;
+        for (const [at, which] of inserted) records.splice(at % (records.length + 1), 0, Buffer.from(others[which]));
+        for (const [which, e] of edits) records[which % records.length] = applyEdits(records[which % records.length], [e]);
+        const intact = inserted.length === 0 && edits.length === 0;
+        const kernel = new NetlinkRingKernel({ profile });
+        // The kernel's side of the dump: the records (addressed to the request, where a message is
+        // long enough to carry its sequence number and port id) and an NLMSG_DONE, through the ring.
+        const sock: NetlinkSocket = openSimulatedNetlinkSocket(kernel, {}, (request) => {
+          const seq = new DataView(request.buffer, request.byteOffset).getUint32(8, true);
+          const address = (m: Buffer, i: number) => {
+            if (m.length >= 12) m.writeUInt32LE(wrongSeq.includes(i) ? seq + 1 : seq, 8);
+            if (m.length >= 16) m.writeUInt32LE(sock.portId, 12);
+          };
+          records.forEach(address);
+          const done = Buffer.alloc(20);
+          done.writeUInt32LE(20, 0);
+          done.writeUInt16LE(NLMSG_DONE, 4);
+          done.writeUInt16LE(NLM_F_MULTI, 6);
+          address(done, -1);
+          return kernel.startDump(records, done);
+        });
+        try {
+          const got = await getRoutes({ socket: sock, timeoutMs: 5000 });
+          outcomes.set('routes', (outcomes.get('routes') ?? 0) + 1);
+          if (!Array.isArray(got) || got.length > records.length) throw new Error(`${got.length} routes from ${records.length} records`);
+          if (intact && wrongSeq.length === 0 && got.length !== routeCount) throw new Error(`${got.length} routes from ${routeCount} intact records`);
+        } catch (e) {
+          if (!documented(e)) throw e;
+          if (intact && wrongSeq.length === 0) throw e;
+          const name = (e as Error).name;
+          outcomes.set(name, (outcomes.get(name) ?? 0) + 1);
+        } finally {
+          sock.close();
+        }
+      }),
+      budget(6),
+    );
+    judge(r);
+    process.stdout.write(`fuzz end to end: ${r.numRuns} dumps: ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   });
 
   it('capture files (pcap, pcapng): records or a CaptureFileError with an offset inside the file, in any chunking', () => {

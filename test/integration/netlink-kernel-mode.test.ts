@@ -15,7 +15,7 @@ import {
   RTNLGRP_LINK,
 } from '../../src/constants';
 import { RingError, UnsupportedError } from '../../src/errors';
-import { MessageBuilder, MessageCursor, NetlinkError } from '../../src/netlink/message';
+import { MalformedMessageError, MessageBuilder, MessageCursor, NetlinkError } from '../../src/netlink/message';
 import {
   NLM_F_ACK,
   NLM_F_ACK_TLVS,
@@ -236,6 +236,15 @@ describe('kernel-mode NetlinkSocket (simulated 4.5 kernel)', () => {
     expect(count).toBe(N);
     s.respond = (req) => (s.k.startDump([record(req.seq, req.pid, 0)], done(req.seq, req.pid, -EEXIST)), 0);
     await expect(lastValueFrom(s.sock.dump(dumpRequest()).pipe(toArray()))).rejects.toMatchObject({ errno: EEXIST });
+    s.sock.close();
+  });
+
+  it('an ACK inside a dump (the kernel never sends one) errors it with MalformedMessageError, not a bare Error', async () => {
+    const s = simulated({}, SMALL);
+    s.respond = (req) => (s.k.startDump([record(req.seq, req.pid, 0), ack(req, 0)], done(req.seq, req.pid)), 0);
+    const e = await lastValueFrom(s.sock.dump(dumpRequest()).pipe(toArray())).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(MalformedMessageError);
+    expect((e as MalformedMessageError).message).toBe(`malformed netlink message: an ACK inside a dump at offset ${record(0, 0, 0).length}`);
     s.sock.close();
   });
 
