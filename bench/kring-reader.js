@@ -10,6 +10,7 @@ const [mode, iface, ringMb, version = 'v3'] = process.argv.slice(2);
 const sock = PacketSocket.open({ interface: iface, version, bufferBytes: Number(ringMb) << 20, blockTimeoutMs: 4 });
 let captured = 0;
 let sum = 0;
+let batches = 0;
 const sub =
   mode === 'count'
     ? sock.batches().subscribe((batch) => {
@@ -29,6 +30,7 @@ const sub =
             captured += batch.length;
           })
         : sock.batches().subscribe((batch) => {
+            batches++;
             const lens = batch.lengths;
             const caplens = batch.caplens;
             for (let i = 0; i < lens.length; i++) sum += lens[i] + caplens[i];
@@ -39,5 +41,5 @@ process.on('SIGINT', () => {
   sub.unsubscribe();
   const st = sock.stats();
   sock.close();
-  process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops} sum=${sum}\n`);
+  process.stdout.write(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops} sum=${sum} batches=${batches}\n`);
 });

@@ -803,6 +803,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("krPread", Napi::Function::New(env, Pread, "krPread"));
   InitPoller(env, exports);
   InitRecv(env, exports);
+  InitWalk(env, exports);
   return exports;
 }
 

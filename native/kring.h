@@ -104,4 +104,7 @@ void InitPoller(Napi::Env env, Napi::Object exports);
 // Registers krRecvmmsgInto and krRecvmmsgStart (native/recv.cc) on `exports`.
 void InitRecv(Napi::Env env, Napi::Object exports);
 
+// Registers the WalkPlan class (native/walk.cc) on `exports`.
+void InitWalk(Napi::Env env, Napi::Object exports);
+
 }  // namespace kring

@@ -70,8 +70,22 @@ export interface NativeSendPlan {
 }
 
 /**
- * The native binding's exports, all prefixed `kr` (the classes `Poller`, `RecvPlan`, `SendPlan`
- * excepted). One convention (native/kring.h): up to three
+ * The block walk set up once for a mapping and a header description (a layout's, e.g. `V3_WALK`):
+ * `walk(first, end, n, scratch)` follows the next-offset words from the frame at `first` for at
+ * most `n` frames, never past `end`, and writes each frame's offset, data offset and two words
+ * into `scratch` (24 bytes per frame: f64 offsets, f64 data offsets, u32 word0s, u32 word1s, each
+ * `scratch.byteLength / 24` long). Returns the frames walked: 0 when the first does not fit.
+ */
+export interface NativeWalkPlan {
+  walk(first: number, end: number, n: number, scratch: ArrayBuffer): number;
+}
+
+/** Bytes per frame of a {@link NativeWalkPlan}'s scratch. */
+export const WALK_BYTES_PER_FRAME = 24;
+
+/**
+ * The native binding's exports, all prefixed `kr` (the classes `Poller`, `RecvPlan`, `SendPlan`,
+ * `WalkPlan` excepted). One convention (native/kring.h): up to three
  * positional arguments, else one object of named ones; every call names its `op`; a failed
  * syscall throws {@link RingError}, misuse TypeError; "nothing now" (EAGAIN) is a result.
  */
@@ -147,6 +161,8 @@ export interface NativeBinding {
     address?: Uint8Array | null;
     op: string;
   }) => NativeSendPlan;
+  /** A prepared block walk over `buffer` (a mapping; its detachment is checked at each call). */
+  WalkPlan: new (args: { buffer: ArrayBuffer; next: number; word0: number; word1: number; half: number; hdrLen: number; align: number }) => NativeWalkPlan;
 }
 
 /**

@@ -111,18 +111,20 @@ export function v3NextFrame(dv: DataView, frame: number): number {
   return frame + dv.getUint32(frame + F.tp_next_offset, true);
 }
 
-/** `tp_next_offset` as a 32-bit word index within `tpacket3_hdr`. */
-const NEXT_OFFSET_WORD = F.tp_next_offset >>> 2;
-
 /**
- * The block walk's step: the offset of the frame after the one at `frame`, read as an aligned
- * word of `u32` (a Uint32Array over the mapping: frames are V3_ALIGNMENT-aligned, so
- * `tp_next_offset` is one element, in the header line the consumer reads next), or -1 where the
- * walk must stop: the last frame (0), a misaligned offset, or one whose header would end past
- * `end` (the block's end: damage never makes the walk read outside its block).
+ * The block walk's description, handed once to the native walk (`WalkPlan`, native/walk.cc),
+ * which knows no tpacket field: each frame's `tp_next_offset` leads to the next (0 on the last;
+ * frames are V3_ALIGNMENT-aligned and a whole `tpacket3_hdr` plus its sockaddr_ll, TPACKET3_HDRLEN,
+ * must fit before the block's end, else the walk stops there: damage never makes it read outside
+ * the block), and from each it reads `tp_len` (word0), `tp_snaplen` (word1) and `tp_mac` (half,
+ * added to the frame's offset: where its captured bytes start).
+ * @internal
  */
-export function v3NextFrameAligned(u32: Uint32Array, frame: number, end: number): number {
-  const next = u32[(frame >>> 2) + NEXT_OFFSET_WORD];
-  if (next === 0 || (next & (V3_ALIGNMENT - 1)) !== 0 || frame + next + TPACKET3_HDRLEN > end) return -1;
-  return frame + next;
-}
+export const V3_WALK = {
+  next: F.tp_next_offset,
+  word0: F.tp_len,
+  word1: F.tp_snaplen,
+  half: F.tp_mac,
+  hdrLen: TPACKET3_HDRLEN,
+  align: V3_ALIGNMENT,
+} as const;

@@ -2,12 +2,14 @@
  * RX readers: turn a ring's user-ready slots into {@link FrameBatch}es. One per layout family:
  * V1/V2 take every consecutive ready frame slot at once; V3 takes one block and walks its frames.
  * Both run on the same {@link Ring} and its status vocabulary. No native call and no allocation
- * per frame: a few typed arrays per batch, a recv only for TP_STATUS_COPY frames.
+ * per frame: a few typed arrays per batch, a recv only for TP_STATUS_COPY frames; V3 makes one
+ * native call per block (the walk).
  * @internal
  * @packageDocumentation
  */
 import { BLK_PLUS_PRIV, TPACKET_ALIGN, TP_STATUS_COPY, TP_STATUS_LOSING } from '../constants';
-import { TPACKET3_HDR, tpacketV3, v3FirstFrame, v3NextFrameAligned, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { tpacketV3, V3_WALK, v3FirstFrame, v3NumPackets, v3SequenceNumber } from '../layouts/tpacket-v3';
+import { native, NativeWalkPlan, WALK_BYTES_PER_FRAME } from '../native';
 import type { PacketFrameLayout, SlotLayout } from '../layouts/types';
 import { Ring } from '../ring/ring';
 import { BatchOwner, BlockBatch, FrameBatch, SlotBatch } from './batch';
@@ -70,12 +72,26 @@ interface SlotScratch {
   data: Float64Array;
 }
 
-/** A V3 batch's arrays, reused from block to block. */
+/** A V3 batch's arrays, reused from block to block: views of one buffer the native walk fills. */
 interface BlockScratch {
+  buffer: ArrayBuffer;
   offsets: Float64Array;
   lens: Uint32Array;
   caplens: Uint32Array;
   data: Float64Array;
+}
+
+// The views of a walk's scratch, in the order native/walk.cc lays them out (each `max` long):
+// header offsets, data offsets, word0 (tp_len), word1 (tp_snaplen).
+function blockScratch(max: number): BlockScratch {
+  const buffer = new ArrayBuffer(max * WALK_BYTES_PER_FRAME);
+  return {
+    buffer,
+    offsets: new Float64Array(buffer, 0, max),
+    data: new Float64Array(buffer, 8 * max, max),
+    lens: new Uint32Array(buffer, 16 * max, max),
+    caplens: new Uint32Array(buffer, 20 * max, max),
+  };
 }
 
 /** TPACKET_V1/V2: each ring slot is one frame. */
@@ -163,7 +179,7 @@ export class BlockReader extends RxReader {
   #st = new Uint32Array(1);
   #lastSeq = -1;
   #blockSize: number;
-  #u32: Uint32Array;
+  #walk: NativeWalkPlan;
   #maxFrames: number;
   #free: BlockScratch[] = [];
 
@@ -171,7 +187,9 @@ export class BlockReader extends RxReader {
     super();
     this.ring = ring;
     this.#blockSize = blockSize;
-    this.#u32 = new Uint32Array(buf.buffer, 0, buf.byteLength >>> 2);
+    // The walk is native (one call per block): in JavaScript it cost about as much again as the
+    // C reader's whole loop (docs/benchmarks.md). It is told the header's shape here, once.
+    this.#walk = new native.WalkPlan({ buffer: buf.buffer as ArrayBuffer, ...V3_WALK });
     // The most frames a block can hold: each takes at least TPACKET_ALIGN(tp_hdrlen).
     this.#maxFrames = Math.ceil(blockSize / TPACKET_ALIGN(tpacketV3.hdrLen));
     this.#dv = dv;
@@ -192,25 +210,17 @@ export class BlockReader extends RxReader {
       const n = Math.min(v3NumPackets(dv, block), this.#maxFrames);
       const first = v3FirstFrame(dv, block);
       const end = block + this.#blockSize;
-      if (n === 0 || first < block + BLK_PLUS_PRIV(0) || first + tpacketV3.hdrLen > end) {
-        // Empty (the kernel does not retire empty blocks today) or malformed: give it straight back.
+      // The arrays come from a free list refilled by releases: no backing store is allocated per
+      // block once the ring has turned over (the batch gets views).
+      const scratch = this.#free.pop() ?? blockScratch(this.#maxFrames);
+      // 0 frames: empty (the kernel does not retire empty blocks today) or damaged at the first
+      // frame (before the block's private area, misaligned, or not fitting): give it straight back.
+      const k = n === 0 || first < block + BLK_PLUS_PRIV(0) ? 0 : this.#walk.walk(first, end, n, scratch.buffer);
+      if (k === 0) {
+        this.#free.push(scratch);
         this.ring.releaseRx(slot);
         continue;
       }
-      if ((first & 3) !== 0) {
-        this.ring.releaseRx(slot); // a misaligned first frame is damage too
-        continue;
-      }
-      // The arrays come from a free list refilled by releases: no backing store is allocated per
-      // block once the ring has turned over (the batch gets views).
-      const max = this.#maxFrames;
-      const scratch = this.#free.pop() ?? {
-        offsets: new Float64Array(max),
-        lens: new Uint32Array(max),
-        caplens: new Uint32Array(max),
-        data: new Float64Array(max),
-      };
-      const k = walkBlock(this.#u32, first, end, n, scratch);
       const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
       const batch = new BlockBatch(
         this,
@@ -233,36 +243,5 @@ export class BlockReader extends RxReader {
   protected giveBack(batch: BlockBatch): void {
     this.ring.releaseRx(batch._slot);
     if (this.#free.length < this.ring.size) this.#free.push(batch._scratch as BlockScratch);
-  }
-}
-
-// tpacket3_hdr's length words (TPACKET3_HDR offsets / 4): the walk reads them as aligned u32 loads.
-const W_SNAPLEN = TPACKET3_HDR.tp_snaplen >>> 2;
-const W_LEN = TPACKET3_HDR.tp_len >>> 2;
-const W_MAC = TPACKET3_HDR.tp_mac >>> 2;
-
-/**
- * Walks a V3 block once, in one loop: each frame's header offset, captured and wire lengths and
- * data offset into
- * the arrays, following `tp_next_offset` ({@link v3NextFrameAligned}: V3_ALIGNMENT-aligned, so
- * every field is one aligned word of `u32`). Stops after `n` frames, or where the chain is damaged
- * (an offset of 0 before the last frame, misaligned, or leading past the block's end): never reads
- * outside the block.
- * @returns the frames walked (at least 1: the first frame was checked by the caller)
- */
-export function walkBlock(u32: Uint32Array, first: number, end: number, n: number, out: BlockScratch): number {
-  const { offsets, lens, caplens, data } = out;
-  let at = first;
-  let k = 0;
-  for (;;) {
-    const w = at >>> 2;
-    offsets[k] = at;
-    caplens[k] = u32[w + W_SNAPLEN];
-    lens[k] = u32[w + W_LEN];
-    data[k] = at + (u32[w + W_MAC] & 0xffff); // tp_mac: the low half of its word (little-endian)
-    if (++k === n) return k;
-    const next = v3NextFrameAligned(u32, at, end);
-    if (next < 0) return k;
-    at = next;
   }
 }
