@@ -1,13 +1,18 @@
 // kring reader for `npm run bench`, same contract as c/v3reader.c.
-//   node bench/kring-reader.js batches|flyweight|frames IFACE RING_MB [v3|v2]
+//   node bench/kring-reader.js batches|flyweight|frames IFACE RING_MB [v3|v2] [BLOCK_TIMEOUT_MS]
 // batches:   every frame's len and caplen from the batch's arrays (one lease check per batch).
 // flyweight: the same through batch.frame(i) (a lease check per field; no allocation per frame).
 // frames:    the copying per-frame observable.
 'use strict';
 const { PacketSocket } = require('..');
 
-const [mode, iface, ringMb, version = 'v3'] = process.argv.slice(2);
-const sock = PacketSocket.open({ interface: iface, version, bufferBytes: Number(ringMb) << 20, blockTimeoutMs: 4 });
+const [mode, iface, ringMb, version = 'v3', timeout = '4'] = process.argv.slice(2);
+const sock = PacketSocket.open({
+  interface: iface,
+  version,
+  bufferBytes: Number(ringMb) << 20,
+  ...(timeout === 'default' ? {} : { blockTimeoutMs: Number(timeout) }),
+});
 let captured = 0;
 let sum = 0;
 let batches = 0;

@@ -15,10 +15,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * The options of the frame benchmarks: --count, --warmup, --sizes (defaults from `defaults`), --reps,
- * --write, and `extra` string options ({ name: default }). Numbers come back as numbers; `opt` has
- * every value as given.
+ * --write, `extra` string options and `flags` boolean ones ({ name: default }). Numbers come back as
+ * numbers; `opt` has every value as given.
  */
-function frameBenchOptions(defaults, extra = {}) {
+function frameBenchOptions(defaults, extra = {}, flags = {}) {
   const options = {
     count: { type: 'string', default: '1000000' },
     warmup: { type: 'string', default: '300000' },
@@ -27,6 +27,7 @@ function frameBenchOptions(defaults, extra = {}) {
     write: { type: 'boolean', default: false },
   };
   for (const [name, value] of Object.entries(extra)) options[name] = { type: 'string', default: value };
+  for (const [name, value] of Object.entries(flags)) options[name] = { type: 'boolean', default: value };
   const { values: opt } = parseArgs({ options });
   return { COUNT: Number(opt.count), WARMUP: Number(opt.warmup), SIZES: opt.sizes.split(',').map(Number), REPS: Number(opt.reps), opt };
 }

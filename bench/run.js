@@ -3,7 +3,11 @@
 // TPACKET_V3 reader, measured in the same run on a veth pair between two namespaces; then the
 // transmit table (bench/tx.js: kring's TX ring writer against the C TX-ring sender).
 //
-//   npm run bench [-- --count 1000000 --warmup 300000 --sizes 64,1500 --reps 3 --ring-mb 8 --write]
+//   npm run bench [-- --count 1000000 --warmup 300000 --sizes 64,1500 --reps 3 --ring-mb 8 --rps --write]
+//
+// --rps steers the capture side's receive softirq (RPS on the veth's queue) to the reader's CPU,
+// where the kernel's copy into the ring competes with the reader: loss shows there first. Its
+// table is written apart (and the transmit benchmark is not run).
 //
 // Layout (as in the shared harness): the C generator sends on CPU 0 in one namespace, the reader
 // under test runs on CPU 1 in the other. A reader's cost is the on-CPU time of all its threads
@@ -14,7 +18,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions } = require('./lib');
 
-const { COUNT, WARMUP, SIZES, REPS, opt } = frameBenchOptions({ sizes: '64,1500' }, { 'ring-mb': '8' });
+const { COUNT, WARMUP, SIZES, REPS, opt } = frameBenchOptions({ sizes: '64,1500' }, { 'ring-mb': '8' }, { rps: false });
 const RING_MB = Number(opt['ring-mb']);
 
 // The topology, made in main().
@@ -65,6 +69,8 @@ async function main() {
   if (process.getuid() !== 0) throw new Error('the benchmark needs root (network namespaces, AF_PACKET)');
   buildC(['v3reader', 'afgen']);
   T = vethPair('bench', { ipv6: false });
+  // RPS: the capture interface's receive processing (tpacket_rcv's copy into the ring) on CPU 1.
+  if (opt.rps) sh('ip', ['netns', 'exec', T.capNs, 'sh', '-c', `echo 2 > /sys/class/net/${T.capIf}/queues/rx-0/rps_cpus`]);
   const rows = [];
   try {
     for (const size of SIZES) {
@@ -100,9 +106,10 @@ async function main() {
       (r) => `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`,
     ),
   ].join('\n');
-  const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
+  const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings${opt.rps ? ", receive softirq on the reader's CPU (RPS)" : ''}, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);
-  if (opt.write) writeTable('bench', stamp, table);
+  if (opt.write) writeTable(opt.rps ? 'bench-rps' : 'bench', stamp, table);
+  if (opt.rps) return;
   // Then the transmit side (bench/tx.js), with the same repetitions and --write.
   process.stdout.write('\nAF_PACKET transmit (bench/tx.js):\n');
   const tx = spawnSync(process.execPath, [path.join(HERE, 'tx.js'), '--reps', String(REPS), ...(opt.write ? ['--write'] : [])], { stdio: 'inherit' });
