@@ -6,6 +6,7 @@
 // the first SKIP frames (the warm-up: the JIT, the first blocks). Prints
 // "ready"; on SIGINT "frames=N p50=MS p99=MS max=MS".
 'use strict';
+const { performance } = require('node:perf_hooks');
 const { PacketSocket } = require('..');
 
 const [iface, version, timeout, skip = '0'] = process.argv.slice(2);
