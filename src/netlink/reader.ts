@@ -51,6 +51,40 @@ export interface NetlinkFrame {
 }
 
 /**
+ * A {@link NetlinkFrame} as the reader makes it: the datagram is `[_at, _at + _len)` of `_dv` (the
+ * ring's DataView for a VALID frame, shared by every frame; the received copy's for a COPY frame),
+ * and `data` is a view of it made on first access, so a consumer that walks the messages through
+ * `_dv` (NfQueue, a dump) allocates no typed array per frame.
+ * @internal
+ */
+export class RingFrame implements NetlinkFrame {
+  /** @internal the view once made (or the COPY frame's received datagram) */ _data: Uint8Array | null = null;
+  constructor(
+    readonly index: number,
+    readonly status: number,
+    readonly group: number,
+    readonly pid: number,
+    readonly uid: number,
+    readonly gid: number,
+    /** @internal */ readonly _dv: DataView,
+    /** @internal */ readonly _at: number,
+    /** @internal */ readonly _len: number,
+  ) {}
+  get data(): Uint8Array {
+    return (this._data ??= new Uint8Array(this._dv.buffer, this._dv.byteOffset + this._at, this._len));
+  }
+}
+
+/**
+ * A cursor over a frame's messages: through the frame's shared DataView when it has one (no
+ * allocation but the cursor), else over its data.
+ * @internal
+ */
+export function frameMessages(f: NetlinkFrame): MessageCursor {
+  return f instanceof RingFrame ? new MessageCursor(f._dv, f._at, f._at + f._len) : new MessageCursor(f.data);
+}
+
+/**
  * Candidate allocation sizes of a trimmed 4.3/4.4 dump chunk: NLMSG_GOODSIZE as typical builds
  * have it (and as other cache-line and page sizes give it), then max_recvmsg_len values.
  */
@@ -120,9 +154,11 @@ export class NetlinkReader {
       const i = this.#idx[k];
       const at = ring.slotOffsets[i];
       const h = decodeNlMmapHeader(this.#dv, at);
-      let data: Uint8Array;
+      let frame: RingFrame;
       if (this.#st[k] === NL_MMAP_STATUS_COPY) {
-        data = this.#receive(h.len);
+        const data = this.#receive(h.len);
+        frame = new RingFrame(i, this.#st[k], h.group, h.pid, h.uid, h.gid, new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length);
+        frame._data = data;
       } else {
         const off = this.#b.messageOffset ?? locateMessage(this.#bytes, at, this.#frameSize, h.len);
         if (off < 0) {
@@ -130,10 +166,10 @@ export class NetlinkReader {
           ring.releaseRx(i);
           continue;
         }
-        data = this.#bytes.subarray(at + off, at + off + h.len);
+        frame = new RingFrame(i, this.#st[k], h.group, h.pid, h.uid, h.gid, this.#dv, at + off, h.len);
       }
       this.#live.add(i);
-      out.push({ index: i, status: this.#st[k], group: h.group, pid: h.pid, uid: h.uid, gid: h.gid, data });
+      out.push(frame);
     }
     return out;
   }

@@ -108,48 +108,85 @@ class PacketRecord implements NfPacket {
   csumNotReady = false;
   ctInfo: number | undefined = undefined;
   secctx: string | undefined = undefined;
-  #payload: Uint8Array = EMPTY;
-  #hwAddr: Uint8Array | undefined = undefined;
-  #ct: Uint8Array | undefined = undefined;
+  // The byte fields: copies (no lease), or where they lie in `#dv` (in place: each view is made on
+  // first access, so a consumer that never reads one pays no typed-array allocation for it).
+  #payload: Uint8Array | null = EMPTY;
+  #hwAddr: Uint8Array | null | undefined = undefined;
+  #ct: Uint8Array | null | undefined = undefined;
+  #dv: DataView | null = null;
+  #payloadAt = 0;
+  #payloadLen = 0;
+  #hwAt = 0;
+  #hwLen = 0;
+  #ctAt = 0;
+  #ctLen = 0;
   #lease: PacketLease | null;
   constructor(lease: PacketLease | null) {
     this.#lease = lease;
   }
-  /** @internal Sets the byte fields (the decoder's last step). */
-  setBytes(payload: Uint8Array, hwAddr: Uint8Array | undefined, ct: Uint8Array | undefined): void {
-    this.#payload = payload;
-    this.#hwAddr = hwAddr;
-    this.#ct = ct;
+  /** @internal Sets the byte fields: copies (`dv` null), or offsets into `dv` (-1: absent) with the views made lazily. */
+  setBytes(
+    dv: DataView | null,
+    payload: Uint8Array | number,
+    payloadLen: number,
+    hwAddr: Uint8Array | number | undefined,
+    hwLen: number,
+    ct: Uint8Array | number | undefined,
+    ctLen: number,
+  ): void {
+    if (dv === null) {
+      this.#payload = payload as Uint8Array;
+      this.#hwAddr = hwAddr as Uint8Array | undefined;
+      this.#ct = ct as Uint8Array | undefined;
+      return;
+    }
+    this.#dv = dv;
+    this.#payloadAt = payload as number;
+    this.#payloadLen = payloadLen;
+    this.#payload = payloadLen === 0 ? EMPTY : null;
+    if (hwAddr !== undefined) {
+      this.#hwAt = hwAddr as number;
+      this.#hwLen = hwLen;
+      this.#hwAddr = null;
+    }
+    if (ct !== undefined) {
+      this.#ctAt = ct as number;
+      this.#ctLen = ctLen;
+      this.#ct = null;
+    }
   }
   get payload(): Uint8Array {
     this.#check();
-    return this.#payload;
+    return (this.#payload ??= this.#view(this.#payloadAt, this.#payloadLen));
   }
   get hwAddr(): Uint8Array | undefined {
     this.#check();
-    return this.#hwAddr;
+    return this.#hwAddr === null ? (this.#hwAddr = this.#view(this.#hwAt, this.#hwLen)) : this.#hwAddr;
   }
   get ct(): Uint8Array | undefined {
     this.#check();
-    return this.#ct;
+    return this.#ct === null ? (this.#ct = this.#view(this.#ctAt, this.#ctLen)) : this.#ct;
+  }
+  #view(at: number, n: number): Uint8Array {
+    const dv = this.#dv!;
+    return new Uint8Array(dv.buffer, dv.byteOffset + at, n);
   }
   #check(): void {
     if (this.#lease !== null && !this.#lease.live) throw new LeaseError("an NfPacket's bytes from batches()");
   }
 }
 
-/**
- * Decodes a packet message's payload at `[at, at + len)` (the nfgenmsg on). With a `lease`, the
- * payload, hwAddr and ct are views of `dv`'s memory, readable while the lease is live (LeaseError
- * after); without one, copies. Malformed input is an error value.
- */
 export function decodeNfPacket(dv: DataView, at: number, len: number, lease: PacketLease | null): NfPacket | NetlinkParseError {
   if (len < NFGENMSG_SIZE) return new NetlinkParseError(`a queue packet message needs ${NFGENMSG_SIZE} bytes of nfgenmsg, got ${len}`, at);
   const copy = lease === null;
   const p = new PacketRecord(lease);
-  let payload = EMPTY;
-  let hwAddr: Uint8Array | undefined;
-  let ct: Uint8Array | undefined;
+  // Where the byte fields lie (-1: absent); copied at the end when there is no lease.
+  let payloadAt = -1;
+  let payloadLen = 0;
+  let hwAt = -1;
+  let hwLen = 0;
+  let ctAt = -1;
+  let ctLen = 0;
   p.queue = dv.getUint16(at + NFGENMSG.res_id, false);
   p.family = dv.getUint8(at + NFGENMSG.nfgen_family);
   let capLen = -1;
@@ -179,20 +216,20 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, lease: Pac
         break;
       case NFQA_TIMESTAMP:
         if (a.dataLen >= NFQNL_MSG_PACKET_TIMESTAMP_SIZE) {
-          p.timestamp = {
-            sec: Number(dv.getBigUint64(a.data + NFQNL_MSG_PACKET_TIMESTAMP.sec, false)),
-            usec: Number(dv.getBigUint64(a.data + NFQNL_MSG_PACKET_TIMESTAMP.usec, false)),
-          };
+          // Two 32-bit halves each, not getBigUint64: no BigInt per packet (seconds and
+          // microseconds stay far below 2^53).
+          p.timestamp = { sec: be64(dv, a.data + NFQNL_MSG_PACKET_TIMESTAMP.sec), usec: be64(dv, a.data + NFQNL_MSG_PACKET_TIMESTAMP.usec) };
         }
         break;
       case NFQA_HWADDR:
         if (a.dataLen >= NFQNL_MSG_PACKET_HW_SIZE) {
-          const n = Math.min(dv.getUint16(a.data + NFQNL_MSG_PACKET_HW.hw_addrlen, false), 8);
-          hwAddr = bytesAt(dv, a.data + NFQNL_MSG_PACKET_HW.hw_addr, n, copy);
+          hwLen = Math.min(dv.getUint16(a.data + NFQNL_MSG_PACKET_HW.hw_addrlen, false), 8);
+          hwAt = a.data + NFQNL_MSG_PACKET_HW.hw_addr;
         }
         break;
       case NFQA_PAYLOAD:
-        payload = bytesAt(dv, a.data, a.dataLen, copy);
+        payloadAt = a.data;
+        payloadLen = a.dataLen;
         break;
       case NFQA_CAP_LEN:
         capLen = a.be32() ?? -1;
@@ -210,7 +247,8 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, lease: Pac
         p.gid = a.be32();
         break;
       case NFQA_CT:
-        ct = bytesAt(dv, a.data, a.dataLen, copy);
+        ctAt = a.data;
+        ctLen = a.dataLen;
         break;
       case NFQA_CT_INFO:
         p.ctInfo = a.be32();
@@ -222,13 +260,21 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, lease: Pac
   }
   if (a.error) return a.error;
   if (p.id < 0) return new NetlinkParseError('a queue packet message without NFQA_PACKET_HDR', at);
-  p.setBytes(payload, hwAddr, ct);
-  p.origLen = capLen >= 0 ? capLen : payload.length;
-  p.truncated = p.origLen > payload.length;
+  if (copy) {
+    const payload = payloadAt < 0 ? EMPTY : copied(dv, payloadAt, payloadLen);
+    p.setBytes(null, payload, 0, hwAt < 0 ? undefined : copied(dv, hwAt, hwLen), 0, ctAt < 0 ? undefined : copied(dv, ctAt, ctLen), 0);
+  } else p.setBytes(dv, payloadAt < 0 ? 0 : payloadAt, payloadAt < 0 ? 0 : payloadLen, hwAt < 0 ? undefined : hwAt, hwLen, ctAt < 0 ? undefined : ctAt, ctLen);
+  if (payloadAt < 0) payloadLen = 0;
+  p.origLen = capLen >= 0 ? capLen : payloadLen;
+  p.truncated = p.origLen > payloadLen;
   return p;
 }
 
-function bytesAt(dv: DataView, at: number, n: number, copy: boolean): Uint8Array {
-  const view = new Uint8Array(dv.buffer, dv.byteOffset + at, n);
-  return copy ? view.slice() : view;
+function copied(dv: DataView, at: number, n: number): Uint8Array {
+  return new Uint8Array(dv.buffer, dv.byteOffset + at, n).slice();
+}
+
+// A big-endian u64 as a number (exact below 2^53).
+function be64(dv: DataView, at: number): number {
+  return dv.getUint32(at, false) * 0x100000000 + dv.getUint32(at + 4, false);
 }

@@ -48,8 +48,8 @@ import {
   writeVerdictMessage,
 } from '../layouts/nfnetlink';
 import { RingGeometry } from '../layouts/types';
-import { MessageBuilder, MessageCursor, NetlinkError, parseAck } from '../netlink/message';
-import type { NetlinkFrame } from '../netlink/reader';
+import { MessageBuilder, NetlinkError, parseAck } from '../netlink/message';
+import { frameMessages, NetlinkFrame } from '../netlink/reader';
 import { NetlinkSocket, WaitOptions } from '../netlink/socket';
 import { getLinks } from '../rtnetlink/readers';
 import { bool, choice, describe, int, netnsPath, optionsObject } from '../validate';
@@ -486,7 +486,7 @@ export class NfQueue implements Disposable {
     const lease: PacketLease | null = this.#consumer?.inPlace === true ? { live: true } : null;
     const packets: NfPacket[] = [];
     for (const f of frames) {
-      const m = new MessageCursor(f.data);
+      const m = frameMessages(f); // through the ring's DataView: no view per frame
       while (m.next()) {
         if (m.type === NLMSG_ERROR) {
           // A verdict the kernel refused (config requests' ACKs carry their seq and go to request()).
