@@ -13,9 +13,12 @@ import { GuardedObservable, guarded } from '../guarded';
 import { Subject } from 'rxjs/internal/Subject';
 import {
   AF_PACKET,
+  BPF_A,
   BPF_ABS,
   BPF_B,
+  BPF_JA,
   BPF_JEQ,
+  BPF_JGT,
   BPF_JMP,
   BPF_K,
   BPF_LD,
@@ -751,11 +754,17 @@ function setTxRing(fd: number, version: number, g: RingGeometry): void {
  */
 function socketFilter(snaplen: number | null, dropOutgoing: boolean, user: BpfProgram | null): SockFilter[] {
   // The user's program with each "keep k" capped at snaplen (jumps are relative: replacing
-  // instructions in place and prepending whole ones keeps them right). "ret a" stays as it is.
+  // instructions in place and prepending or appending whole ones keeps them right). Each "ret a"
+  // becomes a jump to an appended tail that keeps min(A, snaplen).
   const cap = (k: number) => (snaplen === null ? k : Math.min(k >>> 0, snaplen));
-  const body: SockFilter[] = user
+  let body: SockFilter[] = user
     ? user.map(([code, jt, jf, k]) => (code === (BPF_RET | BPF_K) && k !== 0 ? [code, jt, jf, cap(k)] : [code, jt, jf, k]))
     : [[BPF_RET | BPF_K, 0, 0, snaplen ?? 0xffffffff]];
+  if (snaplen !== null && body.some(([code]) => code === (BPF_RET | BPF_A))) {
+    const tail = body.length;
+    body = body.map(([code, jt, jf, k], i) => (code === (BPF_RET | BPF_A) ? [BPF_JMP | BPF_JA, 0, 0, tail - i - 1] : [code, jt, jf, k]));
+    body.push([BPF_JMP | BPF_JGT | BPF_K, 0, 1, snaplen], [BPF_RET | BPF_K, 0, 0, snaplen], [BPF_RET | BPF_A, 0, 0, 0]);
+  }
   if (!dropOutgoing) return body;
   return [
     [BPF_LD | BPF_B | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_PKTTYPE],
