@@ -71,7 +71,11 @@ export class RingFrame implements NetlinkFrame {
     /** @internal */ readonly _len: number,
   ) {}
   get data(): Uint8Array {
-    return (this._data ??= new Uint8Array(this._dv.buffer, this._dv.byteOffset + this._at, this._len));
+    if (this._data) return this._data;
+    const b = this._dv.buffer;
+    // First read after close(): the ring is detached; an empty view, as an earlier view now is.
+    if (b.byteLength === 0) return new Uint8Array(0);
+    return (this._data = new Uint8Array(b, this._dv.byteOffset + this._at, this._len));
   }
 }
 

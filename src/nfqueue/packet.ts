@@ -168,8 +168,11 @@ class PacketRecord implements NfPacket {
     return this.#ct === null ? (this.#ct = this.#view(this.#ctAt, this.#ctLen)) : this.#ct;
   }
   #view(at: number, n: number): Uint8Array {
-    const dv = this.#dv!;
-    return new Uint8Array(dv.buffer, dv.byteOffset + at, n);
+    const b = this.#dv!.buffer;
+    // First read after the queue closed inside the callback: the ring is detached, the view empty
+    // (as a view made earlier now is).
+    if (b.byteLength === 0) return EMPTY;
+    return new Uint8Array(b, this.#dv!.byteOffset + at, n);
   }
   #check(): void {
     if (this.#lease !== null && !this.#lease.live) throw new LeaseError("an NfPacket's bytes from batches()");
