@@ -191,9 +191,11 @@ export const DEFAULT_BUFFER_BYTES = 4 << 20;
 /**
  * Default V3 block timeout. At a low rate every frame waits for it (a block is handed over when
  * full or retired by this timer): measured at 1,000 packets/s (`npm run bench:latency`), 2 ms gives
- * a p99 of about 2 ms from the kernel's timestamp to the subscriber and 4 ms about 3.7 ms, while at
- * saturation 2 ms costs no more CPU per frame than 4 (blocks of ~1,400 frames instead of ~2,800);
- * 1 ms doubles it. libpcap's 1 s (tcpdump's default) leaves frames waiting half a second.
+ * a p99 of 1.7–1.9 ms from the kernel's timestamp to the subscriber, 4 ms about 3.6 ms. At
+ * saturation a shorter timeout means smaller blocks and more wake-ups: 25–31 ns of CPU per 64-byte
+ * frame at 2 ms against 18–20 ns at 4 ms and 16 ns at 8 ms (docs/benchmarks.md); a capture that lives
+ * at high rates may set `blockTimeoutMs` higher. libpcap's 1 s (tcpdump's default) leaves frames
+ * waiting half a second.
  */
 export const DEFAULT_BLOCK_TIMEOUT_MS = 2;
 
