@@ -1,6 +1,6 @@
 /* C reference reader for `npm run bench`: TPACKET_V3 RX ring, poll + block walk, reads each
  * frame's tp_len and tp_snaplen (as the kring readers do). Same geometry rule as kring's planner
- * for the same buffer size: blocks of min(1 MiB, buffer / 8), 4 ms block timeout.
+ * for the same buffer size: blocks of min(1 MiB, buffer / 16), 4 ms block timeout.
  *
  *   v3reader IFACE RING_MB
  * Prints "ready" once capturing; on SIGINT "captured=N kpkts=N kdrops=N".
@@ -25,7 +25,7 @@ static void on_sigint(int sig) { (void)sig; stop = 1; }
 int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: v3reader IFACE RING_MB\n"); return 2; }
   size_t ring = (size_t)atoi(argv[2]) << 20;
-  unsigned block = ring / 8 < (1u << 20) ? (unsigned)(ring / 8) : (1u << 20);
+  unsigned block = ring / 16 < (1u << 20) ? (unsigned)(ring / 16) : (1u << 20);
   block = (block + 4095) & ~4095u;
   int fd = socket(AF_PACKET, SOCK_RAW, 0);
   if (fd < 0) { perror("socket"); return 1; }

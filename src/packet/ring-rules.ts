@@ -128,6 +128,17 @@ export type RingSizing = { snaplen: number; bufferBytes: number } | { snaplen: n
 const MAX_V3_BLOCK = 1 << 20;
 
 /**
+ * The V3 planner cuts a ring into at least this many blocks (blocks of at most 1 MiB). The kernel
+ * retires the open block at every block timeout, however little it holds, so at a low rate each
+ * block lasts one timeout and the ring holds only blockCount × timeout of traffic: the longest
+ * pause (a GC, a busy event loop) a consumer survives without loss. 16 blocks × the 2 ms default
+ * timeout is 32 ms; 8 blocks of twice the size held 16 ms, and lost frames in this project's own
+ * tests whose sender shares the consumer's event loop.
+ * @internal
+ */
+export const V3_MIN_BLOCKS = 16;
+
+/**
  * Picks a geometry the kernel accepts. In the spirit of the buffer size calculators of capture
  * tools, but sized in what matters: either bytes, or milliseconds of traffic at a packet rate
  * (`lineRatePps × milliseconds` frames of `averageFrameBytes`, default `snaplen`).
@@ -159,7 +170,7 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
   if (version === TPACKET_V3) {
     // A block must hold one snaplen frame after the block header.
     const minBlock = roundUp(BLK_PLUS_PRIV(0) + frameSize, pageSize);
-    let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / 8), pageSize)));
+    let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / V3_MIN_BLOCKS), pageSize)));
     blockSize = Math.max(blockSize, pageSize);
     const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize));
     const framesPerBlock = Math.floor(blockSize / frameSize);

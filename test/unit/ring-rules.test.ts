@@ -116,6 +116,10 @@ describe('planRing', () => {
     expect(g.blockSize * g.blockCount).toBeLessThan(760_000 + 2 * g.blockSize);
     expect(g.blockCount).toBeGreaterThanOrEqual(2);
   });
+  it('V3: the default 4 MiB ring is 16 blocks of 256 KiB, so at a low rate it holds 16 block timeouts of traffic', () => {
+    expect(planRing(TPACKET_V3, { snaplen: 1514, bufferBytes: 4 << 20 }, page)).toMatchObject({ blockSize: 256 << 10, blockCount: 16 });
+    expect(planRing(TPACKET_V3, { snaplen: 1514, bufferBytes: 64 << 20 }, page)).toMatchObject({ blockSize: 1 << 20, blockCount: 64 });
+  });
   it('milliseconds on V2 gives at least that many frame slots', () => {
     const g = planRing(TPACKET_V2, { snaplen: 1514, lineRatePps: 10_000, milliseconds: 100 }, page);
     expect(g.frameCount).toBeGreaterThanOrEqual(1000);
