@@ -99,7 +99,11 @@ export interface PacketSocketOptions {
   bufferBytes?: number;
   /** With `milliseconds`: size the ring to hold this many packets per second … */
   lineRatePps?: number;
-  /** … for this many milliseconds. */
+  /**
+   * … for this many milliseconds. On V3 the ring also gets at least `milliseconds / blockTimeoutMs`
+   * blocks: each timeout retires a block however little it holds, so at a low rate the block
+   * count, not the bytes, bounds the pause that fits.
+   */
   milliseconds?: number;
   /** Put the interface in promiscuous mode for this socket's life (PACKET_MR_PROMISC). */
   promiscuous?: boolean;

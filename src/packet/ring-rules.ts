@@ -123,7 +123,20 @@ export function frameBytes(version: number, caplen: number, reserve = 0): number
 }
 
 /** Sizing inputs: bytes, or milliseconds of traffic at a packet rate. */
-export type RingSizing = { snaplen: number; bufferBytes: number } | { snaplen: number; lineRatePps: number; milliseconds: number; averageFrameBytes?: number };
+export type RingSizing =
+  | { snaplen: number; bufferBytes: number }
+  | {
+      snaplen: number;
+      lineRatePps: number;
+      milliseconds: number;
+      averageFrameBytes?: number;
+      /**
+       * V3: the block timeout the ring will run with. A low-rate ring holds blockCount × timeout
+       * of traffic (see {@link V3_MIN_BLOCKS}), so the plan has at least `milliseconds / timeout`
+       * blocks: the pause it is sized for fits at any rate up to `lineRatePps`.
+       */
+      blockTimeoutMs?: number;
+    };
 
 const MAX_V3_BLOCK = 1 << 20;
 
@@ -170,9 +183,12 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
   if (version === TPACKET_V3) {
     // A block must hold one snaplen frame after the block header.
     const minBlock = roundUp(BLK_PLUS_PRIV(0) + frameSize, pageSize);
-    let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / V3_MIN_BLOCKS), pageSize)));
+    // Sized in milliseconds: enough blocks that a low rate, one block per timeout, lasts as long.
+    const timeout = 'milliseconds' in sizing && sizing.blockTimeoutMs ? requireInteger('blockTimeoutMs', sizing.blockTimeoutMs) : 0;
+    const blocks = timeout > 0 ? Math.max(V3_MIN_BLOCKS, Math.ceil((sizing as { milliseconds: number }).milliseconds / timeout)) : V3_MIN_BLOCKS;
+    let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / blocks), pageSize)));
     blockSize = Math.max(blockSize, pageSize);
-    const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize));
+    const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize), timeout > 0 ? blocks : 0);
     const framesPerBlock = Math.floor(blockSize / frameSize);
     return { blockSize, blockCount, frameSize, frameCount: framesPerBlock * blockCount };
   }

@@ -717,7 +717,8 @@ export class PacketSocket implements Disposable {
 
 function sizing(o: NormalizedPacketOptions, defaultSnaplen: number) {
   const snaplen = o.snaplen ?? Math.min(defaultSnaplen, MAX_SNAPLEN);
-  if (o.lineRatePps !== null && o.milliseconds !== null) return { snaplen, lineRatePps: o.lineRatePps, milliseconds: o.milliseconds };
+  if (o.lineRatePps !== null && o.milliseconds !== null)
+    return { snaplen, lineRatePps: o.lineRatePps, milliseconds: o.milliseconds, blockTimeoutMs: o.blockTimeoutMs };
   return { snaplen, bufferBytes: o.bufferBytes ?? DEFAULT_BUFFER_BYTES };
 }
 

@@ -207,36 +207,40 @@ describePrivileged(
   'AF_PACKET RX ring: the default geometry survives a paused consumer',
   () => {
     const env = useVethPair();
-    it('a consumer stalled 25 ms (twice) at 1,000 frames/s loses nothing: the default ring holds 16 block timeouts (32 ms)', async () => {
+    it.each([
+      ['the default ring (16 blocks × 2 ms = 32 ms)', {}, 25],
+      ['a ring sized for 100 ms at 1 kpps (50 blocks × 2 ms)', { lineRatePps: 1000, milliseconds: 100 }, 60],
+    ] as const)('a consumer stalled (twice) at 1,000 frames/s loses nothing: %s', async (_name, sizing, stallMs) => {
       const { t } = env;
       const frame = buildUdpFrame(t.capMac, t.genMac, 7, 4242);
-      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, filter: 'udp port 4242' });
+      using sock = PacketSocket.open({ interface: t.capIf, netns: t.capNs, filter: 'udp port 4242', ...sizing });
       let got = 0;
       const sub = sock.batches().subscribe((b) => (got += b.length));
-      // A paced sender in another process: one frame a millisecond for 120 ms.
+      // A paced sender in another process: one frame a millisecond for 200 ms.
       const sender = spawn('ip', [
         'netns',
         'exec',
         t.genNs,
         'python3',
         '-c',
-        `import socket,time\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('${t.genIf}',0))\nf=bytes.fromhex('${frame.toString('hex')}')\nfor i in range(120):\n  s.send(f); time.sleep(0.001)`,
+        `import socket,time\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('${t.genIf}',0))\nf=bytes.fromhex('${frame.toString('hex')}')\nfor i in range(200):\n  s.send(f); time.sleep(0.001)`,
       ]);
       const exited = new Promise((r) => sender.on('exit', r));
       // The event loop blocked (a long GC, a busy callback) twice while frames arrive (python is
-      // sending by 60 ms): the kernel retires every 2 ms a block that has a frame in it, so 25 ms
-      // takes about 12 of the 16 blocks. (With 8 blocks, the planner's earlier rule, 9 frames of
-      // these were dropped; with 16 a stall of 40 ms drops some: measured.)
-      for (const wait of [60, 25]) {
+      // sending by 60 ms): the kernel retires every 2 ms a block that has a frame in it, so a stall
+      // takes one block per 2 ms. (Measured with the default ring: 8 blocks, the planner's earlier
+      // rule, dropped 9 frames of a 25 ms stall; 16 drop some at 40 ms. Sized by milliseconds
+      // without the block rule, 100 ms at 1 kpps was 14 blocks.)
+      for (const wait of [60, 30]) {
         await sleep(wait);
-        const until = Date.now() + 25;
+        const until = Date.now() + stallMs;
         while (Date.now() < until);
       }
       expect(await exited).toBe(0);
       await sleep(50);
       sub.unsubscribe();
       expect(sock.stats().drops).toBe(0);
-      expect(got).toBe(120);
+      expect(got).toBe(200);
     });
   },
   ['python3'],

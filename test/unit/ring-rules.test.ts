@@ -120,6 +120,19 @@ describe('planRing', () => {
     expect(planRing(TPACKET_V3, { snaplen: 1514, bufferBytes: 4 << 20 }, page)).toMatchObject({ blockSize: 256 << 10, blockCount: 16 });
     expect(planRing(TPACKET_V3, { snaplen: 1514, bufferBytes: 64 << 20 }, page)).toMatchObject({ blockSize: 1 << 20, blockCount: 64 });
   });
+  it('V3 sized in milliseconds with its block timeout: one block per timeout of the pause, even when the bytes would need fewer', () => {
+    // 100 kpps × 50 ms is 760,000 bytes; a 2 ms timeout needs 25 blocks: 16 would be the bytes' plan.
+    const g = planRing(TPACKET_V3, { snaplen: 64, lineRatePps: 100_000, milliseconds: 50, blockTimeoutMs: 2 }, page);
+    expect(g.blockCount).toBeGreaterThanOrEqual(25);
+    expect(g.blockSize * g.blockCount).toBeGreaterThanOrEqual(760_000);
+    // 1 kpps for a second: 152,000 bytes, but 500 timeouts of 2 ms: 500 one-page blocks.
+    expect(planRing(TPACKET_V3, { snaplen: 64, lineRatePps: 1000, milliseconds: 1000, blockTimeoutMs: 2 }, page)).toMatchObject({
+      blockSize: page,
+      blockCount: 500,
+    });
+    // Without the timeout (or 0: the kernel's choice), bytes only.
+    expect(planRing(TPACKET_V3, { snaplen: 64, lineRatePps: 1000, milliseconds: 1000 }, page).blockCount).toBeLessThan(500);
+  });
   it('milliseconds on V2 gives at least that many frame slots', () => {
     const g = planRing(TPACKET_V2, { snaplen: 1514, lineRatePps: 10_000, milliseconds: 100 }, page);
     expect(g.frameCount).toBeGreaterThanOrEqual(1000);
