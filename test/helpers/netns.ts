@@ -3,7 +3,7 @@
  * (all start with "kring") and removed in afterAll, on SIGINT/SIGTERM and at process exit, even when
  * a test fails. IPv6 is off and `lo` is up in both, so the only frames on the link are the test's.
  */
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 export interface VethPair {
   /** Namespace that captures. */
@@ -148,4 +148,10 @@ export function ipJson(ns: string, args: string[]): unknown {
 export function ipRoutesAll(ns: string): string[] {
   const both = [...(ipJson(ns, ['-4', 'route', 'show', 'table', 'all']) as unknown[]), ...(ipJson(ns, ['-6', 'route', 'show', 'table', 'all']) as unknown[])];
   return both.map((r) => JSON.stringify(r)).sort();
+}
+
+/** Runs a python3 script inside `ns` (`ip netns exec`), beside this process: its exit code resolves `exited`. */
+export function spawnPython(ns: string, script: string, unbuffered = false): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', ...(unbuffered ? ['-u'] : []), '-c', script]);
+  return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
 }

@@ -1,10 +1,10 @@
 // RX rings on the real kernel: a generator namespace sends numbered frames over veth and kring
 // captures them in the other namespace, for each TPACKET version and each consumer API.
-import { spawn } from 'node:child_process';
 import { map } from 'rxjs';
 import { Frame, FrameBatch, LeaseError, PacketSocket, TpacketVersionName } from '../../src';
 import { ETH_P_8021AD, ETH_P_8021Q, PACKET_HOST } from '../../src/constants';
 import { collect, nowNs } from '../helpers/collect';
+import { spawnPython } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { buildFrame, buildUdpFrame, sleep, TEST_ETHERTYPE, TestFrameSpec, useVethPair } from '../helpers/traffic';
 
@@ -217,15 +217,10 @@ describePrivileged(
       let got = 0;
       const sub = sock.batches().subscribe((b) => (got += b.length));
       // A paced sender in another process: one frame a millisecond for 200 ms.
-      const sender = spawn('ip', [
-        'netns',
-        'exec',
+      const { exited } = spawnPython(
         t.genNs,
-        'python3',
-        '-c',
         `import socket,time\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('${t.genIf}',0))\nf=bytes.fromhex('${frame.toString('hex')}')\nfor i in range(200):\n  s.send(f); time.sleep(0.001)`,
-      ]);
-      const exited = new Promise((r) => sender.on('exit', r));
+      );
       // The event loop blocked (a long GC, a busy callback) twice while frames arrive (python is
       // sending by 60 ms): the kernel retires every 2 ms a block that has a frame in it, so a stall
       // takes one block per 2 ms. (Measured with the default ring: 8 blocks, the planner's earlier

@@ -12,7 +12,7 @@ import { NetlinkSocket } from '../../src/netlink/socket';
 import { NfQueue } from '../../src/nfqueue/queue';
 import { PacketSocket } from '../../src/packet/socket';
 import { RouteTable } from '../../src/rtnetlink/route-table';
-import { createNamespace, ipBatch, rxPackets } from '../helpers/netns';
+import { createNamespace, ipBatch, rxPackets, spawnPython } from '../helpers/netns';
 import { describePrivileged } from '../helpers/privileged';
 import { equalsIp } from '../helpers/route-mirror';
 import { buildUdpFrame, sleep, until, useVethPair } from '../helpers/traffic';
@@ -211,31 +211,23 @@ describePrivileged(
         }
       });
       // The receiver counts, without printing each datagram: how many arrived.
-      const counter = spawn('ip', [
-        'netns',
-        'exec',
+      const counter = spawnPython(
         t.capNs,
-        'python3',
-        '-u',
-        '-c',
         `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,1<<24)\ns.bind(('0.0.0.0',${port}))\ns.settimeout(3)\nprint('ready',flush=True)\nn=0\ntry:\n  while True:\n    s.recv(2048); n+=1\nexcept socket.timeout:\n  print(n,flush=True)`,
-      ]);
+        true,
+      );
       let counted = '';
-      counter.stdout.on('data', (d) => (counted += d));
+      counter.child.stdout!.on('data', (d) => (counted += d));
       await until(() => counted.includes('ready'), 10_000);
       const started = Date.now();
       // The sender runs beside the consumer (a synchronous child would stop this event loop, and
       // with it the consumer, for the whole flood: the queue would only overflow).
-      const sender = spawn('ip', [
-        'netns',
-        'exec',
+      const sender = spawnPython(
         t.genNs,
-        'python3',
-        '-c',
         `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(${NFQ_PACKETS}):\n  s.sendto(i.to_bytes(4,'big'),('${capAddr}',${port}))\n  if i % 2000 == 1999: time.sleep(0.002)`,
-      ]);
-      expect(await new Promise((r) => sender.on('exit', r))).toBe(0);
-      await new Promise((r) => counter.on('exit', r));
+      );
+      expect(await sender.exited).toBe(0);
+      await counter.exited;
       const arrived = Number(counted.split('\n').filter((l) => /^\d+$/.test(l))[0]);
       const kernel = queueCounters(t.capNs, 77)!;
       const stats = q.stats();
