@@ -10,10 +10,9 @@
 // The reader runs on CPU 1, the sender (bench/c/udpgen.c, paced) on CPU 0, in two namespaces
 // joined by a veth pair. --write replaces the table in docs/benchmarks.md. Needs root and gcc.
 'use strict';
-const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, startReady, writeTable } = require('./lib');
 const { DEFAULT_BLOCK_TIMEOUT_MS } = require('../dist/packet/options');
 
 const { values: opt } = parseArgs({
@@ -39,30 +38,10 @@ const CONFIGS = [
 
 let T;
 
-async function started(args) {
-  const child = spawn('ip', ['netns', 'exec', T.capNs, 'taskset', '-c', '1', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', r));
-  const deadline = Date.now() + 10000;
-  while (!out.includes('ready')) {
-    if (Date.now() > deadline) throw new Error(`${args.join(' ')} did not start`);
-    await sleep(10);
-  }
-  return {
-    child,
-    async stop() {
-      child.kill('SIGINT');
-      await exited;
-      return out;
-    },
-  };
-}
-
 // p50/p99/max at RATE packets per second.
 async function latency(c) {
   const warm = Math.max(200, RATE / 5); // the JIT, the first blocks: not measured
-  const r = await started([process.execPath, path.join(HERE, 'kring-latency.js'), T.capIf, c.version, c.timeout, String(warm)]);
+  const r = await startReady(T.capNs, 1, [process.execPath, path.join(HERE, 'kring-latency.js'), T.capIf, c.version, c.timeout, String(warm)]);
   const udp = (n) => sh('ip', ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'udpgen'), '198.18.0.2', '9', String(n), '64', String(RATE)]);
   udp(warm);
   udp(COUNT);
@@ -74,14 +53,14 @@ async function latency(c) {
 
 // CPU per frame of a batches() reader at the veth's saturation (64-byte frames), as bench/run.js.
 async function saturation(c) {
-  const r = await started([process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, '8', c.version, c.timeout]);
+  const r = await startReady(T.capNs, 1, [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, '8', c.version, c.timeout]);
   const gen = (n) => sh('ip', ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'afgen'), T.genIf, String(n), '64']);
   gen(300000);
   await sleep(300);
-  const cpu0 = cpuNs(r.child.pid);
+  const cpu0 = cpuNs(r.pid);
   gen(SAT);
   await sleep(300);
-  const cpu1 = cpuNs(r.child.pid);
+  const cpu1 = cpuNs(r.pid);
   const out = await r.stop();
   const captured = Number(/captured=(\d+)/.exec(out)[1]);
   const batches = Number(/batches=(\d+)/.exec(out)[1]);

@@ -1,7 +1,7 @@
 // What the benchmarks share: commands, the two-namespace veth topology, a process's CPU time, the
 // median, building the C references, and the table written into docs/benchmarks.md.
 'use strict';
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -77,6 +77,31 @@ function vethPair(prefix, { ipv6 = true } = {}) {
   return { ...t, down };
 }
 
+/**
+ * Starts `argv` inside namespace `ns` pinned to `cpu` (ip netns exec and taskset both exec, so the
+ * child's pid is the program's) and waits for it to print "ready" (10 s at most). `stop(signal)`
+ * signals it, waits for its exit and answers everything it printed.
+ */
+async function startReady(ns, cpu, argv) {
+  const child = spawn('ip', ['netns', 'exec', ns, 'taskset', '-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  const deadline = Date.now() + 10000;
+  while (!out.includes('ready')) {
+    if (Date.now() > deadline) throw new Error(`${argv.join(' ')} did not start`);
+    await sleep(10);
+  }
+  return {
+    pid: child.pid,
+    async stop(signal = 'SIGINT') {
+      child.kill(signal);
+      await exited;
+      return out;
+    },
+  };
+}
+
 /** On-CPU time of every thread of `pid` (ns), from /proc/PID/task/{@literal *}/schedstat. */
 function cpuNs(pid) {
   let total = 0;
@@ -99,4 +124,4 @@ function writeTable(mark, stamp, table) {
   fs.writeFileSync(file, doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${stamp}\n\n${table}\n${end}`));
 }
 
-module.exports = { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions };
+module.exports = { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, startReady, writeTable, frameBenchOptions };

@@ -12,10 +12,9 @@
 // was lost is the kernel's own count (queue_dropped + user_dropped in
 // /proc/net/netfilter/nfnetlink_queue). --write replaces the table in docs/benchmarks.md.
 'use strict';
-const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable } = require('./lib');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, startReady, writeTable } = require('./lib');
 
 const { values: opt } = parseArgs({
   options: {
@@ -55,15 +54,7 @@ const CONSUMERS = {
 };
 
 async function runOnce(consumer, sc) {
-  const child = spawn('ip', ['netns', 'exec', T.capNs, 'taskset', '-c', '1', ...CONSUMERS[consumer]()], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', r));
-  const deadline = Date.now() + 10000;
-  while (!out.includes('ready')) {
-    if (Date.now() > deadline) throw new Error(`${consumer} did not start`);
-    await sleep(10);
-  }
+  const child = await startReady(T.capNs, 1, CONSUMERS[consumer]());
   const gen = (n, rate) =>
     sh('ip', ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'udpgen'), '198.18.0.2', '9999', String(n), String(SIZE), String(rate)]);
   gen(sc.warm, sc.rate);
@@ -76,8 +67,7 @@ async function runOnce(consumer, sc) {
   await drained();
   const cpu1 = cpuNs(child.pid);
   const c1 = counters();
-  child.kill('SIGTERM');
-  await exited;
+  const out = await child.stop('SIGTERM');
   const lost = c1.dropped - c0.dropped;
   // Packets judged in the measured phase: the ids the kernel handed out, less those it could not deliver.
   const verdicts = sent - lost;

@@ -14,9 +14,9 @@
 // (sum of /proc/PID/task/*/schedstat, ns) between "ready" and the end of the drain, divided by the
 // frames it captured. --write replaces the table in docs/benchmarks.md. Needs root and gcc.
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, writeTable, frameBenchOptions } = require('./lib');
+const { HERE, WORK, sh, sleep, median, buildC, vethPair, cpuNs, startReady, writeTable, frameBenchOptions } = require('./lib');
 
 const { COUNT, WARMUP, SIZES, REPS, opt } = frameBenchOptions({ sizes: '64,1500' }, { 'ring-mb': '8' }, { rps: false });
 const RING_MB = Number(opt['ring-mb']);
@@ -33,16 +33,7 @@ const READERS = {
 };
 
 async function runOnce(reader, size) {
-  // ip netns exec and taskset both exec, so the child's pid is the reader's.
-  const child = spawn('ip', ['netns', 'exec', T.capNs, 'taskset', '-c', '1', ...READERS[reader]()], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', r));
-  const deadline = Date.now() + 10000;
-  while (!out.includes('ready')) {
-    if (Date.now() > deadline) throw new Error(`${reader} did not start`);
-    await sleep(10);
-  }
+  const child = await startReady(T.capNs, 1, READERS[reader]());
   // Warm-up burst, not measured: every reader (the C one too) sees WARMUP frames first, so the
   // figures are steady state rather than the JIT compiling the hot loop.
   const genArgs = (n) => ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'afgen'), T.genIf, String(n), String(size)];
@@ -54,8 +45,7 @@ async function runOnce(reader, size) {
   const wallSend = Number(process.hrtime.bigint() - t0) / 1e9;
   await sleep(300); // drain: block timeout is 4 ms
   const cpu1 = cpuNs(child.pid);
-  child.kill('SIGINT');
-  await exited;
+  const out = await child.stop();
   const measured = Number(/sent=(\d+)/.exec(gen)[1]);
   const sent = warm + measured;
   const captured = Number(/captured=(\d+)/.exec(out)[1]);

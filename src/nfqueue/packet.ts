@@ -124,33 +124,27 @@ class PacketRecord implements NfPacket {
   constructor(lease: PacketLease | null) {
     this.#lease = lease;
   }
-  /** @internal Sets the byte fields: copies (`dv` null), or offsets into `dv` (-1: absent) with the views made lazily. */
-  setBytes(
-    dv: DataView | null,
-    payload: Uint8Array | number,
-    payloadLen: number,
-    hwAddr: Uint8Array | number | undefined,
-    hwLen: number,
-    ct: Uint8Array | number | undefined,
-    ctLen: number,
-  ): void {
-    if (dv === null) {
-      this.#payload = payload as Uint8Array;
-      this.#hwAddr = hwAddr as Uint8Array | undefined;
-      this.#ct = ct as Uint8Array | undefined;
-      return;
-    }
+  /** @internal The byte fields as copies (no lease). */
+  setCopies(payload: Uint8Array, hwAddr: Uint8Array | undefined, ct: Uint8Array | undefined): void {
+    this.#payload = payload;
+    this.#hwAddr = hwAddr;
+    this.#ct = ct;
+  }
+  /** @internal The byte fields in place: offsets and lengths in `dv` (offset -1: absent); views made on first access. */
+  setPlaces(dv: DataView, payloadAt: number, payloadLen: number, hwAt: number, hwLen: number, ctAt: number, ctLen: number): void {
     this.#dv = dv;
-    this.#payloadAt = payload as number;
-    this.#payloadLen = payloadLen;
-    this.#payload = payloadLen === 0 ? EMPTY : null;
-    if (hwAddr !== undefined) {
-      this.#hwAt = hwAddr as number;
+    if (payloadAt >= 0 && payloadLen > 0) {
+      this.#payloadAt = payloadAt;
+      this.#payloadLen = payloadLen;
+      this.#payload = null;
+    }
+    if (hwAt >= 0) {
+      this.#hwAt = hwAt;
       this.#hwLen = hwLen;
       this.#hwAddr = null;
     }
-    if (ct !== undefined) {
-      this.#ctAt = ct as number;
+    if (ctAt >= 0) {
+      this.#ctAt = ctAt;
       this.#ctLen = ctLen;
       this.#ct = null;
     }
@@ -263,18 +257,18 @@ export function decodeNfPacket(dv: DataView, at: number, len: number, lease: Pac
   }
   if (a.error) return a.error;
   if (p.id < 0) return new NetlinkParseError('a queue packet message without NFQA_PACKET_HDR', at);
-  if (copy) {
-    const payload = payloadAt < 0 ? EMPTY : copied(dv, payloadAt, payloadLen);
-    p.setBytes(null, payload, 0, hwAt < 0 ? undefined : copied(dv, hwAt, hwLen), 0, ctAt < 0 ? undefined : copied(dv, ctAt, ctLen), 0);
-  } else p.setBytes(dv, payloadAt < 0 ? 0 : payloadAt, payloadAt < 0 ? 0 : payloadLen, hwAt < 0 ? undefined : hwAt, hwLen, ctAt < 0 ? undefined : ctAt, ctLen);
   if (payloadAt < 0) payloadLen = 0;
+  if (copy) {
+    p.setCopies(copyAt(dv, payloadAt, payloadLen) ?? EMPTY, copyAt(dv, hwAt, hwLen), copyAt(dv, ctAt, ctLen));
+  } else p.setPlaces(dv, payloadAt, payloadLen, hwAt, hwLen, ctAt, ctLen);
   p.origLen = capLen >= 0 ? capLen : payloadLen;
   p.truncated = p.origLen > payloadLen;
   return p;
 }
 
-function copied(dv: DataView, at: number, n: number): Uint8Array {
-  return new Uint8Array(dv.buffer, dv.byteOffset + at, n).slice();
+// The `n` bytes at `at` of `dv`, copied (undefined for offset -1: absent).
+function copyAt(dv: DataView, at: number, n: number): Uint8Array | undefined {
+  return at < 0 ? undefined : new Uint8Array(dv.buffer, dv.byteOffset + at, n).slice();
 }
 
 // A big-endian u64 as a number (exact below 2^53).

@@ -166,6 +166,9 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
   const snaplen = requireInteger('snaplen', sizing.snaplen);
   if (snaplen < 1) throw new RangeError(`snaplen must be at least 1, got ${snaplen}`);
   let bufferBytes: number;
+  // Sized in milliseconds with a V3 block timeout: enough blocks that a low rate, one block per
+  // timeout, lasts as long.
+  let timeoutBlocks = 0;
   if ('bufferBytes' in sizing) {
     bufferBytes = requireInteger('bufferBytes', sizing.bufferBytes);
   } else {
@@ -175,6 +178,8 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
     const avg = sizing.averageFrameBytes === undefined ? snaplen : requireInteger('averageFrameBytes', sizing.averageFrameBytes);
     const perFrame = frameBytes(version, Math.min(avg, snaplen));
     bufferBytes = Math.ceil((pps * ms) / 1000) * perFrame;
+    const timeout = sizing.blockTimeoutMs === undefined ? 0 : requireInteger('blockTimeoutMs', sizing.blockTimeoutMs);
+    if (timeout > 0) timeoutBlocks = Math.ceil(ms / timeout);
   }
   if (bufferBytes < 1) throw new RangeError(`bufferBytes must be at least 1, got ${bufferBytes}`);
 
@@ -183,12 +188,10 @@ export function planRing(version: number, sizing: RingSizing, pageSize: number):
   if (version === TPACKET_V3) {
     // A block must hold one snaplen frame after the block header.
     const minBlock = roundUp(BLK_PLUS_PRIV(0) + frameSize, pageSize);
-    // Sized in milliseconds: enough blocks that a low rate, one block per timeout, lasts as long.
-    const timeout = 'milliseconds' in sizing && sizing.blockTimeoutMs ? requireInteger('blockTimeoutMs', sizing.blockTimeoutMs) : 0;
-    const blocks = timeout > 0 ? Math.max(V3_MIN_BLOCKS, Math.ceil((sizing as { milliseconds: number }).milliseconds / timeout)) : V3_MIN_BLOCKS;
+    const blocks = Math.max(V3_MIN_BLOCKS, timeoutBlocks);
     let blockSize = Math.max(minBlock, Math.min(MAX_V3_BLOCK, roundUp(Math.floor(bufferBytes / blocks), pageSize)));
     blockSize = Math.max(blockSize, pageSize);
-    const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize), timeout > 0 ? blocks : 0);
+    const blockCount = Math.max(2, Math.ceil(bufferBytes / blockSize), timeoutBlocks);
     const framesPerBlock = Math.floor(blockSize / frameSize);
     return { blockSize, blockCount, frameSize, frameCount: framesPerBlock * blockCount };
   }
