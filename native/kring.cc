@@ -804,6 +804,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
   InitRecv(env, exports);
   InitWalk(env, exports);
+  InitGather(env, exports);
   return exports;
 }
 

@@ -107,4 +107,7 @@ void InitRecv(Napi::Env env, Napi::Object exports);
 // Registers the WalkPlan class (native/walk.cc) on `exports`.
 void InitWalk(Napi::Env env, Napi::Object exports);
 
+// Registers krGather (native/gather.cc) on `exports`.
+void InitGather(Napi::Env env, Napi::Object exports);
+
 }  // namespace kring

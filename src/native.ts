@@ -80,6 +80,9 @@ export interface NativeWalkPlan {
   walk(first: number, end: number, n: number, scratch: ArrayBuffer): number;
 }
 
+/** The pooled store size of `krGather` (native/gather.cc kChunkBytes): runs of frames up to this share a pooled store. */
+export const GATHER_CHUNK_BYTES = 65536;
+
 /** Bytes per frame of a {@link NativeWalkPlan}'s scratch. */
 export const WALK_BYTES_PER_FRAME = 24;
 
@@ -161,6 +164,12 @@ export interface NativeBinding {
     address?: Uint8Array | null;
     op: string;
   }) => NativeSendPlan;
+  /**
+   * Copies `source[starts[i] .. starts[i] + lengths[i]]` for every i, concatenated, into a new
+   * store (an ArrayBuffer of their total length). A store of at most {@link GATHER_CHUNK_BYTES}
+   * is a chunk from a pool that its finalizer refills: no page fault or malloc in the steady state.
+   */
+  krGather(source: ArrayBuffer, starts: Float64Array, lengths: Uint32Array): ArrayBuffer;
   /** A prepared block walk over `buffer` (a mapping; its detachment is checked at each call). */
   WalkPlan: new (args: { buffer: ArrayBuffer; next: number; word0: number; word1: number; half: number; hdrLen: number; align: number }) => NativeWalkPlan;
 }

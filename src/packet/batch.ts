@@ -13,6 +13,7 @@ import {
   TP_STATUS_VLAN_VALID,
 } from '../constants';
 import { LeaseError } from '../errors';
+import { GATHER_CHUNK_BYTES, native } from '../native';
 import { SOCKADDR_LL } from '../layouts/sockaddr-ll';
 import type { PacketFrameLayout } from '../layouts/types';
 import { tpacketV3 } from '../layouts/tpacket-v3';
@@ -236,34 +237,39 @@ export abstract class FrameBatch implements Iterable<FrameView> {
   }
 
   /**
-   * Copies every frame out of the ring, their bytes in stores of about 64 KiB shared by
+   * Copies every frame out of the ring, their bytes in stores of at most 64 KiB shared by
    * consecutive frames (each frame's `data` is a view of its store, made on first access): what
-   * {@link PacketSocket.frames} emits.
+   * {@link PacketSocket.frames} emits. The stores are recycled memory, taken back once collected.
    */
   copyAll(): Frame[] {
     this.#check();
     const n = this._length;
     const out: Frame[] = new Array(n);
     const caplens = this._caplens;
-    const buf = this._buf;
     const at = this._data;
-    // Frames share stores of about COPY_STORE_BYTES: few allocations per batch, none of them the
-    // size of a whole block (a multi-megabyte buffer per block costs more than it saves).
-    let store: Buffer | null = null;
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      const cap = caplens[i];
-      if (store === null || pos + cap > store.length) {
-        let size = 0;
-        for (let k = i; k < n && (size === 0 || size + caplens[k] <= COPY_STORE_BYTES); k++) size += caplens[k];
+    const copies = this._copies;
+    // Runs of consecutive frames share a store of at most GATHER_CHUNK_BYTES (a frame larger than
+    // that has its own): few stores per batch, none the size of a whole block (a multi-megabyte
+    // buffer per block costs more than it saves). One native call copies a run (krGather: pooled
+    // stores, no typed array per frame); TP_STATUS_COPY frames (V1/V2) come from their recv.
+    for (let i = 0; i < n;) {
+      let j = i;
+      let size = 0;
+      while (j < n && (j === i || size + caplens[j] <= GATHER_CHUNK_BYTES)) size += caplens[j++];
+      let store: Buffer;
+      if (copies === null) {
+        store = Buffer.from(native.krGather(this._buf.buffer as ArrayBuffer, at.subarray(i, j), caplens.subarray(i, j)));
+      } else {
         store = Buffer.allocUnsafe(size);
-        pos = 0;
+        for (let k = i, pos = 0; k < j; pos += caplens[k++]) {
+          const c = copies[k];
+          store.set(c ?? this._buf.subarray(at[k], at[k] + caplens[k]), pos);
+        }
       }
-      const copied = this._copies?.[i];
-      if (copied) store.set(copied, pos);
-      else store.set(buf.subarray(at[i], at[i] + cap), pos);
-      out[i] = capturedFrame(this, i, store, pos, cap);
-      pos += cap;
+      for (let pos = 0; i < j; i++) {
+        out[i] = capturedFrame(this, i, store, pos, caplens[i]);
+        pos += caplens[i];
+      }
     }
     return out;
   }
@@ -480,9 +486,6 @@ export class FrameView {
     return this.#at() + this._b._layout.sockaddrOffset;
   }
 }
-
-/** About how many bytes {@link FrameBatch.copyAll} copies into one store. */
-const COPY_STORE_BYTES = 65536;
 
 /**
  * Frame `i` of `b` as a {@link CapturedFrame}: its header's fields read now, its bytes

@@ -411,8 +411,9 @@ export class PacketSocket implements Disposable {
   }
 
   /**
-   * Received frames, copied out of the ring (safe to keep): one copy per batch, whose frames share
-   * its allocation (each frame's `data` is a view of it, made on first access). Built on
+   * Received frames, copied out of the ring (safe to keep) by {@link FrameBatch.copyAll}: runs of
+   * consecutive frames share a pooled store (each frame's `data` is a view of it, made on first
+   * access). Built on
    * {@link batches}: one emission per frame costs several times the batch path, so prefer batches
    * for high rates.
    */
