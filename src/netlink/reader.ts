@@ -134,7 +134,8 @@ export class NetlinkReader {
   #idx: Uint32Array;
   #st: Uint32Array;
   #frameSize: number;
-  #live = new Set<number>();
+  /** 1 for each frame index handed out and not released (no Set: its table was reallocated as backlogs came and went). */
+  #live: Uint8Array;
 
   constructor(backend: NetlinkRingBackend, frameSize: number) {
     this.#b = backend;
@@ -143,6 +144,7 @@ export class NetlinkReader {
     this.#idx = new Uint32Array(backend.ring.size);
     this.#st = new Uint32Array(backend.ring.size);
     this.#frameSize = frameSize;
+    this.#live = new Uint8Array(backend.ring.size);
   }
 
   /**
@@ -172,7 +174,7 @@ export class NetlinkReader {
         }
         frame = new RingFrame(i, this.#st[k], h.group, h.pid, h.uid, h.gid, this.#dv, at + off, h.len);
       }
-      this.#live.add(i);
+      this.#live[i] = 1;
       out.push(frame);
     }
     return out;
@@ -180,13 +182,14 @@ export class NetlinkReader {
 
   /** Keeps a frame while later ones are read: it is parked as SKIP, so the producer steps over it. */
   hold(frame: NetlinkFrame): void {
-    if (!this.#live.has(frame.index)) throw new LeaseError('a NetlinkFrame');
+    if (this.#live[frame.index] !== 1) throw new LeaseError('a NetlinkFrame');
     this.#b.ring.parkRx(frame.index);
   }
 
   /** Hands a frame back (UNUSED). Frames may be released in any order. Idempotent. */
   release(frame: NetlinkFrame): void {
-    if (!this.#live.delete(frame.index)) return;
+    if (this.#live[frame.index] !== 1) return;
+    this.#live[frame.index] = 0;
     this.#b.ring.releaseRx(frame.index);
   }
 

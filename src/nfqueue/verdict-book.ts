@@ -35,8 +35,10 @@ export class VerdictError extends Error {
 }
 
 /**
- * The packets of one queue, in delivery order: a ring of slots (typed arrays, grown by doubling),
- * and the id of each to its slot. Ids are the kernel's per-queue sequence (u32, wrapping).
+ * The packets of one queue, in delivery order: a ring of slots (typed arrays, grown by doubling).
+ * Ids are the kernel's per-queue sequence (u32, wrapping). No allocation per packet: a packet's
+ * slot is found from its id ({@link find}), not kept in a Map (whose table, grown and shrunk as a
+ * backlog comes and goes, was reallocated again and again: fresh pages, a fault each).
  */
 class QueueBook {
   ids = new Uint32Array(64);
@@ -45,7 +47,8 @@ class QueueBook {
   extras: (VerdictExtras | undefined)[] = new Array(64).fill(undefined);
   head = 0;
   count = 0;
-  slotOf = new Map<number, number>();
+  /** Delivered packets not judged yet (decided ones included). */
+  live = 0;
   decided = 0;
 
   push(id: number): void {
@@ -54,31 +57,63 @@ class QueueBook {
     this.ids[slot] = id;
     this.state[slot] = UNDECIDED;
     this.extras[slot] = undefined;
-    this.slotOf.set(id, slot);
     this.count++;
+    this.live++;
+  }
+
+  /**
+   * The slot of packet `id` among those delivered and not trimmed, or -1. The kernel numbers a
+   * packet and queues its message under one lock (`__nfqnl_enqueue_packet`), so delivery order is
+   * id order: the slot is the id's distance from the oldest one when ids are consecutive, else
+   * found by a binary search over those distances (gaps: packets the kernel could not deliver).
+   * A producer that breaks the order (a fake kernel) is still answered, by a scan.
+   */
+  find(id: number): number {
+    const n = this.ids.length;
+    const c = this.count;
+    if (c === 0) return -1;
+    const base = this.ids[this.head];
+    const d = (id - base) >>> 0;
+    if (d < c) {
+      const s = (this.head + d) % n;
+      if (this.ids[s] === id) return s;
+    }
+    let lo = 0;
+    let hi = c - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = (this.head + mid) % n;
+      const dm = (this.ids[s] - base) >>> 0;
+      if (dm === d) return s;
+      if (dm < d) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    for (let k = 0; k < c; k++) {
+      const s = (this.head + k) % n;
+      if (this.ids[s] === id) return s;
+    }
+    return -1;
   }
 
   #grow(): void {
     const n = this.ids.length;
-    const order = Array.from({ length: this.count }, (_, k) => (this.head + k) % n);
     const ids = new Uint32Array(n * 2);
     const state = new Uint8Array(n * 2);
     const verdicts = new Uint32Array(n * 2);
     const extras: (VerdictExtras | undefined)[] = new Array(n * 2).fill(undefined);
-    order.forEach((s, k) => {
+    for (let k = 0; k < this.count; k++) {
+      const s = (this.head + k) % n;
       ids[k] = this.ids[s];
       state[k] = this.state[s];
       verdicts[k] = this.verdicts[s];
       extras[k] = this.extras[s];
-      this.slotOf.set(ids[k], k);
-    });
+    }
     Object.assign(this, { ids, state, verdicts, extras, head: 0 });
   }
 
   // Drops judged slots from the front.
   trim(): void {
     while (this.count > 0 && this.state[this.head] === JUDGED) {
-      this.slotOf.delete(this.ids[this.head]);
       this.extras[this.head] = undefined;
       this.head = (this.head + 1) % this.ids.length;
       this.count--;
@@ -100,7 +135,7 @@ export class VerdictBook {
   /** Packets delivered and not yet judged (decided ones included). */
   get outstanding(): number {
     let n = 0;
-    for (const q of this.#queues.values()) n += q.slotOf.size;
+    for (const q of this.#queues.values()) n += q.live;
     return n;
   }
 
@@ -117,8 +152,9 @@ export class VerdictBook {
    */
   decide(queue: number, id: number, verdict: number, extras?: VerdictExtras): void {
     const q = this.#queues.get(queue);
-    const slot = q?.slotOf.get(id);
-    if (q === undefined || slot === undefined) throw new VerdictError(`packet ${id} of queue ${queue} was not delivered, or is judged already`);
+    const slot = q === undefined ? -1 : q.find(id);
+    if (q === undefined || slot < 0 || q.state[slot] === JUDGED)
+      throw new VerdictError(`packet ${id} of queue ${queue} was not delivered, or is judged already`);
     if (q.state[slot] !== UNDECIDED) throw new VerdictError(`packet ${id} of queue ${queue} is decided already`);
     q.state[slot] = DECIDED;
     q.verdicts[slot] = verdict >>> 0;
@@ -168,7 +204,7 @@ export class VerdictBook {
           sink(NFQNL_MSG_VERDICT, queue, q.verdicts[s], q.ids[s], q.extras[s]);
         }
         q.state[s] = JUDGED;
-        q.slotOf.delete(q.ids[s]);
+        q.live--;
         q.extras[s] = undefined;
         judged++;
       }

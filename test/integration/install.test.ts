@@ -33,6 +33,15 @@ describe('the packed tarball', () => {
     expect(machine('arm64')).toBe(183); // EM_AARCH64
   });
 
+  it("leaves the checkout's own build alone: build/Release still holds this machine's addon", () => {
+    // prebuildify builds in ./build; run in the checkout, the arm64 build replaced the addon every
+    // process here loads first (node-gyp-build prefers build/Release to prebuilds/).
+    expect(readFileSync(join(ROOT, 'build', 'Release', 'kring.node')).readUInt16LE(18)).toBe(62); // EM_X86_64
+    expect(
+      execFileSync(process.execPath, ['-p', `typeof require(${JSON.stringify(join(ROOT, 'build', 'Release', 'kring.node'))}).krGather`], { encoding: 'utf8' }),
+    ).toBe('function\n');
+  });
+
   // A PATH with node and npm only: no cc, g++, make or python to build with.
   function bareBin(): string {
     const bin = join(work, 'bin');
