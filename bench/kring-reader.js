@@ -42,6 +42,8 @@ const sub =
             for (let i = 0; i < lens.length; i++) sum += lens[i] + caplens[i];
           });
 process.stdout.write('ready\n');
+// The end of the warm-up (bench/run.js splits its loss figures there).
+process.on('SIGUSR2', () => process.stdout.write(`mark captured=${captured}\n`));
 process.on('SIGINT', () => {
   sub.unsubscribe();
   const st = sock.stats();

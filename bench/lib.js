@@ -79,8 +79,8 @@ function vethPair(prefix, { ipv6 = true } = {}) {
 
 /**
  * Starts `argv` inside namespace `ns` pinned to `cpu` (ip netns exec and taskset both exec, so the
- * child's pid is the program's) and waits for it to print "ready" (10 s at most). `stop(signal)`
- * signals it, waits for its exit and answers everything it printed.
+ * child's pid is the program's) and waits for it to print "ready" (10 s at most). `output()` is what it
+ * printed so far; `stop(signal)` signals it, waits for its exit and answers everything it printed.
  */
 async function startReady(ns, cpu, argv) {
   const child = spawn('ip', ['netns', 'exec', ns, 'taskset', '-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -94,6 +94,8 @@ async function startReady(ns, cpu, argv) {
   }
   return {
     pid: child.pid,
+    /** What it printed so far. */
+    output: () => out,
     async stop(signal = 'SIGINT') {
       child.kill(signal);
       await exited;

@@ -39,6 +39,14 @@ async function runOnce(reader, size) {
   const genArgs = (n) => ['netns', 'exec', T.genNs, 'taskset', '-c', '0', path.join(WORK, 'afgen'), T.genIf, String(n), String(size)];
   const warm = WARMUP > 0 ? Number(/sent=(\d+)/.exec(sh('ip', genArgs(WARMUP)))[1]) : 0;
   await sleep(300);
+  // The end of the warm-up: the reader prints what it has captured, so that loss is counted apart
+  // for the warm-up (the JIT compiling, memory first touched) and the measured burst.
+  process.kill(child.pid, 'SIGUSR2');
+  const markDeadline = Date.now() + 2000;
+  let mark;
+  while (!(mark = /mark captured=(\d+)/.exec(child.output())) && Date.now() < markDeadline) await sleep(10);
+  if (!mark) throw new Error(`${reader} did not answer SIGUSR2`);
+  const atMark = Number(mark[1]);
   const cpu0 = cpuNs(child.pid);
   const t0 = process.hrtime.bigint();
   const gen = sh('ip', genArgs(COUNT));
@@ -47,12 +55,19 @@ async function runOnce(reader, size) {
   const cpu1 = cpuNs(child.pid);
   const out = await child.stop();
   const measured = Number(/sent=(\d+)/.exec(gen)[1]);
-  const sent = warm + measured;
-  const captured = Number(/captured=(\d+)/.exec(out)[1]);
+  const captured = Number(/^captured=(\d+)/m.exec(out)[1]);
   const kdrops = Number(/kdrops=(\d+)/.exec(out)[1]);
   // Frames lost in the measured phase are not charged CPU: divide by what was captured of it.
-  const capturedMeasured = Math.max(1, measured - (sent - captured));
-  return { cpuPerFrame: (cpu1 - cpu0) / capturedMeasured, sent, captured, kdrops, pps: measured / wallSend };
+  const capturedMeasured = Math.max(1, captured - atMark);
+  return {
+    cpuPerFrame: (cpu1 - cpu0) / capturedMeasured,
+    measured,
+    lost: measured - (captured - atMark),
+    warm,
+    warmLost: warm - atMark,
+    kdrops,
+    pps: measured / wallSend,
+  };
 }
 
 async function main() {
@@ -73,14 +88,17 @@ async function main() {
       const ref = median(results['C TPACKET_V3 reference'].map((r) => r.cpuPerFrame));
       for (const [reader, rs] of Object.entries(results)) {
         const cpu = median(rs.map((r) => r.cpuPerFrame));
-        const lost = rs.reduce((n, r) => n + (r.sent - r.captured), 0);
-        const sent = rs.reduce((n, r) => n + r.sent, 0);
+        const lost = rs.reduce((n, r) => n + r.lost, 0);
+        const sent = rs.reduce((n, r) => n + r.measured, 0);
+        const warmLost = rs.reduce((n, r) => n + r.warmLost, 0);
+        const warm = rs.reduce((n, r) => n + r.warm, 0);
         rows.push({
           size,
           reader,
           cpu,
           ratio: cpu / ref,
           lossPct: (100 * lost) / sent,
+          warmLossPct: warm > 0 ? (100 * warmLost) / warm : 0,
           kdrops: rs.reduce((n, r) => n + r.kdrops, 0),
           pps: median(rs.map((r) => r.pps)),
         });
@@ -90,10 +108,11 @@ async function main() {
     T.down();
   }
   const table = [
-    `| frame | reader | CPU per frame | vs C | lost | sender rate |`,
-    `|---|---|---|---|---|---|`,
+    `| frame | reader | CPU per frame | vs C | lost | lost in warm-up | sender rate |`,
+    `|---|---|---|---|---|---|---|`,
     ...rows.map(
-      (r) => `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`,
+      (r) =>
+        `| ${r.size} B | ${r.reader} | ${r.cpu.toFixed(0)} ns | ${r.ratio.toFixed(2)}× | ${r.lossPct.toFixed(2)} % | ${r.warmLossPct.toFixed(2)} % | ${(r.pps / 1e6).toFixed(2)} Mpps |`,
     ),
   ].join('\n');
   const stamp = `${new Date().toISOString().slice(0, 10)}, ${COUNT} measured frames per run after ${WARMUP} warm-up frames, median of ${REPS} runs, ${RING_MB} MiB rings${opt.rps ? ", receive softirq on the reader's CPU (RPS)" : ''}, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -35,11 +36,14 @@ constexpr size_t kChunkBytes = 65536;
 // call, where touching fresh pages one by one takes a fault each (10-14 us per page on this
 // project's VM against 0.5 us per page populated, docs/benchmarks.md).
 constexpr size_t kSlabChunks = 16;
-// How many free chunks the pool keeps (32 MiB): past that, a slab whose chunks are all free is
-// unmapped. The working set is the stores made between two collections of V8's young generation
-// (the finalizers run after them): at 1500-byte frames and 0.6 Mpps, tens of megabytes. Keeping
-// less than that means unmapping slabs only to map them again, each page faulting once more.
-constexpr size_t kKeepFree = 512;
+// What the pool gives back. Chunks return when V8 collects their stores, in bursts after each
+// collection, so the free count swings by the whole working set (tens of megabytes at 1500-byte
+// frames near line rate) many times a second; a fixed cap on free chunks unmapped slabs only to map
+// them again a moment later, every page faulting again (frames() at 1500 B went from 0.5 to 5.6 us
+// per frame). So the pool keeps what was used: once per kDecayNs it unmaps wholly free slabs worth
+// the chunks that stayed free throughout that interval (its low-water mark), above kKeepFree.
+constexpr size_t kKeepFree = 256;  // 16 MiB never given back
+constexpr int64_t kDecayNs = 1000000000;
 
 struct Slab {
   uint8_t* base;
@@ -55,13 +59,21 @@ struct Chunk {
 // finalizers may run at exit.
 struct Pool {
   std::mutex lock;
-  std::vector<Chunk> free;  // LIFO: the chunk used last is the one most likely still in cache
-  size_t slabs = 0;         // mapped
+  std::vector<Chunk> free;   // LIFO: the chunk used last is the one most likely still in cache
+  std::vector<Slab*> slabs;  // mapped
+  size_t lowWater = 0;       // the fewest free chunks since the last trim
+  int64_t lastTrim = 0;
 };
 
 Pool& ThePool() {
   static Pool* p = new Pool();
   return *p;
+}
+
+int64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 // A pooled chunk, or {nullptr, nullptr} when no slab can be mapped.
@@ -72,25 +84,43 @@ Chunk TakeChunk() {
     void* base = mmap(nullptr, kChunkBytes * kSlabChunks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (base == MAP_FAILED) return {nullptr, nullptr};
     Slab* slab = new Slab{static_cast<uint8_t*>(base), kSlabChunks};
-    pool.slabs++;
+    pool.slabs.push_back(slab);
     for (size_t i = kSlabChunks; i-- > 0;) pool.free.push_back({slab->base + i * kChunkBytes, slab});
   }
   Chunk c = pool.free.back();
   pool.free.pop_back();
   c.slab->free--;
+  if (pool.free.size() < pool.lowWater) pool.lowWater = pool.free.size();
   return c;
+}
+
+// Unmaps wholly free slabs worth the chunks no one needed since the last trim (see kDecayNs).
+void Trim(Pool& pool, int64_t now) {
+  size_t spare = pool.lowWater > kKeepFree ? pool.lowWater - kKeepFree : 0;
+  for (size_t i = 0; i < pool.slabs.size() && spare >= kSlabChunks;) {
+    Slab* slab = pool.slabs[i];
+    if (slab->free != kSlabChunks) {
+      i++;
+      continue;
+    }
+    pool.free.erase(std::remove_if(pool.free.begin(), pool.free.end(), [slab](const Chunk& f) { return f.slab == slab; }), pool.free.end());
+    munmap(slab->base, kChunkBytes * kSlabChunks);
+    pool.slabs[i] = pool.slabs.back();
+    pool.slabs.pop_back();
+    delete slab;
+    spare -= kSlabChunks;
+  }
+  pool.lastTrim = now;
+  pool.lowWater = pool.free.size();
 }
 
 void GiveChunk(Chunk c) {
   Pool& pool = ThePool();
   std::lock_guard<std::mutex> lock(pool.lock);
   pool.free.push_back(c);
-  if (++c.slab->free < kSlabChunks || pool.free.size() <= kKeepFree) return;
-  Slab* slab = c.slab;
-  pool.free.erase(std::remove_if(pool.free.begin(), pool.free.end(), [slab](const Chunk& f) { return f.slab == slab; }), pool.free.end());
-  munmap(slab->base, kChunkBytes * kSlabChunks);
-  pool.slabs--;
-  delete slab;
+  c.slab->free++;
+  const int64_t now = NowNs();
+  if (now - pool.lastTrim >= kDecayNs) Trim(pool, now);
 }
 
 struct Store {
@@ -185,7 +215,7 @@ static Napi::Value GatherStats(const Napi::CallbackInfo& info) {
   Pool& pool = ThePool();
   std::lock_guard<std::mutex> lock(pool.lock);
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("slabs", Napi::Number::New(info.Env(), static_cast<double>(pool.slabs)));
+  o.Set("slabs", Napi::Number::New(info.Env(), static_cast<double>(pool.slabs.size())));
   o.Set("free", Napi::Number::New(info.Env(), static_cast<double>(pool.free.size())));
   return o;
 }

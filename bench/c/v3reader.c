@@ -3,7 +3,8 @@
  * for the same buffer size: blocks of min(1 MiB, buffer / 16), 4 ms block timeout.
  *
  *   v3reader IFACE RING_MB
- * Prints "ready" once capturing; on SIGINT "captured=N kpkts=N kdrops=N".
+ * Prints "ready" once capturing; on SIGUSR2 "mark captured=N" (the end of the warm-up: the benchmark
+ * splits its loss figures there); on SIGINT "captured=N kpkts=N kdrops=N".
  */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -21,6 +22,8 @@
 
 static volatile sig_atomic_t stop;
 static void on_sigint(int sig) { (void)sig; stop = 1; }
+static volatile sig_atomic_t mark;
+static void on_sigusr2(int sig) { (void)sig; mark = 1; }
 
 int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: v3reader IFACE RING_MB\n"); return 2; }
@@ -47,6 +50,7 @@ int main(int argc, char **argv) {
   ll.sll_ifindex = (int)if_nametoindex(argv[1]);
   if (bind(fd, (struct sockaddr *)&ll, sizeof ll)) { perror("bind"); return 1; }
   signal(SIGINT, on_sigint);
+  signal(SIGUSR2, on_sigusr2);
   printf("ready\n");
   fflush(stdout);
 
@@ -54,6 +58,11 @@ int main(int argc, char **argv) {
   unsigned cur = 0;
   struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLERR};
   while (!stop) {
+    if (mark) {
+      mark = 0;
+      printf("mark captured=%llu\n", (unsigned long long)captured);
+      fflush(stdout);
+    }
     struct tpacket_block_desc *bd = (void *)(map + (size_t)cur * req.tp_block_size);
     /* acquire: pairs with the kernel's release of block_status when it retires the block */
     if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {

@@ -61,7 +61,7 @@ describe('krGather', () => {
       message: 'krGather: the source was detached (the ring is closed)',
     });
   });
-  it('pooled stores: a live one keeps its bytes through churn, collected ones and a terminated worker’s come back', () => {
+  it('pooled stores: a live one keeps its bytes through churn, collected ones and a terminated worker’s come back, unneeded ones are unmapped', () => {
     const out = JSON.parse(
       execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'fixtures', 'gather-pool.js')], { encoding: 'utf8', timeout: 60_000 }),
     );
@@ -73,7 +73,14 @@ describe('krGather', () => {
       slabsAfterChurn: expect.any(Number),
       workerHeld: 64,
       afterWorker: 0,
+      burstSlabs: expect.any(Number),
+      slabsAfterFirstInterval: expect.any(Number),
+      slabsAfterSecondInterval: expect.any(Number),
     });
+    expect(out.burstSlabs).toBeGreaterThanOrEqual(50);
+    expect(out.slabsAfterFirstInterval).toBe(out.burstSlabs);
+    // 16 MiB kept (16 slabs), plus the slab of the kept store and one partly used.
+    expect(out.slabsAfterSecondInterval).toBeLessThanOrEqual(18);
     // 4,000 stores were made; the pool kept only what was live between collections (200 at a time).
     expect(out.slabsAfterChurn).toBeLessThanOrEqual(Math.ceil(201 / 16) + 1);
   });
