@@ -170,6 +170,8 @@ export interface NativeBinding {
    * is a chunk from a pool that its finalizer refills: no page fault or malloc in the steady state.
    */
   krGather(source: ArrayBuffer, starts: Float64Array, lengths: Uint32Array): ArrayBuffer;
+  /** The krGather pool's mapped slabs (16 chunks each) and free chunks (for tests). */
+  krGatherStats(): { slabs: number; free: number };
   /** A prepared block walk over `buffer` (a mapping; its detachment is checked at each call). */
   WalkPlan: new (args: { buffer: ArrayBuffer; next: number; word0: number; word1: number; half: number; hdrLen: number; align: number }) => NativeWalkPlan;
 }
