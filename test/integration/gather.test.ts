@@ -4,20 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GATHER_CHUNK_BYTES, native } from '../../src/native';
+import { thrown } from '../helpers/thrown';
 
 const source = new ArrayBuffer(3 * GATHER_CHUNK_BYTES);
 const bytes = new Uint8Array(source);
 for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + (i >>> 9)) & 0xff;
-
-// Native errors come from the main realm, not jest's: compared by name and message.
-function thrown(f: () => unknown): { name: string; message: string } {
-  try {
-    f();
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('did not throw');
-}
 
 describe('krGather', () => {
   it('concatenates the spans, byte-exact, in order', () => {

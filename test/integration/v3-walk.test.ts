@@ -5,6 +5,7 @@ import { tpacketV3Block, V3_WALK } from '../../src/layouts/tpacket-v3';
 import { native, WALK_BYTES_PER_FRAME } from '../../src/native';
 import { BlockReader, ReaderHost } from '../../src/packet/reader';
 import { Ring } from '../../src/ring/ring';
+import { thrown } from '../helpers/thrown';
 
 const BS = 4096;
 function setup() {
@@ -85,16 +86,6 @@ describe('BlockReader', () => {
     expect(gaps).toEqual([2]);
   });
 });
-
-// Native errors come from the main realm, not jest's: compared by name and message.
-function thrown(f: () => unknown): { name: string; message: string } {
-  try {
-    f();
-  } catch (e) {
-    return { name: (e as Error).name, message: (e as Error).message };
-  }
-  throw new Error('did not throw');
-}
 
 describe('WalkPlan misuse', () => {
   const plan = (buffer: ArrayBuffer) => new native.WalkPlan({ buffer, ...V3_WALK });
