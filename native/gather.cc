@@ -204,7 +204,8 @@ static Napi::Value Gather(const Napi::CallbackInfo& info) {
     // Refused: nothing refers to the chunk (the finalizer, if it ran, left it to us).
     if (!s->finalized) napi_adjust_external_memory(env, -static_cast<int64_t>(capacity), &ignored);
     Recycle(s);
-    return env.Undefined();  // the runtime's exception is pending
+    if (!env.IsExceptionPending()) ThrowRange(env, "krGather: the runtime refused the store's ArrayBuffer");
+    return env.Undefined();
   }
   return Napi::Value(env, ab);
 }

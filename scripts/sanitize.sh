@@ -3,7 +3,9 @@
 # (tracked files, this node_modules) built with -fsanitize=address,undefined in its own build
 # directory, then the integration suites run against it with libasan preloaded into node. Leak
 # detection is off (Node keeps memory by design). Any sanitizer report — in the test process or in a
-# kring CLI it spawns — fails the run: reports go to files, which must not exist at the end.
+# kring CLI it spawns — fails the run: reports go to files, which must not exist at the end. The
+# install suite is left out: it packs, builds the ordinary prebuilt addons and loads those in fresh
+# projects, so nothing instrumented runs in it (under the preload it took 107 of the run's 584 s).
 #   npm run test:sanitize [-- JEST ARGS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,7 +45,7 @@ PATH="$wrappers:$PATH" \
   LD_PRELOAD="$libasan $libubsan" \
   ASAN_OPTIONS="detect_leaks=0:log_path=$reports/asan:abort_on_error=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
-  npx jest --selectProjects integration "$@" || status=$?
+  npx jest --selectProjects integration --testPathIgnorePatterns 'integration/install\.test\.ts' "$@" || status=$?
 found=$(ls "$reports"/* 2>/dev/null || true)
 if [ -n "$found" ]; then
   echo "sanitizer reports:" >&2
