@@ -1,12 +1,29 @@
 // kring reader for `npm run bench`, same contract as c/v3reader.c.
-//   node bench/kring-reader.js batches|flyweight|frames IFACE RING_MB [v3|v2] [BLOCK_TIMEOUT_MS]
+//   node bench/kring-reader.js batches|flyweight|frames|sync IFACE RING_MB [v3|v2] [BLOCK_TIMEOUT_MS]
 // batches:   every frame's len and caplen from the batch's arrays (one lease check per batch).
+// sync:      the same work from readSync() in a worker thread that does nothing else (the main
+//            thread only relays the signals).
 // flyweight: the same through batch.frame(i) (a lease check per field; no allocation per frame).
 // frames:    the copying per-frame observable.
 'use strict';
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { PacketSocket } = require('..');
 
-const [mode, iface, ringMb, version = 'v3', timeout = '4'] = process.argv.slice(2);
+const [mode, iface, ringMb, version = 'v3', timeout = '4'] = isMainThread ? process.argv.slice(2) : workerData.argv;
+if (mode === 'sync' && isMainThread) {
+  // [stop flag, frames captured]: the worker never turns its event loop, so it takes no messages.
+  const shared = new Float64Array(new SharedArrayBuffer(16));
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const w = new Worker(__filename, { workerData: { argv: process.argv.slice(2), shared, flag } });
+  w.on('message', (m) => process.stdout.write(m));
+  w.on('error', (e) => {
+    process.stderr.write(`${e.stack}\n`);
+    process.exit(1);
+  });
+  process.on('SIGUSR2', () => process.stdout.write(`mark captured=${shared[1]}\n`));
+  process.on('SIGINT', () => Atomics.store(flag, 0, 1));
+  return;
+}
 const sock = PacketSocket.open({
   interface: iface,
   version,
@@ -16,6 +33,26 @@ const sock = PacketSocket.open({
 let captured = 0;
 let sum = 0;
 let batches = 0;
+if (mode === 'sync') {
+  const { shared, flag } = workerData;
+  parentPort.postMessage('ready\n');
+  while (Atomics.load(flag, 0) === 0) {
+    const batch = sock.readSync({ timeoutMs: 100 });
+    if (!batch) continue;
+    batches++;
+    const lens = batch.lengths;
+    const caplens = batch.caplens;
+    captured += lens.length;
+    let s = 0; // a local, as the C reader's sum is a register: a closure variable past 2^31 is a heap number per frame
+    for (let i = 0; i < lens.length; i++) s += lens[i] + caplens[i];
+    sum += s;
+    shared[1] = captured;
+  }
+  const st = sock.stats();
+  sock.close();
+  parentPort.postMessage(`captured=${captured} kpkts=${st.packets} kdrops=${st.drops} sum=${sum} batches=${batches}\n`);
+  return;
+}
 const sub =
   mode === 'count'
     ? sock.batches().subscribe((batch) => {
@@ -39,7 +76,9 @@ const sub =
             const lens = batch.lengths;
             const caplens = batch.caplens;
             captured += lens.length; // before the loop, as for the flyweight
-            for (let i = 0; i < lens.length; i++) sum += lens[i] + caplens[i];
+            let s = 0; // a local, as in the sync mode
+            for (let i = 0; i < lens.length; i++) s += lens[i] + caplens[i];
+            sum += s;
           });
 process.stdout.write('ready\n');
 // The end of the warm-up (bench/run.js splits its loss figures there).

@@ -30,6 +30,8 @@ const READERS = {
   'kring batches() flyweight': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'flyweight', T.capIf, String(RING_MB)],
   'kring V2 batches()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'batches', T.capIf, String(RING_MB), 'v2'],
   'kring frames()': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'frames', T.capIf, String(RING_MB)],
+  'kring readSync() in a worker': () => [process.execPath, path.join(HERE, 'kring-reader.js'), 'sync', T.capIf, String(RING_MB)],
+  'Node.js floor (native core, no library)': () => [process.execPath, path.join(HERE, 'node-floor.js'), T.capIf, String(RING_MB)],
 };
 
 async function runOnce(reader, size) {
@@ -85,9 +87,12 @@ async function main() {
           (results[reader] ??= []).push(await runOnce(reader, size));
         }
       }
-      const ref = median(results['C TPACKET_V3 reference'].map((r) => r.cpuPerFrame));
+      // Each rep runs every reader back to back, so a reader's ratio is taken against the C
+      // reader's figure of the same rep (the machine's speed drifts between reps), then the median.
+      const ref = results['C TPACKET_V3 reference'].map((r) => r.cpuPerFrame);
       for (const [reader, rs] of Object.entries(results)) {
         const cpu = median(rs.map((r) => r.cpuPerFrame));
+        const ratio = median(rs.map((r, rep) => r.cpuPerFrame / ref[rep]));
         const lost = rs.reduce((n, r) => n + r.lost, 0);
         const sent = rs.reduce((n, r) => n + r.measured, 0);
         const warmLost = rs.reduce((n, r) => n + r.warmLost, 0);
@@ -96,7 +101,7 @@ async function main() {
           size,
           reader,
           cpu,
-          ratio: cpu / ref,
+          ratio,
           lossPct: (100 * lost) / sent,
           warmLossPct: warm > 0 ? (100 * warmLost) / warm : 0,
           kdrops: rs.reduce((n, r) => n + r.kdrops, 0),

@@ -25,7 +25,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Poller",
                        {InstanceMethod("start", &Poller::Start), InstanceMethod("stop", &Poller::Stop),
-                        InstanceMethod("close", &Poller::Close)});
+                        InstanceMethod("wait", &Poller::Wait), InstanceMethod("close", &Poller::Close)});
   }
 
   // new Poller(fd, op, callback(status, events)): events are the socket's epoll events of the
@@ -83,20 +83,53 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (handle_ == nullptr) return env.Undefined();
-    int events = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
-    uint32_t mask = static_cast<uint32_t>(EPOLLET) | ((events & 1) ? static_cast<uint32_t>(EPOLLIN) : 0u) |
-                    ((events & 2) ? static_cast<uint32_t>(EPOLLOUT) : 0u);
-    if (mask != mask_) {
-      struct epoll_event ev = {};
-      ev.events = mask;
-      ev.data.fd = fd_;
-      if (epoll_ctl(epfd_, mask_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &ev) != 0)
-        return ThrowRingError(env, errno, "epoll_ctl", op_), env.Undefined();
-      mask_ = mask;
-    }
+    if (!Register(env, info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1)) return env.Undefined();
     int rc = uv_poll_start(handle_, UV_READABLE, OnPoll);
     if (rc != 0) ThrowRingError(env, -rc, "uv_poll_start", op_);
     return env.Undefined();
+  }
+
+  // wait(events, timeoutMs): a synchronous reader's wait, on the calling thread, while the libuv
+  // handle is stopped. The socket is registered as start() registers it (edge-triggered: each
+  // kernel wake-up is reported once, so a ring whose head frame user space holds does not make
+  // this return at once forever), and the thread blocks in epoll_wait on the inner instance until
+  // the next wake-up or the timeout (-1: none; EINTR waits again, so a signal can lengthen a
+  // timed wait, never end it). Returns the wake-up's epoll events, 0 when the wait timed out.
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (handle_ == nullptr) return ThrowType(env, "Poller.wait: the poller is closed"), env.Undefined();
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(handle_)))
+      return ThrowType(env, "Poller.wait: the poller is started (the event loop waits for it)"), env.Undefined();
+    if (!info[0].IsNumber() || !info[1].IsNumber()) return ThrowType(env, "Poller.wait(events, timeoutMs)"), env.Undefined();
+    const int64_t timeout = info[1].As<Napi::Number>().Int64Value();
+    if (timeout < -1 || timeout > INT32_MAX) return ThrowRange(env, "Poller.wait: timeoutMs must be -1..2^31-1"), env.Undefined();
+    if (!Register(env, info[0].As<Napi::Number>().Int32Value())) return env.Undefined();
+    struct epoll_event evs[4];
+    int n;
+    do {
+      n = epoll_wait(epfd_, evs, 4, static_cast<int>(timeout));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ThrowRingError(env, errno, "epoll_wait", op_), env.Undefined();
+    int seen = 0;
+    for (int i = 0; i < n; i++) seen |= static_cast<int>(evs[i].events);
+    return Napi::Number::New(env, seen);
+  }
+
+  // The socket's registration in the inner instance for `events` (see start). False, with a
+  // RingError thrown, when epoll_ctl fails.
+  bool Register(Napi::Env env, int events) {
+    uint32_t mask = static_cast<uint32_t>(EPOLLET) | ((events & 1) ? static_cast<uint32_t>(EPOLLIN) : 0u) |
+                    ((events & 2) ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+    if (mask == mask_) return true;
+    struct epoll_event ev = {};
+    ev.events = mask;
+    ev.data.fd = fd_;
+    if (epoll_ctl(epfd_, mask_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &ev) != 0) {
+      ThrowRingError(env, errno, "epoll_ctl", op_);
+      return false;
+    }
+    mask_ = mask;
+    return true;
   }
 
   // stop(): unregisters the socket (see start) and stops watching.

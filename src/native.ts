@@ -21,6 +21,12 @@ export interface NativePoller {
   start(events: number): void;
   /** Stop watching; start() may be called again. */
   stop(): void;
+  /**
+   * Blocks the calling thread until the socket's next wake-up (registered as start() registers
+   * it, edge-triggered) or `timeoutMs` (-1: none); the handle must be stopped. Returns the
+   * wake-up's epoll events, 0 on timeout.
+   */
+  wait(events: number, timeoutMs: number): number;
   /** Stop for good and drop the callback. Must run before the fd is closed. Idempotent. */
   close(): void;
 }

@@ -28,6 +28,7 @@ import { NLMSGHDR as H } from '../layouts/netlink';
 import { nlMmap } from '../layouts/nl-mmap';
 import { native, NativePoller, POLL_READABLE } from '../native';
 import { RingWriter } from '../ring/writer';
+import { PollTarget } from '../poll-target';
 import { choice, describe, int } from '../validate';
 import { armCancel, CancelOptions, cancelOptionsError } from '../cancel';
 import { DumpInterruptedError, DumpInterruptPolicy, DumpPort, DumpSink, runDump } from './dump';
@@ -142,11 +143,6 @@ interface Pending {
   onDatagram?(data: Uint8Array): void;
 }
 
-// Sockets with a reader waiting (a request, a dump, a subscriber): held strongly while polling,
-// since the poll callback reaches a socket through a WeakRef only, and a socket whose only owner is
-// a pending request or subscription must not be collected mid-read.
-const reading = new Set<NetlinkSocket>();
-
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller }>((held) => {
   try {
     held.poller.close();
@@ -176,6 +172,8 @@ export class NetlinkSocket implements Disposable {
   #writer: RingWriter<typeof nlMmap>;
   #reader: NetlinkReader;
   #poller: NativePoller;
+  // What the poll callback reaches this socket through: this socket while it is polled.
+  readonly #target = new PollTarget<NetlinkSocket>();
   #closed = false;
   #seq = 1;
   #pending = new Map<number, Pending>();
@@ -201,7 +199,7 @@ export class NetlinkSocket implements Disposable {
     this.#rings = p.rings;
     this.#writer = p.rings.writer;
     this.#reader = new NetlinkReader(p.rings.backend, p.frameSize);
-    this.#poller = new native.Poller(p.fd, 'AF_NETLINK', NetlinkSocket.#pollCallback(new WeakRef(this)));
+    this.#poller = new native.Poller(p.fd, 'AF_NETLINK', NetlinkSocket.#pollCallback(this.#target));
     if (p.trace !== null) {
       // Opened last: a file that cannot be opened fails open() (and _fromParts closes the socket).
       this.#trace = new NetlinkTrace(p.trace, p.protocol);
@@ -210,9 +208,10 @@ export class NetlinkSocket implements Disposable {
     finalizer.register(this, { fd: p.fd, poller: this.#poller }, this.#token);
   }
 
-  // In a function of its own so the callback's closure holds only the WeakRef (see PacketSocket).
-  static #pollCallback(ref: WeakRef<NetlinkSocket>): () => void {
-    return () => ref.deref()?.dispatch();
+  // In a function of its own so the callback's closure holds only the PollTarget (see PacketSocket):
+  // the socket is held while a reader waits (a request, a dump, a subscriber), and only then.
+  static #pollCallback(target: PollTarget<NetlinkSocket>): () => void {
+    return () => target.socket?.dispatch();
   }
 
   /**
@@ -537,7 +536,7 @@ export class NetlinkSocket implements Disposable {
     finalizer.unregister(this.#token);
     if (this.#soon) clearImmediate(this.#soon);
     this.#poller.close();
-    reading.delete(this);
+    this.#target.hold(this, false);
     for (const s of [...this.#multicast]) s.complete();
     this.#multicast.clear();
     for (const s of [...this.#frameSubs]) s.complete();
@@ -659,11 +658,11 @@ export class NetlinkSocket implements Disposable {
     if (this.#closed) return;
     if (this.#pending.size > 0 || this.#multicast.size > 0 || this.#frameSubs.size > 0) {
       this.#poller.start(POLL_READABLE);
-      reading.add(this);
+      this.#target.hold(this, true);
       this.#dispatchSoon();
     } else {
       this.#poller.stop();
-      reading.delete(this);
+      this.#target.hold(this, false);
     }
   }
 

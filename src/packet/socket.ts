@@ -69,6 +69,8 @@ import { DEFAULT_BUFFER_BYTES, MAX_SNAPLEN, normalizePacketOptions, NormalizedPa
 import { BlockReader, FrameSlotReader, ReaderHost, RxReader } from './reader';
 import { setTimestamping } from './timestamps';
 import { PacketWriter, TxStats } from './tx';
+import { PollTarget } from '../poll-target';
+import { int, optionsObject } from '../validate';
 
 /** Cumulative PACKET_STATISTICS since the socket opened (the kernel resets them on every read). */
 export interface PacketStats {
@@ -126,14 +128,16 @@ interface Consumer {
 const LP64 = new Set(['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el']);
 const VERSION_NAMES = ['v1', 'v2', 'v3'] as const;
 
-// Sockets being read: a strong reference while polling, so that a socket whose only owner is its
-// consumer (a subscription or an async iteration nobody else holds) is not collected mid-read.
-// The poll callback reaches a socket through a WeakRef only (see #pollCallback), so without this
-// the collector would close it and the stream would go silent.
-const reading = new Set<PacketSocket>();
-
 // Safety net only: a socket dropped without close() has its poll handle, mapping and fd released
 // when it is collected. close() unregisters.
+// readSync()'s longest single wait in the kernel (see there).
+const WAIT_SLICE_MS = 100;
+
+// What a second consumer gets: an Error with code 'ERR_KRING_BUSY'.
+function busyError(what: string): Error {
+  return Object.assign(new Error(`this PacketSocket already has ${what}`), { code: 'ERR_KRING_BUSY' });
+}
+
 const finalizer = new FinalizationRegistry<{ fd: number; poller: NativePoller | null; mapping: ArrayBuffer | null }>((held) => {
   try {
     held.poller?.close();
@@ -183,12 +187,16 @@ export class PacketSocket implements Disposable {
   #ifname: string;
   #mapping: ArrayBuffer | null;
   #poller: NativePoller | null;
+  // What the poll callback reaches this socket through: this socket while it is polled.
+  readonly #target = new PollTarget<PacketSocket>();
   #reader: RxReader | null;
   #writer: PacketWriter | null;
   #txWaiting = false;
   #pollMask = 0;
   #closed = false;
   #consumer: Consumer | null = null;
+  // The batch readSync() returned last, until its lease ends.
+  #syncBatch: FrameBatch | null = null;
   #initialDrain: NodeJS.Immediate | null = null;
   #losses = new Subject<LossEvent>();
   #stats: PacketStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
@@ -251,16 +259,16 @@ export class PacketSocket implements Disposable {
       );
       this.txRing = { version: VERSION_NAMES[version], geometry, bytes: ringBytes(geometry), slots: geometry.frameCount };
     }
-    this.#poller = new native.Poller(fd, 'AF_PACKET', PacketSocket.#pollCallback(new WeakRef(this)));
+    this.#poller = new native.Poller(fd, 'AF_PACKET', PacketSocket.#pollCallback(this.#target));
     finalizer.register(this, { fd, poller: this.#poller, mapping }, this.#token);
   }
 
-  // The native poller holds its callback strongly, so the callback reaches the socket through a
-  // WeakRef, made in a function of its own: closures made in the constructor share a context that
-  // holds `this`, which would pin an unclosed socket in memory and keep the finalizer from running.
-  static #pollCallback(ref: WeakRef<PacketSocket>): (status: number, events: number) => void {
+  // The callback reaches the socket through its PollTarget only (held while polled: see
+  // src/poll-target.ts), made in a function of its own: closures made in the constructor share a
+  // context that holds `this`, which would pin an unclosed socket and keep the finalizer from running.
+  static #pollCallback(target: PollTarget<PacketSocket>): (status: number, events: number) => void {
     return (status, events) => {
-      const socket = ref.deref();
+      const socket = target.socket;
       if (socket) socket.#onPoll(status, events);
     };
   }
@@ -490,6 +498,48 @@ export class PacketSocket implements Disposable {
   }
 
   /**
+   * Waits on this thread for the next batch and returns it, or null when `timeoutMs` passes first
+   * (default: no timeout). Blocks the thread, event loop included, in the kernel's wait as a C
+   * reader does (poll, no libuv turn, no callback), so it is for a thread that does nothing but
+   * capture: a worker. The batch is leased as in {@link batches}: it is released by the next
+   * readSync() unless the caller `hold()`s it (then the caller releases it), and by close().
+   * Exclusive with {@link batches}, {@link frames} and the async iterator: each refuses while the
+   * other is in use (`'ERR_KRING_BUSY'`), as does a TX writer waiting for room on this socket.
+   * @throws TypeError / RangeError for a bad `timeoutMs`; TypeError without an RX ring;
+   *   PacketSocketClosedError after close; RingError when the wait fails or the interface is gone
+   */
+  readSync(options?: { timeoutMs?: number }): FrameBatch | null {
+    const o = optionsObject('readSync', options);
+    const timeoutMs = o.timeoutMs === undefined ? -1 : int('timeoutMs', o.timeoutMs, 0, 0x7fffffff);
+    if (this.#closed) throw new PacketSocketClosedError();
+    const reader = this.#reader;
+    if (!reader) throw new TypeError('this PacketSocket has no RX ring (it was opened with rx: false)');
+    if (this.#consumer || this.#txWaiting)
+      throw busyError(this.#consumer ? 'a consumer (batches(), frames() or the async iterator)' : 'a TX writer waiting for room');
+    const last = this.#syncBatch;
+    this.#syncBatch = null;
+    if (last && !last.held) last.release();
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (let timedOut = false; ;) {
+      const batch = reader.next();
+      if (batch) return (this.#syncBatch = batch);
+      if (timedOut) return null;
+      // Waits of at most WAIT_SLICE_MS: a thread blocked in the kernel runs no JavaScript, so it
+      // would not see worker.terminate() (which takes effect when JavaScript next runs) until a
+      // frame came. Edge-triggered (native/poller.cc): a wake-up is told once, so the ring is
+      // always drained before waiting, and a held head frame does not make this spin.
+      const left = Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now()));
+      const events = this.#poller!.wait(POLL_READABLE, left);
+      if (events & POLLERR) {
+        const lost = this.#socketError();
+        if (lost) throw lost;
+      }
+      // Out of time: one more look, for a frame that landed as the wait ran out.
+      timedOut = deadline - Date.now() <= 0;
+    }
+  }
+
+  /**
    * Losses as they happen: kernel drops (read from PACKET_STATISTICS when a frame or block carries
    * TP_STATUS_LOSING, or when {@link stats} is called) and V3 block-sequence gaps. Hot: events
    * before subscription are not replayed (the totals are in {@link stats}). Completes on close.
@@ -533,7 +583,7 @@ export class PacketSocket implements Disposable {
     if (this.#initialDrain) clearImmediate(this.#initialDrain);
     this.#poller?.close();
     this.#poller = null;
-    reading.delete(this);
+    this.#target.hold(this, false);
     const c = this.#consumer;
     this.#consumer = null;
     c?.complete();
@@ -560,7 +610,11 @@ export class PacketSocket implements Disposable {
       return false;
     }
     if (this.#consumer) {
-      onRefuse.error(Object.assign(new Error('this PacketSocket already has a consumer; share() the observable to fan out'), { code: 'ERR_KRING_BUSY' }));
+      onRefuse.error(busyError('a consumer; share() the observable to fan out'));
+      return false;
+    }
+    if (this.#syncBatch && !this.#syncBatch.released) {
+      onRefuse.error(busyError('a batch from readSync() not yet released'));
       return false;
     }
     this.#consumer = consumer;
@@ -591,18 +645,17 @@ export class PacketSocket implements Disposable {
   }
 
   // Polls for what someone waits for: readability for a consumer, writability for the writer. A
-  // socket being polled is held strongly (see `reading`).
+  // socket being polled is held strongly (its PollTarget).
   #updatePoll(): void {
     const mask = (this.#consumer ? POLL_READABLE : 0) | (this.#txWaiting ? POLL_WRITABLE : 0);
     if (mask === this.#pollMask || !this.#poller) return;
     this.#pollMask = mask;
     if (mask === 0) {
       this.#poller.stop();
-      reading.delete(this);
     } else {
       this.#poller.start(mask);
-      reading.add(this);
     }
+    this.#target.hold(this, mask !== 0);
   }
 
   // One JavaScript entry per kernel wake-up: drain every batch the kernel has handed over. A
