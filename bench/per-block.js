@@ -37,9 +37,8 @@ const D = path.join(__dirname, '..', 'dist');
 const { PacketSocket } = require(D);
 const { native } = require(D + '/native');
 const C = require(D + '/constants');
-const { encodeTpacketReq } = require(D + '/layouts/packet-sockopt');
 const { encodeSockaddrLl } = require(D + '/layouts/sockaddr-ll');
-const { V3_WALK, tpacketV3Block, v3NumPackets, v3FirstFrame } = require(D + '/layouts/tpacket-v3');
+const { bareRing } = require('./node-floor');
 
 const SIZE = Number(opt.size);
 const ROUNDS = Number(opt.rounds);
@@ -51,43 +50,8 @@ const sock = PacketSocket.open({ interface: T.capIf, netns: T.capNs, version: 'v
 if (sock.ring.geometry.blockSize !== BLOCK) throw new Error(`kring planned ${sock.ring.geometry.blockSize}-byte blocks, not ${BLOCK}`);
 
 const op = 'per-block';
-const ffd = native.krSocket({ domain: C.AF_PACKET, type: C.SOCK_RAW, protocol: 0, netns: `/run/netns/${T.capNs}`, op });
-native.krSetsockopt({ fd: ffd, level: C.SOL_PACKET, name: C.PACKET_VERSION, value: C.TPACKET_V3, op });
-const req = { blockSize: BLOCK, blockCount: NBLOCKS, frameSize: 2048, frameCount: (BLOCK / 2048) * NBLOCKS };
-native.krSetsockopt({
-  fd: ffd,
-  level: C.SOL_PACKET,
-  name: C.PACKET_RX_RING,
-  op,
-  value: encodeTpacketReq(req, { retireBlkTov: 10, sizeofPriv: 0, featureReqWord: 0 }),
-});
-const map = native.krMmap(ffd, BLOCK * NBLOCKS, op);
-const words = new Int32Array(map);
-const dv = new DataView(map);
-native.krBind(ffd, encodeSockaddrLl(C.ETH_P_ALL, native.krIfIndex(ffd, T.capIf)), op);
-const walk = new native.WalkPlan({ buffer: map, ...V3_WALK });
-const maxFrames = Math.ceil(BLOCK / 48); // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
-const scratch = new ArrayBuffer(maxFrames * 24);
-const lens = new Uint32Array(scratch, 16 * maxFrames, maxFrames);
-const caplens = new Uint32Array(scratch, 20 * maxFrames, maxFrames);
-const STATUS = tpacketV3Block.statusOffset;
-let cur = 0;
+const bare = bareRing({ netns: `/run/netns/${T.capNs}`, ifname: T.capIf, blockSize: BLOCK, blockCount: NBLOCKS, timeoutMs: 10, op });
 let sum = 0;
-
-// One block of the bare ring, or -1 when the next one is still the kernel's.
-function bareBlock() {
-  const b = cur * BLOCK;
-  // acquire: pairs with the kernel's release of block_status when it retires the block
-  if ((Atomics.load(words, (b + STATUS) >>> 2) & C.TP_STATUS_USER) === 0) return -1;
-  const k = walk.walk(v3FirstFrame(dv, b), b + BLOCK, v3NumPackets(dv, b), scratch);
-  let s = 0;
-  for (let i = 0; i < k; i++) s += lens[i] + caplens[i];
-  sum += s;
-  // release: the kernel reads block_status before it reuses the block
-  Atomics.store(words, (b + STATUS) >>> 2, C.TP_STATUS_KERNEL);
-  cur = cur + 1 === NBLOCKS ? 0 : cur + 1;
-  return k;
-}
 
 // One block through kring, or -1 when none is ready.
 function kringBlock() {
@@ -110,7 +74,7 @@ const burstLens = new Uint32Array(64).fill(SIZE);
 const perBlock = Math.floor(BLOCK / (SIZE + 96)); // tpacket3_hdr + sockaddr_ll, aligned, before the frame
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const acc = { kring: { ns: 0n, blocks: 0, frames: 0 }, bare: { ns: 0n, blocks: 0, frames: 0 } };
-const readers = { kring: kringBlock, bare: bareBlock };
+const readers = { kring: kringBlock, bare: bare.block };
 for (let round = 0; round < ROUNDS; round++) {
   for (let sent = 0; sent < perBlock * 10;) {
     try {
@@ -145,5 +109,5 @@ process.stdout.write(
     `  kring readSync(): ${us(acc.kring).toFixed(2)} µs per block\n` +
     `  bare ring:        ${us(acc.bare).toFixed(2)} µs per block\n` +
     `  kring's per-block cost: ${(us(acc.kring) - us(acc.bare)).toFixed(2)} µs (${((1000 * (us(acc.kring) - us(acc.bare))) / (acc.kring.frames / acc.kring.blocks)).toFixed(1)} ns per frame)\n` +
-    `(sum ${sum})\n`,
+    `(sums ${sum} ${bare.sum})\n`,
 );
