@@ -30,16 +30,12 @@ export interface ReaderHost {
  */
 export abstract class RxReader implements BatchOwner {
   abstract readonly ring: Ring<SlotLayout>;
-  // An array, not a Set: it holds one batch or a few, and a Set's table, added to and deleted
-  // from once per batch, is reallocated now and then. Every byte the batch path allocates brings
-  // the next scavenge nearer, and new-space pages come back fresh after one: 10-14 µs a page fault
-  // on the VM of docs/benchmarks.md.
-  #outstanding: FrameBatch[] = [];
+  #outstanding = new Set<FrameBatch>();
 
   /** The next batch, or null when the kernel has handed over nothing new. */
   next(): FrameBatch | null {
     const b = this.take();
-    if (b) this.#outstanding.push(b);
+    if (b) this.#outstanding.add(b);
     return b;
   }
 
@@ -51,17 +47,12 @@ export abstract class RxReader implements BatchOwner {
   /** Ends every outstanding lease without touching the ring (it is being unmapped). */
   expireAll(): void {
     for (const b of this.#outstanding) b._expire();
-    this.#outstanding.length = 0;
+    this.#outstanding.clear();
     this.ring.dropHolds();
   }
 
   releaseBatch(batch: FrameBatch): void {
-    const out = this.#outstanding;
-    const i = out.indexOf(batch);
-    if (i >= 0) {
-      out[i] = out[out.length - 1];
-      out.pop();
-    }
+    this.#outstanding.delete(batch);
     this.giveBack(batch);
   }
 
@@ -88,14 +79,6 @@ interface BlockScratch {
   lens: Uint32Array;
   caplens: Uint32Array;
   data: Float64Array;
-  /**
-   * The batch's views (the arrays cut to its frame count), kept for the next batch of the same
-   * count: the blocks of one traffic mostly hold the same number of frames, so most batches make
-   * no view (four typed arrays fewer to allocate per block). Safe because a scratch serves one
-   * batch at a time (it returns to the free list only when its batch is released), and a view is
-   * valid only until that release anyway.
-   */
-  cut: { count: number; offsets: Float64Array; lens: Uint32Array; caplens: Uint32Array; data: Float64Array } | null;
 }
 
 // The views of a walk's scratch, in the order native/walk.cc lays them out (each `max` long):
@@ -108,23 +91,7 @@ function blockScratch(max: number): BlockScratch {
     data: new Float64Array(buffer, 8 * max, max),
     lens: new Uint32Array(buffer, 16 * max, max),
     caplens: new Uint32Array(buffer, 20 * max, max),
-    cut: null,
   };
-}
-
-// The scratch's arrays cut to `count` frames (see BlockScratch.cut).
-function cutTo(scratch: BlockScratch, count: number): NonNullable<BlockScratch['cut']> {
-  let cut = scratch.cut;
-  if (cut === null || cut.count !== count) {
-    cut = scratch.cut = {
-      count,
-      offsets: scratch.offsets.subarray(0, count),
-      lens: scratch.lens.subarray(0, count),
-      caplens: scratch.caplens.subarray(0, count),
-      data: scratch.data.subarray(0, count),
-    };
-  }
-  return cut;
 }
 
 /** TPACKET_V1/V2: each ring slot is one frame. */
@@ -255,8 +222,18 @@ export class BlockReader extends RxReader {
         continue;
       }
       const losing = (this.#st[0] & TP_STATUS_LOSING) !== 0;
-      const cut = cutTo(scratch, k);
-      const batch = new BlockBatch(this, dv, this.#buf, cut.offsets, cut.lens, cut.caplens, cut.data, slot, seq, losing);
+      const batch = new BlockBatch(
+        this,
+        dv,
+        this.#buf,
+        scratch.offsets.subarray(0, k),
+        scratch.lens.subarray(0, k),
+        scratch.caplens.subarray(0, k),
+        scratch.data.subarray(0, k),
+        slot,
+        seq,
+        losing,
+      );
       batch._scratch = scratch;
       if (losing) this.#host.onLosing();
       return batch;

@@ -519,8 +519,7 @@ export class PacketSocket implements Disposable {
     const last = this.#syncBatch;
     this.#syncBatch = null;
     if (last && !last.held) last.release();
-    // Set at the first wait: a call that finds a batch ready reads no clock (Date.now() is a heap number).
-    let deadline = -1;
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     for (let timedOut = false; ;) {
       const batch = reader.next();
       if (batch) return (this.#syncBatch = batch);
@@ -529,7 +528,6 @@ export class PacketSocket implements Disposable {
       // would not see worker.terminate() (which takes effect when JavaScript next runs) until a
       // frame came. Edge-triggered (native/poller.cc): a wake-up is told once, so the ring is
       // always drained before waiting, and a held head frame does not make this spin.
-      if (deadline < 0) deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
       const left = Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now()));
       const events = this.#poller!.wait(POLL_READABLE, left);
       if (events & POLLERR) {
