@@ -86,7 +86,8 @@ async function startReady(ns, cpu, argv) {
   const child = spawn('ip', ['netns', 'exec', ns, 'taskset', '-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', r));
+  // 'close', not 'exit': the child's last output can still be in the pipe when it has exited.
+  const exited = new Promise((r) => child.on('close', r));
   const deadline = Date.now() + 10000;
   while (!out.includes('ready')) {
     if (Date.now() > deadline) throw new Error(`${argv.join(' ')} did not start`);

@@ -51,6 +51,7 @@ function counters() {
 const CONSUMERS = {
   'C consumer (recvmmsg + batch verdict)': () => [path.join(WORK, 'nfqconsumer'), '0', String(MAXLEN), String(RCVBUF)],
   'kring NfQueue batches()': () => [process.execPath, path.join(HERE, 'kring-nfqueue.js'), '0', String(MAXLEN), String(RCVBUF)],
+  'Node.js floor (native core, no library)': () => [process.execPath, path.join(HERE, 'nfq-floor.js'), '0', String(MAXLEN), String(RCVBUF)],
 };
 
 async function runOnce(consumer, sc) {
@@ -92,10 +93,13 @@ async function main() {
       for (let rep = 0; rep < REPS; rep++) {
         for (const consumer of Object.keys(CONSUMERS)) (results[consumer] ??= []).push(await runOnce(consumer, sc));
       }
-      const ref = median(results[Object.keys(CONSUMERS)[0]].map((r) => r.cpuPerVerdict));
+      // Each run measures every consumer back to back, and the VM's speed drifts between runs: the
+      // ratio is the median of the per-run ratios (as in run.js).
+      const ref = results[Object.keys(CONSUMERS)[0]];
       for (const [consumer, rs] of Object.entries(results)) {
         const cpu = median(rs.map((r) => r.cpuPerVerdict));
-        rows.push({ name, consumer, cpu, ratio: cpu / ref, loss: median(rs.map((r) => r.lossPct)), pps: median(rs.map((r) => r.pps)) });
+        const ratio = median(rs.map((r, k) => r.cpuPerVerdict / ref[k].cpuPerVerdict));
+        rows.push({ name, consumer, cpu, ratio, loss: median(rs.map((r) => r.lossPct)), pps: median(rs.map((r) => r.pps)) });
       }
     }
   } finally {
@@ -109,7 +113,7 @@ async function main() {
         `| ${r.name} | ${r.consumer} | ${(r.cpu / 1000).toFixed(2)} µs | ${r.ratio.toFixed(2)}× | ${r.loss.toFixed(2)} % | ${(r.pps / 1000).toFixed(0)} kpps |`,
     ),
   ].join('\n');
-  const stamp = `${new Date().toISOString().slice(0, 10)}, ${SIZE}-byte UDP payloads, median of ${REPS} runs (flood: ${SCENARIOS.flood.count} packets; rate50000: ${SCENARIOS.rate50000.count}), each after a warm-up, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
+  const stamp = `${new Date().toISOString().slice(0, 10)}, ${SIZE}-byte UDP payloads, median of ${REPS} runs (vs C: the median of per-run ratios; flood: ${SCENARIOS.flood.count} packets; rate50000: ${SCENARIOS.rate50000.count}), each after a warm-up, Linux ${sh('uname', ['-r']).trim()}, Node ${process.version}`;
   process.stdout.write(`${stamp}\n\n${table}\n`);
   if (opt.write) writeTable('nfqueue', stamp, table);
 }

@@ -606,7 +606,7 @@ static Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
 // (the same results and failures); a detached `buffer` (the ring was unmapped) is a TypeError.
 class SendPlan : public Napi::ObjectWrap<SendPlan> {
  public:
-  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "SendPlan", {InstanceMethod("send", &SendPlan::Send)}); }
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "SendPlan", {}); }
 
   explicit SendPlan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SendPlan>(info) {
     Napi::Env env = info.Env();
@@ -637,6 +637,7 @@ class SendPlan : public Napi::ObjectWrap<SendPlan> {
     keep_ = Napi::Persistent(Napi::Object::New(env));
     keep_.Set("offsets", offsets);
     keep_.Set("lengths", lengths);
+    BindMethod<SendPlan, &SendPlan::Send>(env, info.This(), "send", this);
   }
 
  private:

@@ -93,6 +93,27 @@ class ArgObject {
   bool ok_ = true;
 };
 
+// A plan's per-call method (RecvPlan.recv, SendPlan.send, WalkPlan.walk), defined in the plan's
+// constructor as an own property of the new object, a function whose data pointer is the C++
+// instance. ObjectWrap's prototype methods find the instance with napi_unwrap, a private-symbol
+// lookup through V8's runtime (LookupIterator) on every call: about half a microsecond here, paid
+// per wake-up of an NFQUEUE consumer (twice) and per block of a capture (docs/benchmarks.md). The
+// function holds the object (its `owner` property), so it cannot outlive the instance it points to.
+// False, with an exception pending, when a step fails (the constructor then throws it).
+template <typename T, Napi::Value (T::*Method)(const Napi::CallbackInfo&)>
+bool BindMethod(Napi::Env env, napi_value self, const char* name, T* instance) {
+  napi_callback trampoline = [](napi_env e, napi_callback_info cbinfo) -> napi_value {
+    Napi::CallbackInfo info(e, cbinfo);
+    return (static_cast<T*>(info.Data())->*Method)(info);
+  };
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, trampoline, instance, &fn) == napi_ok &&
+      napi_set_named_property(env, fn, "owner", self) == napi_ok && napi_set_named_property(env, self, name, fn) == napi_ok)
+    return true;
+  if (!env.IsExceptionPending()) ThrowType(env, "could not define a plan's method");
+  return false;
+}
+
 // Closes a libuv handle allocated with malloc, freeing it with libc's free as the close callback.
 // The callback must not be code of this library: a worker thread's environment unloads the addon
 // before its loop has finished closing handles, and a callback here would run unmapped.

@@ -173,7 +173,8 @@ static Napi::Value RecvmmsgInto(const Napi::CallbackInfo& info) {
 // Memory: the bytes the kernel copied into the slots on this thread are visible to JavaScript when
 // `done` runs, because the finished job passes through mu_ (unlocked after the push here, locked
 // before the swap in OnAsync). Status words are never touched here: the completion writes them, on
-// the JavaScript thread, with release semantics (Ring.setStatus).
+// the JavaScript thread (plain stores: the emulated ring's only writer is that thread, Ring's
+// 'same-thread' ordering).
 //
 // Chaining: a job submitted while an earlier one for the same fd is outstanding continues its
 // frames. If that earlier one came back short (the socket ran dry, or failed), the chained job is
@@ -355,7 +356,7 @@ void DeleteRecvQueue(RecvQueue* q) { delete q; }
 // unmapped) is a TypeError, any failure but EAGAIN a RingError.
 class RecvPlan : public Napi::ObjectWrap<RecvPlan> {
  public:
-  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "RecvPlan", {InstanceMethod("recv", &RecvPlan::Recv)}); }
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "RecvPlan", {}); }
 
   explicit RecvPlan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RecvPlan>(info) {
     Napi::Env env = info.Env();
@@ -382,6 +383,7 @@ class RecvPlan : public Napi::ObjectWrap<RecvPlan> {
     keep_.Set("offsets", a.offsets);
     keep_.Set("meta", a.meta);
     keep_.Set("spill", args.Raw("spill"));
+    BindMethod<RecvPlan, &RecvPlan::Recv>(env, info.This(), "recv", this);
   }
 
  private:

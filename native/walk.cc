@@ -47,7 +47,7 @@ uint16_t Load16(const uint8_t* p) {
 // mapping, a negative `first` or an `n` beyond the scratch a RangeError.
 class WalkPlan : public Napi::ObjectWrap<WalkPlan> {
  public:
-  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "WalkPlan", {InstanceMethod("walk", &WalkPlan::Walk)}); }
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "WalkPlan", {}); }
 
   explicit WalkPlan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WalkPlan>(info) {
     Napi::Env env = info.Env();
@@ -73,6 +73,7 @@ class WalkPlan : public Napi::ObjectWrap<WalkPlan> {
     hdrLen_ = static_cast<uint64_t>(hdrLen);
     alignMask_ = static_cast<uint64_t>(align - 1);
     buffer_ = Napi::Persistent(buffer.As<Napi::Object>());
+    BindMethod<WalkPlan, &WalkPlan::Walk>(env, info.This(), "walk", this);
   }
 
  private:

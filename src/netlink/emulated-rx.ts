@@ -211,7 +211,10 @@ export class EmulatedRxRing {
     }
     if (this.#outstanding > 0 || this.#closed) return 0;
     const a = this.#whole;
-    const n = this.#reserve(a, this.#head, this.#batch);
+    // Not marked RESERVED: nothing runs between here and #settle but the native receive, so no
+    // reader can see the frames in between (a read-ahead's frames are marked: the consumer runs
+    // while its receive is in flight). The frames the receive does not fill stay UNUSED untouched.
+    const n = this.#reserve(a, this.#head, this.#batch, false);
     if (n === 0) {
       // No free frame: what the socket holds was not asked for, so it is not known to be empty.
       this.#drained = false;
@@ -233,7 +236,7 @@ export class EmulatedRxRing {
     // Fewer than asked: the socket's queue was empty then. Its next datagram is a new edge for the
     // (edge-triggered) poll handle, so the consumer need not ask again until that wake-up.
     this.#drained = got < n;
-    return this.#settle(a, got, n);
+    return this.#settle(a, got, got);
   }
 
   /**
@@ -257,7 +260,7 @@ export class EmulatedRxRing {
     const chained = this.#outstanding > 0;
     // The parts take turns: the one an outstanding fill uses is never the next one.
     const a = this.#parts[this.#nextPart];
-    const n = this.#reserve(a, chained ? this.#claimFrom : this.#head, a.frames.length);
+    const n = this.#reserve(a, chained ? this.#claimFrom : this.#head, a.frames.length, true);
     if (n === 0) return false;
     this.#nextPart = (this.#nextPart + 1) % this.#parts.length;
     this.#outstanding++;
@@ -323,13 +326,13 @@ export class EmulatedRxRing {
     };
   }
 
-  // Takes up to `limit` frames the kernel's allocator would use next, from `from`, and marks them
-  // RESERVED, as the kernel does while it builds a message in a frame. Returns how many.
-  #reserve(a: FillArea, from: number, limit: number): number {
+  // Takes up to `limit` frames the kernel's allocator would use next, from `from`, and (`mark`)
+  // marks them RESERVED, as the kernel does while it builds a message in a frame. Returns how many.
+  #reserve(a: FillArea, from: number, limit: number, mark: boolean): number {
     const n = this.#claim(a.frames, from, limit);
     for (let i = 0; i < n; i++) {
       const f = a.frames[i];
-      this.ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
+      if (mark) this.ring.setStatus(f, NL_MMAP_STATUS_RESERVED);
       a.offsets[i] = this.ring.slotOffsets[f] + NL_MMAP_HDRLEN;
     }
     return n;
@@ -371,7 +374,7 @@ export class EmulatedRxRing {
     return n;
   }
 
-  // Datagram i arrived: header fields, then the status with release semantics (Ring.setStatus).
+  // Datagram i arrived: header fields, then the status (Ring.setStatus; the consumer reads it on this thread).
   #complete(a: FillArea, i: number): void {
     const m = netlinkRecvInfo(a.metaView, i, this.#info);
     const f = a.frames[i];

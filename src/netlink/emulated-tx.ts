@@ -149,7 +149,7 @@ export class EmulatedTxRing {
 
   #sent(j: number, result: TxResult): void {
     const f = this.#frames[j];
-    // Release: pairs with the writer's acquire load in Ring.takeTx before it refills the frame.
+    // Handed back to the writer, which reads it on this thread (Ring.takeTx; the ring's ordering is 'same-thread').
     this.ring.setStatus(f, NL_MMAP_STATUS_UNUSED);
     this.#head = this.#next(f);
     result.sent++;

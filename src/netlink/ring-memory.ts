@@ -1,6 +1,8 @@
 /**
  * Ring memory for the emulated netlink rings: one anonymous mapping laid out with the block
- * formula and the generic ring over it, as the kernel's setsockopt + mmap would give.
+ * formula and the generic ring over it, as the kernel's setsockopt + mmap would give. The ring's
+ * other side is kring's emulation on the same thread: its status words are plain loads and stores
+ * (Ring's `ordering: 'same-thread'`).
  * @internal
  * @packageDocumentation
  */
@@ -40,5 +42,5 @@ export function nlRingMemory(geometry: RingGeometry, pageSize: number, op: strin
   const buffer = native.krMmap(-1, NL_RING_BASE + geometry.blockSize * geometry.blockCount, op);
   const offsets = frameOffsets(geometry);
   for (let i = 0; i < offsets.length; i++) offsets[i] += NL_RING_BASE;
-  return { buffer, dv: new DataView(buffer), ring: new Ring(buffer, offsets, nlMmap), capacity: geometry.frameSize - NL_MMAP_HDRLEN };
+  return { buffer, dv: new DataView(buffer), ring: new Ring(buffer, offsets, nlMmap, 'same-thread'), capacity: geometry.frameSize - NL_MMAP_HDRLEN };
 }

@@ -153,13 +153,15 @@ export class VerdictBook {
   decide(queue: number, id: number, verdict: number, extras?: VerdictExtras): void {
     const q = this.#queues.get(queue);
     const slot = q === undefined ? -1 : q.find(id);
-    if (q === undefined || slot < 0 || q.state[slot] === JUDGED)
-      throw new VerdictError(`packet ${id} of queue ${queue} was not delivered, or is judged already`);
-    if (q.state[slot] !== UNDECIDED) throw new VerdictError(`packet ${id} of queue ${queue} is decided already`);
-    q.state[slot] = DECIDED;
-    q.verdicts[slot] = verdict >>> 0;
-    q.extras[slot] = extras;
-    q.decided++;
+    // One throw site: with two, TurboFan computed the messages' number-to-string conversions
+    // (shared by both) ahead of the branches, on every call (1.3 % of an NFQUEUE consumer's user time).
+    const state = q === undefined || slot < 0 ? JUDGED : q.state[slot];
+    if (state !== UNDECIDED)
+      throw new VerdictError(`packet ${id} of queue ${queue} ${state === DECIDED ? 'is decided already' : 'was not delivered, or is judged already'}`);
+    q!.state[slot] = DECIDED;
+    q!.verdicts[slot] = verdict >>> 0;
+    q!.extras[slot] = extras;
+    q!.decided++;
   }
 
   /**

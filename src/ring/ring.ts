@@ -14,6 +14,14 @@
  * read of the slot finishes before the kernel can see it free, pairing with the kernel's
  * `smp_rmb()` in `__packet_get_status()` before it reuses the slot. Never read or write a status
  * word through a DataView.
+ *
+ * A ring whose other side is not the kernel but JavaScript on the same thread (the emulated netlink
+ * rings: src/netlink/emulated-rx.ts and emulated-tx.ts write every status word, on the consumer's
+ * thread; kring's receive thread writes payloads only, and its completion reaches this thread
+ * through libuv, which orders them) is made with `ordering: 'same-thread'`: its status words are
+ * plain loads and stores. There is no other side to pair with, and `Atomics.load`/`store` are
+ * builtin calls that V8 does not inline (6 % of an NFQUEUE consumer's user time at 50k packets/s:
+ * docs/benchmarks.md).
  * @packageDocumentation
  */
 import type { SlotLayout } from '../layouts/types';
@@ -33,6 +41,8 @@ export class Ring<Hdr extends SlotLayout> {
   #words: Int32Array;
   /** Index in #words of each slot's status word. */
   #statusAt: Uint32Array;
+  /** 'same-thread': plain loads and stores (see the top of this file). */
+  #plain: boolean;
   /** Slot index the next RX read looks at. */
   #head = 0;
   /** 1 while user space holds a slot it took from the ring (delivered, not yet released). */
@@ -51,8 +61,10 @@ export class Ring<Hdr extends SlotLayout> {
    *   detached every access throws)
    * @param slotOffsets byte offset of each slot
    * @param layout where the status word is and what it means
+   * @param ordering 'kernel' (default): the kernel is the other side, status words are read and
+   *   written with Atomics; 'same-thread': the other side runs on this thread (an emulated ring)
    */
-  constructor(mapping: ArrayBuffer, slotOffsets: Float64Array, layout: Hdr) {
+  constructor(mapping: ArrayBuffer, slotOffsets: Float64Array, layout: Hdr, ordering: 'kernel' | 'same-thread' = 'kernel') {
     if (layout.statusOffset % 4 !== 0) throw new RangeError(`${layout.name}: status word offset must be a multiple of 4`);
     this.layout = layout;
     this.slotOffsets = slotOffsets;
@@ -60,6 +72,7 @@ export class Ring<Hdr extends SlotLayout> {
     this.#words = new Int32Array(mapping, 0, mapping.byteLength >>> 2);
     this.#statusAt = Uint32Array.from(slotOffsets, (o) => (o + layout.statusOffset) >>> 2);
     this.#held = new Uint8Array(this.size);
+    this.#plain = ordering === 'same-thread';
   }
 
   /** Index of the slot the next {@link takeRx} looks at. */
@@ -77,7 +90,11 @@ export class Ring<Hdr extends SlotLayout> {
    * store of the status after it filled the slot.
    */
   status(i: number): number {
-    return Atomics.load(this.#words, this.#statusAt[i]);
+    if (!this.#plain) return Atomics.load(this.#words, this.#statusAt[i]);
+    const v = this.#words[this.#statusAt[i]];
+    // A detached mapping (the ring is closed) reads as undefined: throw as Atomics.load does.
+    if (v === undefined) throw detached();
+    return v;
   }
 
   /**
@@ -85,7 +102,14 @@ export class Ring<Hdr extends SlotLayout> {
    * (`smp_rmb()` after reading the status) before it touches the slot again.
    */
   setStatus(i: number, value: number): void {
-    Atomics.store(this.#words, this.#statusAt[i], value);
+    if (!this.#plain) {
+      Atomics.store(this.#words, this.#statusAt[i], value);
+      return;
+    }
+    const k = this.#statusAt[i];
+    // A store to a detached mapping would be dropped silently: throw as Atomics.store does.
+    if (k >= this.#words.length) throw detached();
+    this.#words[k] = value;
   }
 
   /** RX: whether the slot at the head has been handed to user space and is not already held. */
@@ -216,4 +240,8 @@ export class Ring<Hdr extends SlotLayout> {
     this.#heldCount = 0;
     this.#stepped.length = 0;
   }
+}
+
+function detached(): TypeError {
+  return new TypeError('the ring is closed (its mapping is detached)');
 }

@@ -95,10 +95,25 @@ describe('Ring<Hdr>', () => {
     expect(dv.getUint32(8, true)).toBe(TP_STATUS_KERNEL);
   });
 
-  it('every access throws once the mapping is detached', () => {
+  it.each(['kernel', 'same-thread'] as const)('every access throws once the mapping is detached (%s ordering)', (ordering) => {
     const buf = new ArrayBuffer(4096);
-    const ring = new Ring(buf, Float64Array.of(0, 2048), tpacketV2);
+    const ring = new Ring(buf, Float64Array.of(0, 2048), tpacketV2, ordering);
     structuredClone(buf, { transfer: [buf] }); // detaches buf, as krMunmap does
-    expect(() => ring.status(0)).toThrow();
+    expect(() => ring.status(1)).toThrow(TypeError);
+    expect(() => ring.setStatus(1, TP_STATUS_KERNEL)).toThrow(TypeError);
+  });
+
+  it("a 'same-thread' ring reads and writes the very status words the other side sees", () => {
+    const buf = new ArrayBuffer(4096);
+    const dv = new DataView(buf);
+    const ring = new Ring(buf, Float64Array.of(0, 2048), tpacketV2, 'same-thread');
+    dv.setUint32(2048, TP_STATUS_USER | TP_STATUS_COPY, true);
+    expect([ring.status(0), ring.status(1)]).toEqual([0, TP_STATUS_USER | TP_STATUS_COPY]);
+    const out = new Uint32Array(2);
+    expect(ring.takeRx(2, out)).toBe(0); // slot 0 is the kernel's: the head waits
+    dv.setUint32(0, TP_STATUS_USER, true);
+    expect([ring.takeRx(2, out), ...out]).toEqual([2, 0, 1]);
+    ring.releaseRx(1);
+    expect([dv.getUint32(0, true), dv.getUint32(2048, true)]).toEqual([TP_STATUS_USER, TP_STATUS_KERNEL]);
   });
 });
