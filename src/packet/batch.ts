@@ -237,17 +237,24 @@ export abstract class FrameBatch implements Iterable<FrameView> {
   }
 
   /**
-   * Copies every frame out of the ring, their bytes in stores of at most 64 KiB shared by
-   * consecutive frames (each frame's `data` is a view of its store, made on first access): what
-   * {@link PacketSocket.frames} emits. The stores are recycled memory, taken back once collected.
+   * Copies every frame out of the ring, header and bytes, into stores of at most 64 KiB shared by
+   * consecutive frames: what {@link PacketSocket.frames} emits. A frame reads its header's fields
+   * from its store when they are read, and makes its `data` view on first access; the stores are
+   * recycled memory, taken back once collected.
    */
   copyAll(): Frame[] {
     this.#check();
     const n = this._length;
     const out: Frame[] = new Array(n);
     const caplens = this._caplens;
+    const offsets = this._offsets;
     const at = this._data;
     const copies = this._copies;
+    // What each frame takes in a store: its header up to its captured bytes, then those. Copying
+    // the header (80 bytes or so) costs less than reading a dozen fields out of it for a frame
+    // whose consumer reads two (one DataView read and a property each, per frame).
+    if (spans.length < n) spans = new Uint32Array(Math.max(n, spans.length * 2));
+    for (let k = 0; k < n; k++) spans[k] = at[k] - offsets[k] + caplens[k];
     // Runs of consecutive frames share a store of at most GATHER_CHUNK_BYTES (a frame larger than
     // that has its own): few stores per batch, none the size of a whole block (a multi-megabyte
     // buffer per block costs more than it saves). One native call copies a run (krGather: pooled
@@ -255,20 +262,25 @@ export abstract class FrameBatch implements Iterable<FrameView> {
     for (let i = 0; i < n;) {
       let j = i;
       let size = 0;
-      while (j < n && (j === i || size + caplens[j] <= GATHER_CHUNK_BYTES)) size += caplens[j++];
+      while (j < n && (j === i || size + spans[j] <= GATHER_CHUNK_BYTES)) size += spans[j++];
       let store: Buffer;
       if (copies === null) {
-        store = Buffer.from(native.krGather(this._buf.buffer as ArrayBuffer, at.subarray(i, j), caplens.subarray(i, j)));
+        store = Buffer.from(native.krGather(this._buf.buffer as ArrayBuffer, offsets.subarray(i, j), spans.subarray(i, j)));
       } else {
         store = Buffer.allocUnsafe(size);
-        for (let k = i, pos = 0; k < j; pos += caplens[k++]) {
+        for (let k = i, pos = 0; k < j; pos += spans[k++]) {
           const c = copies[k];
-          store.set(c ?? this._buf.subarray(at[k], at[k] + caplens[k]), pos);
+          if (c === undefined) store.set(this._buf.subarray(offsets[k], offsets[k] + spans[k]), pos);
+          else {
+            store.set(this._buf.subarray(offsets[k], at[k]), pos);
+            store.set(c, pos + at[k] - offsets[k]);
+          }
         }
       }
+      const run: GatheredRun = { store, dv: new DataView(store.buffer, store.byteOffset, store.byteLength), layout: this._layout };
       for (let pos = 0; i < j; i++) {
-        out[i] = capturedFrame(this, i, store, pos, caplens[i]);
-        pos += caplens[i];
+        out[i] = new GatheredFrame(run, pos, pos + at[i] - offsets[i], caplens[i], this._lens[i], this._status(i, offsets[i]));
+        pos += spans[i];
       }
     }
     return out;
@@ -519,8 +531,41 @@ function capturedFrame(b: FrameBatch, i: number, store: Buffer, start: number, c
   );
 }
 
-/** The {@link Frame} that {@link FrameView.copy} returns. Derived fields are getters. @internal */
-export class CapturedFrame implements Frame {
+/** The fields every copied {@link Frame} derives from its status, lengths and timestamp. @internal */
+abstract class DerivedFields {
+  abstract readonly status: number;
+  abstract readonly len: number;
+  abstract readonly caplen: number;
+  abstract readonly sec: number;
+  abstract readonly nsec: number;
+  get timestamp(): bigint {
+    return BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec);
+  }
+  get timestampSource(): TimestampSource {
+    return timestampSourceOf(this.status);
+  }
+  get copied(): boolean {
+    return (this.status & TP_STATUS_COPY) !== 0;
+  }
+  get losing(): boolean {
+    return (this.status & TP_STATUS_LOSING) !== 0;
+  }
+  get csumNotReady(): boolean {
+    return (this.status & TP_STATUS_CSUMNOTREADY) !== 0;
+  }
+  get csumValid(): boolean {
+    return (this.status & TP_STATUS_CSUM_VALID) !== 0;
+  }
+  get truncated(): boolean {
+    return this.caplen < this.len;
+  }
+}
+
+/**
+ * The {@link Frame} that {@link FrameView.copy} returns (and that crosses threads): its header's
+ * fields read when it was made. Derived fields are getters. @internal
+ */
+export class CapturedFrame extends DerivedFields implements Frame {
   #store: Buffer;
   #start: number;
   #caplen: number;
@@ -547,6 +592,7 @@ export class CapturedFrame implements Frame {
     readonly status: number,
     readonly rxhash: number,
   ) {
+    super();
     this.#store = store;
     this.#start = start;
     this.#caplen = caplen;
@@ -561,31 +607,88 @@ export class CapturedFrame implements Frame {
   get caplen(): number {
     return this.#caplen;
   }
-  get timestamp(): bigint {
-    return BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec);
-  }
   get address(): Buffer {
     const b = Buffer.allocUnsafe(8);
     b.writeUInt32BE(this._addrHi, 0);
     b.writeUInt32BE(this._addrLo, 4);
     return b.subarray(0, this._halen);
   }
-  get timestampSource(): TimestampSource {
-    return timestampSourceOf(this.status);
+}
+
+// Each frame's span in a store, for copyAll: module scratch (krGather reads it within the call), grown as batches need.
+let spans = new Uint32Array(1024);
+
+/** A store of frames copied by {@link FrameBatch.copyAll}: their headers and bytes, back to back. */
+interface GatheredRun {
+  store: Buffer;
+  dv: DataView;
+  layout: PacketFrameLayout;
+}
+
+/**
+ * The {@link Frame} that {@link PacketSocket.frames} emits: its header was copied with its bytes,
+ * and each field is read from that copy when it is read. Derived fields are getters. @internal
+ */
+class GatheredFrame extends DerivedFields implements Frame {
+  readonly #run: GatheredRun;
+  readonly #hdr: number;
+  readonly #start: number;
+  #data: Buffer | null = null;
+  #vlan: Frame['vlan'] | undefined = undefined;
+  constructor(
+    run: GatheredRun,
+    hdr: number,
+    start: number,
+    readonly caplen: number,
+    readonly len: number,
+    readonly status: number,
+  ) {
+    super();
+    this.#run = run;
+    this.#hdr = hdr;
+    this.#start = start;
   }
-  get copied(): boolean {
-    return (this.status & TP_STATUS_COPY) !== 0;
+  get data(): Buffer {
+    return (this.#data ??= this.#run.store.subarray(this.#start, this.#start + this.caplen));
   }
-  get losing(): boolean {
-    return (this.status & TP_STATUS_LOSING) !== 0;
+  get sec(): number {
+    return this.#run.layout.sec(this.#run.dv, this.#hdr);
   }
-  get csumNotReady(): boolean {
-    return (this.status & TP_STATUS_CSUMNOTREADY) !== 0;
+  get nsec(): number {
+    return this.#run.layout.nsec(this.#run.dv, this.#hdr);
   }
-  get csumValid(): boolean {
-    return (this.status & TP_STATUS_CSUM_VALID) !== 0;
+  get ifindex(): number {
+    return this.#run.dv.getInt32(this.#ll() + SOCKADDR_LL.sll_ifindex, true);
   }
-  get truncated(): boolean {
-    return this.#caplen < this.len;
+  get protocol(): number {
+    return this.#run.dv.getUint16(this.#ll() + SOCKADDR_LL.sll_protocol, false);
+  }
+  get pkttype(): number {
+    return this.#run.dv.getUint8(this.#ll() + SOCKADDR_LL.sll_pkttype);
+  }
+  get hatype(): number {
+    return this.#run.dv.getUint16(this.#ll() + SOCKADDR_LL.sll_hatype, true);
+  }
+  get address(): Buffer {
+    const ll = this.#ll();
+    const halen = Math.min(8, this.#run.dv.getUint8(ll + SOCKADDR_LL.sll_halen));
+    return Buffer.from(this.#run.store.subarray(ll + SOCKADDR_LL.sll_addr, ll + SOCKADDR_LL.sll_addr + halen));
+  }
+  get vlan(): Frame['vlan'] {
+    if (this.#vlan === undefined) {
+      const { layout, dv } = this.#run;
+      const s = this.status;
+      this.#vlan =
+        s & TP_STATUS_VLAN_VALID
+          ? { tci: layout.vlanTci(dv, this.#hdr), tpid: s & TP_STATUS_VLAN_TPID_VALID ? layout.vlanTpid(dv, this.#hdr) : ETH_P_8021Q }
+          : null;
+    }
+    return this.#vlan;
+  }
+  get rxhash(): number {
+    return this.#run.layout.rxhash(this.#run.dv, this.#hdr);
+  }
+  #ll(): number {
+    return this.#hdr + this.#run.layout.sockaddrOffset;
   }
 }

@@ -181,6 +181,42 @@ describePrivileged('AF_PACKET RX ring on a veth pair', () => {
         }
       });
     });
+
+    it('frames() keeps every field of a frame after the ring slots it came from are reused', async () => {
+      // 16 slots of 2 KiB (8 blocks of 4 KiB on V3): the second round's 40 frames of 1000 bytes
+      // overwrite every slot the first round used, with later timestamps and a VLAN tag.
+      const geometry = { blockSize: 4096, blockCount: 8, frameSize: 2048, frameCount: 16 };
+      using sock = PacketSocket.open({ interface: env.t.capIf, netns: env.t.capNs, version, geometry });
+      const first = specs(12).map((s) => ({ ...s, size: 200 + s.seq }));
+      const t0 = nowNs() - 1_000_000n;
+      const frames = await collect(sock.frames(), 12, send(first));
+      const t1 = nowNs() + 1_000_000n;
+      const fields = (f: Frame) => [
+        f.len,
+        f.caplen,
+        f.sec,
+        f.nsec,
+        f.ifindex,
+        f.protocol,
+        f.pkttype,
+        f.hatype,
+        f.address.toString('hex'),
+        f.vlan,
+        f.status,
+        f.rxhash,
+        f.data.toString('hex'),
+      ];
+      const before = frames.map(fields);
+      await sleep(20);
+      let again = 0;
+      for (let k = 0; k < 4; k++) {
+        const burst = specs(10).map((s) => ({ ...s, seq: 100 + 10 * k + s.seq, size: 1000, vlan: { tci: 7 } }));
+        again += (await collect(sock.frames(), 10, send(burst), 2000, 20)).length;
+      }
+      expect(again).toBe(40);
+      expect(frames.map(fields)).toEqual(before);
+      checkFrames(frames, first, t0, t1);
+    });
   });
 
   it('V3 rxhash: filled (one flow, one non-zero hash) only when asked', async () => {
