@@ -1,8 +1,10 @@
 // The V3 block walk (native/walk.cc, told the header's shape by V3_WALK) against well-formed and
 // malformed blocks: exact fields, never a read outside the block, never a crash; and its misuse.
-import { TP_STATUS_USER } from '../../src/constants';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { AF_NETLINK, NETLINK_ROUTE, SOCK_RAW, TP_STATUS_USER } from '../../src/constants';
 import { tpacketV3Block, V3_WALK } from '../../src/layouts/tpacket-v3';
-import { native, WALK_BYTES_PER_FRAME } from '../../src/native';
+import { native, RECV_META_WORDS, WALK_BYTES_PER_FRAME } from '../../src/native';
 import { BlockReader, ReaderHost } from '../../src/packet/reader';
 import { Ring } from '../../src/ring/ring';
 import { thrown } from '../helpers/thrown';
@@ -117,5 +119,54 @@ describe('WalkPlan misuse', () => {
       name: 'TypeError',
       message: 'WalkPlan.walk: the buffer was detached (the ring is closed)',
     });
+  });
+});
+
+describe("the native plans' methods (BindMethod, native/kring.h)", () => {
+  // A method reaches its C++ object through a raw data pointer: the function must keep the plan's
+  // JavaScript object (which owns that object) alive, or a call after the plan is collected would
+  // use freed memory. Each plan is dropped with only its method kept, and the garbage collector run.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const collect = async () => {
+    for (let i = 0; i < 4; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r)); // finalizers run after the collection
+    }
+  };
+
+  it('a method taken off its plan keeps the plan alive and works after the plan is dropped', async () => {
+    const collected: string[] = [];
+    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const fd = native.krSocket({ domain: AF_NETLINK, type: SOCK_RAW, protocol: NETLINK_ROUTE, netns: null, op: 'test' });
+    try {
+      const methods = (() => {
+        const walkPlan = new native.WalkPlan({ buffer: new ArrayBuffer(4096), ...V3_WALK });
+        const recvPlan = new native.RecvPlan({
+          fd,
+          buffer: new ArrayBuffer(4096),
+          offsets: Float64Array.of(0),
+          capacity: 4096,
+          spill: new Uint8Array(0),
+          spillSize: 0,
+          meta: new Uint32Array(RECV_META_WORDS),
+          op: 'test',
+        });
+        const sendPlan = new native.SendPlan({ fd, buffer: new ArrayBuffer(64), offsets: Float64Array.of(0), lengths: Uint32Array.of(0), op: 'test' });
+        registry.register(walkPlan, 'WalkPlan');
+        registry.register(recvPlan, 'RecvPlan');
+        registry.register(sendPlan, 'SendPlan');
+        registry.register({}, 'a control object'); // proof that collection and finalizers ran
+        return { walk: walkPlan.walk, recv: recvPlan.recv, send: sendPlan.send };
+      })();
+      await collect();
+      expect(collected).toEqual(['a control object']);
+      // Called unbound: the method needs no receiver.
+      expect(methods.walk(0, 4096, 1, new ArrayBuffer(WALK_BYTES_PER_FRAME))).toBe(1);
+      expect(methods.recv(1)).toBe(0); // nothing queued on the socket
+      expect(methods.send(0, 0)).toBe(0);
+    } finally {
+      native.krClose(fd, 'test');
+    }
   });
 });
