@@ -166,7 +166,6 @@ export class NfQueue implements Disposable {
   #consumer: { inPlace: boolean; sub: Subscriber<readonly NfPacket[]> } | null = null;
   // Packets delivered while nobody consumed (during open, between consumers): copied, kept.
   #backlog: NfPacket[] = [];
-  #lastId = new Map<number, number>();
   #losses = new Subject<NfLossEvent>();
   #stats: NfQueueStats = { delivered: 0, judged: 0, gaps: 0, enobufs: 0, verdictErrors: 0 };
   #flushSoon: NodeJS.Immediate | null = null;
@@ -504,15 +503,12 @@ export class NfQueue implements Disposable {
           this.#fail(new RingError(EPROTO, 'recvmsg', 'NFQNL_MSG_PACKET', `malformed packet message: ${p.reason}`));
           return;
         }
-        this.#book.deliver(p.queue, p.id);
+        const missing = this.#book.deliver(p.queue, p.id);
         this.#stats.delivered++;
-        const last = this.#lastId.get(p.queue);
-        if (last !== undefined && (p.id - last - 1) >>> 0 !== 0) {
-          const missing = (p.id - last - 1) >>> 0;
+        if (missing !== 0) {
           this.#stats.gaps += missing;
           this.#losses.next({ kind: 'gap', queue: p.queue, missing });
         }
-        this.#lastId.set(p.queue, p.id);
         packets.push(p);
       }
       if (m.error) {

@@ -47,6 +47,8 @@ class QueueBook {
   extras: (VerdictExtras | undefined)[] = new Array(64).fill(undefined);
   head = 0;
   count = 0;
+  /** The last id delivered, -1 before the first. */
+  last = -1;
   /** Delivered packets not judged yet (decided ones included). */
   live = 0;
   decided = 0;
@@ -125,11 +127,17 @@ class QueueBook {
 export class VerdictBook {
   #queues = new Map<number, QueueBook>();
 
-  /** Records a delivered packet (in delivery order). */
-  deliver(queue: number, id: number): void {
+  /**
+   * Records a delivered packet (in delivery order). Returns how many ids the kernel skipped since
+   * the last packet delivered on `queue` (packets it could not deliver), 0 for the first.
+   */
+  deliver(queue: number, id: number): number {
     let q = this.#queues.get(queue);
     if (!q) this.#queues.set(queue, (q = new QueueBook()));
+    const missing = q.last < 0 ? 0 : (id - q.last - 1) >>> 0;
+    q.last = id;
     q.push(id);
+    return missing;
   }
 
   /** Packets delivered and not yet judged (decided ones included). */

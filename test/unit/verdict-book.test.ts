@@ -110,4 +110,11 @@ describe('VerdictBook', () => {
     expect(book.flush(() => undefined)).toBe(1);
     expect(book.outstanding).toBe(0);
   });
+
+  it("deliver() answers how many ids the kernel skipped since the queue's last packet, across the u32 wrap", () => {
+    const book = new VerdictBook();
+    const ids = [7, 8, 11, 0xfffffffe, 0xffffffff, 1, 2];
+    expect(ids.map((id) => book.deliver(0, id))).toEqual([0, 0, 2, 0xfffffffe - 12, 0, 1, 0]);
+    expect([book.deliver(5, 100), book.deliver(5, 101), book.deliver(0, 4)]).toEqual([0, 0, 1]); // per queue
+  });
 });
