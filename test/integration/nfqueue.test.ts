@@ -261,6 +261,48 @@ describePrivileged(
       }
     });
 
+    it("ENOBUFS: a burst past the socket's buffer is counted as the kernel counts it (gaps = user_dropped) and never ends the consumer", async () => {
+      const n = useQueue();
+      // A small buffer (the kernel doubles it), and a burst sent while this thread is blocked
+      // (sendUdp waits for its sender): most of it cannot be delivered.
+      const q = await NfQueue.open({ queue: n, netns: t.capNs, rcvbuf: 8192, countersIntervalMs: 20 });
+      const losses: NfLossEvent[] = [];
+      q.losses().subscribe((l) => losses.push(l));
+      const judged: string[] = [];
+      let failure: unknown = null;
+      const sub = q.packets().subscribe({
+        next: (p) => {
+          judged.push(Buffer.from(p.payload.subarray(28)).toString()); // past the IPv4 and UDP headers
+          q.accept(p);
+        },
+        error: (e) => (failure = e),
+      });
+      const burst = payloads(300, 'nobufs');
+      sendUdp(t.genNs, CAP, PORT, burst);
+      const dropped = queueCounters(t.capNs, n)!.userDropped;
+      expect(dropped).toBeGreaterThan(0);
+      await until(() => judged.length === 300 - dropped);
+      // One more, after the drain: its id shows the gap before it, up to the burst's last packet.
+      sendUdp(t.genNs, CAP, PORT, [Buffer.from('after')]);
+      await until(() => judged.length === 301 - dropped);
+      const outside = queueCounters(t.capNs, n)!;
+      expect(outside).toMatchObject({ queueDropped: 0, userDropped: dropped, idSequence: 301 });
+      const gaps = losses.filter((l) => l.kind === 'gap');
+      expect(gaps.reduce((m, l) => m + (l.kind === 'gap' ? l.missing : 0), 0)).toBe(dropped);
+      expect(losses.filter((l) => l.kind === 'enobufs').length).toBeGreaterThan(0);
+      await until(() => losses.some((l) => l.kind === 'undeliverable'));
+      expect(losses.filter((l) => l.kind === 'undeliverable')).toEqual([{ kind: 'undeliverable', queue: n, count: dropped }]);
+      expect(q.stats()).toMatchObject({ delivered: 301 - dropped, judged: 301 - dropped, gaps: dropped });
+      // What was judged (accepted) is what arrived, and what arrived was sent.
+      const got = await rx.waitFor(301 - dropped, 5000);
+      expect(got.map(String).sort()).toEqual([...judged].sort());
+      expect(judged.every((j) => j === 'after' || burst.some((b) => b.toString() === j))).toBe(true);
+      expect(judged[judged.length - 1]).toBe('after');
+      expect(failure).toBeNull();
+      sub.unsubscribe();
+      q.close();
+    });
+
     it('flags uidGid and gso: a packet a local socket sends (mangle OUTPUT) carries its owner, root', async () => {
       queueNum++;
       const n = queueNum;
