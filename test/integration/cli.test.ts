@@ -256,6 +256,24 @@ describePrivileged(
   'kring send replays a tcpdump capture',
   () => {
     const env = useVethPair();
+    // A pcap written here from the format: global header, then one record per frame.
+    const pcapOf = (frames: Buffer[], linktype: number) => {
+      const head = Buffer.alloc(24);
+      head.writeUInt32LE(0xa1b2c3d4, 0);
+      head.writeUInt16LE(2, 4);
+      head.writeUInt16LE(4, 6);
+      head.writeUInt32LE(65535, 16);
+      head.writeUInt32LE(linktype, 20);
+      const recs = frames.map((f) => {
+        const h = Buffer.alloc(16);
+        h.writeUInt32LE(f.length, 8);
+        h.writeUInt32LE(f.length, 12);
+        return Buffer.concat([h, f]);
+      });
+      const file = join(scratchDir(), 'frames.pcap');
+      writeFileSync(file, Buffer.concat([head, ...recs]));
+      return file;
+    };
 
     it.each([
       ['µs', false],
@@ -292,24 +310,6 @@ describePrivileged(
     });
 
     it('reports what it sent and the rate; a file that is not Ethernet, or not a capture, is refused', () => {
-      // A pcap written here from the format: global header, then one record per frame.
-      const pcapOf = (frames: Buffer[], linktype: number) => {
-        const head = Buffer.alloc(24);
-        head.writeUInt32LE(0xa1b2c3d4, 0);
-        head.writeUInt16LE(2, 4);
-        head.writeUInt16LE(4, 6);
-        head.writeUInt32LE(65535, 16);
-        head.writeUInt32LE(linktype, 20);
-        const recs = frames.map((f) => {
-          const h = Buffer.alloc(16);
-          h.writeUInt32LE(f.length, 8);
-          h.writeUInt32LE(f.length, 12);
-          return Buffer.concat([h, f]);
-        });
-        const file = join(scratchDir(), 'frames.pcap');
-        writeFileSync(file, Buffer.concat([head, ...recs]));
-        return file;
-      };
       const frames = Array.from({ length: 5 }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: 100 }).wire);
       const ok = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', pcapOf(frames, 1), '--netns', env.t.genNs], { encoding: 'utf8' });
       expect(ok.status).toBe(0);
@@ -333,6 +333,46 @@ describePrivileged(
       writeFileSync(text, 'hello, this is not a capture\n');
       const junk = spawnSync(process.execPath, [KRING, 'send', '-i', env.t.genIf, '-r', text, '--netns', env.t.genNs], { encoding: 'utf8' });
       expect([junk.status, junk.stderr.split('\n')[0]]).toEqual([1, 'kring: capture file, byte 0: not a pcap or pcapng file (first word 0x68656c6c)']);
+    });
+
+    it('SIGINT ends a long replay at once: exit 0, and sent=N is what a tcpdump on the peer saw', async () => {
+      const frames = Array.from({ length: 5 }, (_, seq) => buildFrame(env.t.capMac, env.t.genMac, { seq, size: 100 }).wire);
+      const seen = await startTcpdump(env.t.capNs, env.t.capIf, { filter: ['ether', 'proto', String(TEST_ETHERTYPE)] });
+      // 5,000 frames at 200 per second: 25 s, were it not interrupted.
+      const child = spawn(process.execPath, [
+        KRING,
+        'send',
+        '-i',
+        env.t.genIf,
+        '-r',
+        pcapOf(frames, 1),
+        '--netns',
+        env.t.genNs,
+        '--loop',
+        '1000',
+        '--pps',
+        '200',
+        '--quiet',
+      ]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      const exited = new Promise<number | null>((r) => child.on('close', r));
+      await sleep(600);
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      const sent = Number(/^sent=(\d+)\n$/.exec(out)?.[1]);
+      expect(sent).toBeGreaterThan(20);
+      expect(sent).toBeLessThan(1000);
+      await sleep(100);
+      seen.stop();
+      await seen.done;
+      // One line per frame (tcpdump dumps an unknown EtherType's bytes on indented lines after it).
+      const witnessed = spawnSync('tcpdump', ['-r', seen.file, '-n'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => /^\d/.test(l)).length;
+      expect(witnessed).toBe(sent);
     });
   },
   ['tcpdump'],
