@@ -15,13 +15,13 @@
  * `smp_rmb()` in `__packet_get_status()` before it reuses the slot. Never read or write a status
  * word through a DataView.
  *
- * A ring whose other side is not the kernel but JavaScript on the same thread (the emulated netlink
- * rings: src/netlink/emulated-rx.ts and emulated-tx.ts write every status word, on the consumer's
+ * A ring whose other side is not the kernel but JavaScript on the same thread is made with
+ * `ordering: 'same-thread'`, and its status words are plain loads and stores: the emulated netlink
+ * rings (src/netlink/emulated-rx.ts and emulated-tx.ts write every status word on the consumer's
  * thread; kring's receive thread writes payloads only, and its completion reaches this thread
- * through libuv, which orders them) is made with `ordering: 'same-thread'`: its status words are
- * plain loads and stores. There is no other side to pair with, and `Atomics.load`/`store` are
- * builtin calls that V8 does not inline (6 % of an NFQUEUE consumer's user time at 50k packets/s:
- * docs/benchmarks.md).
+ * through a mutex, which orders them: native/recv.cc). There is no other side to pair with, and
+ * `Atomics.load`/`store` are builtin calls that V8 does not inline (6 % of an NFQUEUE consumer's
+ * user time at 50k packets/s: docs/benchmarks.md).
  * @packageDocumentation
  */
 import type { SlotLayout } from '../layouts/types';
