@@ -12,6 +12,11 @@ const D = path.join(__dirname, '..', 'dist');
 const { native, RECV_META_WORDS, POLL_READABLE } = require(D + '/native');
 const C = require(D + '/constants');
 const { RingError } = require(D + '/errors');
+const { MessageBuilder } = require(D + '/netlink/message');
+const { NLMSGHDR, NLATTR } = require(D + '/layouts/netlink');
+const N = require(D + '/layouts/nfnetlink');
+const { nfqMsgType, encodeNfgenmsg, encodeConfigCmd, encodeConfigParams, be32, writeVerdictMessage, VERDICT_MSG_SIZE, NFGENMSG_SIZE } = N;
+const { NFQNL_MSG_VERDICT_HDR, NFQNL_MSG_PACKET_HDR } = N;
 native.krInit({ RingError });
 const { ENOBUFS } = require('node:os').constants.errno;
 
@@ -23,69 +28,35 @@ const fd = native.krSocket({ domain: C.AF_NETLINK, type: C.SOCK_RAW, protocol: C
 native.krBind(fd, Uint8Array.of(C.AF_NETLINK, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), op); // struct sockaddr_nl, nl_pid 0: the kernel picks
 native.krSetsockopt({ fd, level: C.SOL_SOCKET, name: C.SO_RCVBUFFORCE, value: rcvbuf, op });
 
-// One nfnetlink message of the queue subsystem into `out` at 0: header, nfgenmsg, then attributes
-// [type, bytes]; returns its length.
-let seq = 0;
-function message(out, type, flags, attrs) {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.fill(0, 0, 256);
-  let len = C.NLMSG_HDRLEN + 4;
-  dv.setUint16(4, (C.NFNL_SUBSYS_QUEUE << 8) | type, true);
-  dv.setUint16(6, C.NLM_F_REQUEST | flags, true);
-  dv.setUint32(8, ++seq, true);
-  dv.setUint8(16, C.AF_UNSPEC);
-  dv.setUint16(18, queue, false);
-  for (const [t, bytes] of attrs) {
-    dv.setUint16(len, 4 + bytes.length, true);
-    dv.setUint16(len + 2, t, true);
-    out.set(bytes, len + 4);
-    len += (4 + bytes.length + 3) & ~3;
-  }
-  dv.setUint32(0, len, true);
-  return len;
-}
-
 const recvBuf = new ArrayBuffer(BATCH * SLOT);
 const bytes = new Uint8Array(recvBuf);
 const dv = new DataView(recvBuf);
-const send = new ArrayBuffer(256);
-const sendBytes = new Uint8Array(send);
-const sendDv = new DataView(send);
-const sendLen = new Uint32Array(1);
 
-// A config message, then its ACK (the kernel answers within the send: the socket is nonblocking).
+// Setup through kring's message builder and layouts (not the hot path): a config message, then
+// its ACK (the kernel answers within the send: the socket is nonblocking).
+let seq = 0;
 function config(attrs) {
-  sendLen[0] = message(sendBytes, C.NFQNL_MSG_CONFIG, C.NLM_F_ACK, attrs);
-  native.krSendmmsg({ fd, buffer: send, lengths: sendLen, count: 1, op });
+  const msg = attrs(
+    new MessageBuilder().begin(nfqMsgType(C.NFQNL_MSG_CONFIG), C.NLM_F_REQUEST | C.NLM_F_ACK, ++seq).bytes(encodeNfgenmsg(C.AF_UNSPEC, queue)),
+  ).finish();
+  native.krSendmmsg({ fd, buffer: msg, lengths: Uint32Array.of(msg.length), count: 1, op });
   const n = native.krRecv({ fd, buf: bytes, flags: 0, op });
-  const err = n >= 20 && dv.getUint16(4, true) === C.NLMSG_ERROR ? dv.getInt32(16, true) : 1;
+  const err = n >= C.NLMSG_HDRLEN + 4 && dv.getUint16(NLMSGHDR.nlmsg_type, true) === C.NLMSG_ERROR ? dv.getInt32(C.NLMSG_HDRLEN, true) : 1;
   if (err !== 0) throw new Error(`config: error ${err}`);
 }
-const be = (n, size) => {
-  const b = new Uint8Array(size);
-  const v = new DataView(b.buffer);
-  if (size === 4) v.setUint32(0, n, false);
-  else v.setUint16(0, n, false);
-  return b;
-};
-config([[C.NFQA_CFG_CMD, Uint8Array.of(C.NFQNL_CFG_CMD_BIND, 0, 0, 0)]]);
-const params = new Uint8Array(5);
-params.set(be(0xffff, 4), 0);
-params[4] = C.NFQNL_COPY_PACKET;
-config([
-  [C.NFQA_CFG_PARAMS, params],
-  [C.NFQA_CFG_QUEUE_MAXLEN, be(maxLen, 4)],
-]);
+config((b) => b.attr(C.NFQA_CFG_CMD, encodeConfigCmd(C.NFQNL_CFG_CMD_BIND, C.AF_UNSPEC)));
+config((b) => b.attr(C.NFQA_CFG_PARAMS, encodeConfigParams(0xffff, C.NFQNL_COPY_PACKET)).attr(C.NFQA_CFG_QUEUE_MAXLEN, be32(maxLen)));
 
 // The verdict message: built once, its id rewritten per wake-up.
-const verdictLen = message(sendBytes, C.NFQNL_MSG_VERDICT_BATCH, 0, [[C.NFQA_VERDICT_HDR, new Uint8Array(8)]]);
-sendDv.setUint32(C.NLMSG_HDRLEN + 4 + 4, C.NF_ACCEPT, false);
-const VERDICT_ID = C.NLMSG_HDRLEN + 4 + 8;
-const sendPlan = new native.SendPlan({ fd, buffer: send, offsets: new Float64Array(1), lengths: Uint32Array.of(verdictLen), op });
+const send = new ArrayBuffer(VERDICT_MSG_SIZE);
+const sendDv = new DataView(send);
+writeVerdictMessage(sendDv, 0, C.NFQNL_MSG_VERDICT_BATCH, queue, C.NF_ACCEPT, 0);
+const VERDICT_ID = C.NLMSG_HDRLEN + NFGENMSG_SIZE + C.NLA_HDRLEN + NFQNL_MSG_VERDICT_HDR.id;
+const sendPlan = new native.SendPlan({ fd, buffer: send, offsets: new Float64Array(1), lengths: Uint32Array.of(VERDICT_MSG_SIZE), op });
 const offsets = Float64Array.from({ length: BATCH }, (_, i) => i * SLOT);
 const meta = new Uint32Array(BATCH * RECV_META_WORDS);
 const recvPlan = new native.RecvPlan({ fd, buffer: recvBuf, offsets, capacity: SLOT, spill: new Uint8Array(0), spillSize: 0, meta, op });
-const PACKET = (C.NFNL_SUBSYS_QUEUE << 8) | C.NFQNL_MSG_PACKET;
+const PACKET = nfqMsgType(C.NFQNL_MSG_PACKET);
 
 let verdicts = 0;
 let enobufs = 0;
@@ -106,20 +77,21 @@ function onWake() {
     let at = i * SLOT;
     let left = meta[i * RECV_META_WORDS];
     while (left >= C.NLMSG_HDRLEN) {
-      const len = dv.getUint32(at, true);
+      const len = dv.getUint32(at + NLMSGHDR.nlmsg_len, true);
       if (len < C.NLMSG_HDRLEN || len > left) break;
-      if (dv.getUint16(at + 4, true) === PACKET) {
+      if (dv.getUint16(at + NLMSGHDR.nlmsg_type, true) === PACKET) {
         const end = at + len;
-        let p = at + C.NLMSG_HDRLEN + 4;
-        while (p + 4 <= end) {
-          const alen = dv.getUint16(p, true);
-          if (alen < 4 || p + alen > end) break;
-          const type = dv.getUint16(p + 2, true) & 0x3fff;
+        let p = at + C.NLMSG_HDRLEN + NFGENMSG_SIZE;
+        while (p + C.NLA_HDRLEN <= end) {
+          const alen = dv.getUint16(p + NLATTR.nla_len, true);
+          if (alen < C.NLA_HDRLEN || p + alen > end) break;
+          const type = dv.getUint16(p + NLATTR.nla_type, true) & C.NLA_TYPE_MASK;
+          const d = p + C.NLA_HDRLEN;
           if (type === C.NFQA_PACKET_HDR) {
-            const id = dv.getUint32(p + 4, false);
+            const id = dv.getUint32(d + NFQNL_MSG_PACKET_HDR.packet_id, false);
             if (id > maxId) maxId = id;
-            s += dv.getUint16(p + 8, false) + bytes[p + 10];
-          } else if (type === C.NFQA_PAYLOAD) s += alen - 4;
+            s += dv.getUint16(d + NFQNL_MSG_PACKET_HDR.hw_protocol, false) + bytes[d + NFQNL_MSG_PACKET_HDR.hook];
+          } else if (type === C.NFQA_PAYLOAD) s += alen - C.NLA_HDRLEN;
           p += (alen + 3) & ~3;
         }
         got++;

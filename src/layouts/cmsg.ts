@@ -16,16 +16,16 @@ const CMSG_HDR = WORD + 8;
 export const CMSGHDR = { cmsg_len: 0, cmsg_level: WORD, cmsg_type: WORD + 4 } as const;
 
 /**
- * Calls `visit(level, type, data, dataLen, context)` for each control message in `[at, at + len)`
- * of `dv` (`data` an offset in `dv`). Stops at a truncated or malformed one. `context` is handed
- * through, so that a caller on a per-datagram path can pass a module-level visitor instead of
- * allocating a closure per call.
+ * Calls `visit(dv, level, type, data, dataLen, context)` for each control message in
+ * `[at, at + len)` of `dv` (`data` an offset in `dv`). Stops at a truncated or malformed one.
+ * `dv` and `context` are handed through, so that a caller on a per-datagram path can pass a
+ * module-level visitor instead of allocating a closure per call.
  */
 export function forEachCmsg<T>(
   dv: DataView,
   at: number,
   len: number,
-  visit: (level: number, type: number, data: number, dataLen: number, context: T) => void,
+  visit: (dv: DataView, level: number, type: number, data: number, dataLen: number, context: T) => void,
   context: T,
 ): void {
   const end = at + len;
@@ -33,7 +33,7 @@ export function forEachCmsg<T>(
   while (end - p >= CMSG_HDR) {
     const l = dv.getUint32(p + CMSGHDR.cmsg_len, true);
     if (l < CMSG_HDR || l > end - p) return;
-    visit(dv.getInt32(p + CMSGHDR.cmsg_level, true), dv.getInt32(p + CMSGHDR.cmsg_type, true), p + CMSG_HDR, l - CMSG_HDR, context);
+    visit(dv, dv.getInt32(p + CMSGHDR.cmsg_level, true), dv.getInt32(p + CMSGHDR.cmsg_type, true), p + CMSG_HDR, l - CMSG_HDR, context);
     p += l + WORD - 1 - ((l + WORD - 1) % WORD);
   }
 }

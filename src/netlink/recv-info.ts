@@ -32,24 +32,18 @@ export function netlinkRecvInfo(meta: DataView, i: number, out: NetlinkRecvInfo)
   out.group = out.pid = out.uid = out.gid = out.portId = 0;
   const name = base + RECV_META.name * 4;
   if (meta.getUint32(base + RECV_META.nameLen * 4, true) >= SOCKADDR_NL.nl_pid + 4) out.portId = meta.getUint32(name + SOCKADDR_NL.nl_pid, true);
-  scratch.meta = meta;
-  scratch.out = out;
-  forEachCmsg(meta, base + RECV_META.control * 4, meta.getUint32(base + RECV_META.controlLen * 4, true), readCmsg, scratch);
-  scratch.meta = null;
+  forEachCmsg(meta, base + RECV_META.control * 4, meta.getUint32(base + RECV_META.controlLen * 4, true), readCmsg, out);
   return out;
 }
 
-// What readCmsg writes into: one module-level context, not a closure per datagram.
-const scratch: { meta: DataView | null; out: NetlinkRecvInfo } = { meta: null, out: recvInfo() };
-
-function readCmsg(level: number, type: number, data: number, dataLen: number, c: typeof scratch): void {
-  const meta = c.meta!;
+// The control messages' visitor: module-level, not a closure per datagram.
+function readCmsg(meta: DataView, level: number, type: number, data: number, dataLen: number, out: NetlinkRecvInfo): void {
   if (level === SOL_NETLINK && type === NETLINK_PKTINFO && dataLen >= 4)
-    c.out.group = meta.getUint32(data, true); // nl_pktinfo.group
+    out.group = meta.getUint32(data, true); // nl_pktinfo.group
   else if (level === SOL_SOCKET && type === SCM_CREDENTIALS && dataLen >= 12) {
-    c.out.pid = meta.getInt32(data, true); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-    c.out.uid = meta.getUint32(data + 4, true);
-    c.out.gid = meta.getUint32(data + 8, true);
+    out.pid = meta.getInt32(data, true); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+    out.uid = meta.getUint32(data + 4, true);
+    out.gid = meta.getUint32(data + 8, true);
   }
 }
 
